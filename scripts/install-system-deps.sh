@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs what the integration tests need besides npm packages, on Debian 12:
+#   - a ZooKeeper server jar (package zookeeper, 3.8), started by test/support/zookeeper-server.ts
+#   - Apache Curator recipes 5.4 (package libcurator-recipes-java), the LeaderLatch Flink uses,
+#     compiled against by test/support/fake-jobmanager.ts
+#   - javac (default-jdk-headless), only when no JDK is present
+# Idempotent: does nothing (and needs no root) when everything is already there.
+set -euo pipefail
+
+readonly JAVA_DIR=/usr/share/java
+readonly REQUIRED_JARS=(zookeeper.jar zookeeper-jute.jar curator-recipes.jar curator-framework.jar curator-client.jar slf4j-nop.jar)
+
+fail() {
+  echo "install-system-deps: $*" >&2
+  exit 1
+}
+
+missing_packages() {
+  local jar need_zk=0
+  for jar in "${REQUIRED_JARS[@]}"; do
+    [[ -r "$JAVA_DIR/$jar" ]] || need_zk=1
+  done
+  # Both packages are asked for together: apt resolves the shared dependencies once.
+  if ((need_zk)); then
+    echo zookeeper libcurator-recipes-java
+  fi
+  if ! command -v javac >/dev/null 2>&1; then
+    echo default-jdk-headless
+  fi
+}
+
+main() {
+  local packages
+  packages=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
+  if [[ -z "$packages" ]]; then
+    echo "install-system-deps: ZooKeeper, Curator and javac already present"
+    return 0
+  fi
+
+  if [[ $EUID -ne 0 ]]; then
+    fail "missing system packages: $packages
+  run as root:  apt-get update && apt-get install -y --no-install-recommends $packages"
+  fi
+  command -v apt-get >/dev/null 2>&1 || fail "apt-get not found: install $packages with your package manager"
+
+  echo "install-system-deps: installing $packages"
+  local log
+  log=$(mktemp)
+  trap 'rm -f "$log"' EXIT
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$log" 2>&1 ||
+    ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >>"$log" 2>&1; then
+    tail -n 30 "$log" >&2
+    fail "apt-get failed installing: $packages (output above)"
+  fi
+
+  # Verify rather than trust apt: a renamed package or a partial mirror would otherwise surface
+  # later as a confusing ClassNotFoundException inside a test.
+  local still_missing
+  still_missing=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
+  [[ -z "$still_missing" ]] || fail "still missing after install: $still_missing (expected jars in $JAVA_DIR: ${REQUIRED_JARS[*]}, and javac on PATH)"
+  echo "install-system-deps: done"
+}
+
+main "$@"
