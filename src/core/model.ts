@@ -1,0 +1,155 @@
+import type { LocalIdentity } from './identity.js';
+
+/** Flink's ZooKeeper HA layouts, named by the Flink line that introduced them (DESIGN.md section 2). */
+export type Layout = '1.15' | '1.14' | '1.13';
+export type LayoutSetting = Layout | 'auto';
+export type Role = 'leader' | 'standby' | 'unknown';
+
+/** One child of a Curator LeaderLatch node. */
+export interface LatchParticipant {
+  node: string;
+  /** The number after `latch-`; the lowest leads. */
+  sequence: number;
+  /** ephemeralOwner of the node: the ZooKeeper session id as 16 lowercase hex digits. */
+  owner: string;
+}
+
+/** What the rest_server leader information node held when last read. */
+export type LeaderInfoObservation =
+  | { kind: 'absent' }
+  | { kind: 'empty'; owner: string }
+  | {
+      kind: 'published';
+      owner: string;
+      address: string;
+      sessionId: string;
+      /** Addresses the URL's host resolved to (the host itself for IP literals); null if it failed. */
+      resolvedAddresses: readonly string[] | null;
+      resolveError?: string;
+    }
+  | { kind: 'undecodable'; owner: string; error: string };
+
+/** The rest_server election as seen in one layout's znodes. */
+export interface LayoutObservation {
+  layout: Layout;
+  latchPath: string;
+  leaderInfoPath: string;
+  /** Whether the latch node itself exists (it is created by the first contender). */
+  latchExists: boolean;
+  /** Sorted by sequence, lowest (the leader) first. */
+  participants: readonly LatchParticipant[];
+  leaderInfo: LeaderInfoObservation;
+}
+
+export type ZooKeeperStatus =
+  | 'connecting'
+  | 'connected'
+  | 'disconnected'
+  | 'read-only'
+  | 'expired'
+  | 'unresponsive'
+  | 'auth-failed'
+  | 'closed';
+
+export type JobManagerStatus = 'unchecked' | 'healthy' | 'no-leader' | 'unhealthy';
+
+/** Why a check of the local JobManager's REST API did not find it healthy. */
+export type JobManagerFailure =
+  | 'refused'
+  | 'timeout'
+  | 'http-5xx'
+  | 'http-status'
+  | 'invalid-response'
+  | 'connection-error';
+
+export interface JobManagerCheck {
+  status: JobManagerStatus;
+  /** Stable reason code; null while healthy. */
+  reason: string | null;
+  detail: string | null;
+  httpStatus: number | null;
+  atMs: number | null;
+  durationMs: number | null;
+}
+
+export interface Verdict {
+  role: Role;
+  /** Stable code: why the role is what it is (`is-leader`, `other-jm-leads`, `leader-info-stale`, ...). */
+  roleReason: string;
+  roleDetail: string | null;
+  /** The layout whose znodes the decision used, when one was found. */
+  layout: Layout | null;
+  /** The current leader (leader information whose owner holds the latch), when known. */
+  currentLeader: { address: string; sessionId: string; owner: string } | null;
+  checks: readonly Check[];
+  ready: boolean;
+}
+
+/** One named condition of /readyz; `reason` is a stable code, `detail` a sentence for people. */
+export interface Check {
+  name: 'shutdown' | 'zookeeper' | 'leadership' | 'jobmanager' | 'loop';
+  ok: boolean;
+  reason: string;
+  detail: string | null;
+}
+
+export interface Transition {
+  atMs: number;
+  fromRole: Role;
+  toRole: Role;
+  fromReady: boolean;
+  toReady: boolean;
+  /** The reason of the new verdict: the first failing check, or the role's reason when ready. */
+  reason: string;
+  detail: string | null;
+}
+
+export interface LoopHeartbeat {
+  lastMs: number;
+  /** After this long without a tick the loop counts as stuck. */
+  maxSilenceMs: number;
+}
+
+export interface SidecarState {
+  layoutSetting: LayoutSetting;
+  identity: LocalIdentity;
+  zookeeper: { status: ZooKeeperStatus; sessionId: string | null; sinceMs: number; detail: string | null };
+  election: {
+    /** When the observations were made; compared with the session start to reject old ones. */
+    observedAtMs: number | null;
+    observations: readonly LayoutObservation[];
+    readError: { code: string; path: string; message: string; atMs: number } | null;
+  };
+  jobmanager: JobManagerCheck;
+  loops: Readonly<Record<string, LoopHeartbeat>>;
+  shuttingDown: boolean;
+  verdict: Verdict;
+  /** The most recent transitions, oldest first, at most MAX_TRANSITIONS. */
+  transitions: readonly Transition[];
+}
+
+export const MAX_TRANSITIONS = 100;
+
+/** Everything the sources report. Past tense: each says what happened. */
+export type SidecarEvent =
+  | { type: 'zookeeperConnecting'; atMs: number }
+  | { type: 'zookeeperConnected'; atMs: number; sessionId: string; readOnly?: boolean }
+  | { type: 'zookeeperDisconnected'; atMs: number; detail: string }
+  | { type: 'zookeeperSessionExpired'; atMs: number }
+  | { type: 'zookeeperUnresponsive'; atMs: number; detail: string }
+  | { type: 'zookeeperAuthFailed'; atMs: number; detail: string }
+  | { type: 'zookeeperClosed'; atMs: number }
+  | { type: 'electionObserved'; atMs: number; observations: readonly LayoutObservation[] }
+  | { type: 'electionReadFailed'; atMs: number; code: string; path: string; message: string }
+  | { type: 'restCheckSucceeded'; atMs: number; durationMs: number; httpStatus: number }
+  | {
+      type: 'restCheckFailed';
+      atMs: number;
+      durationMs: number;
+      /** `jm-reports-no-leader` for Flink's leader-election 503, else a JobManagerFailure. */
+      reason: JobManagerFailure | 'jm-reports-no-leader';
+      detail: string;
+      httpStatus: number | null;
+    }
+  | { type: 'loopTicked'; atMs: number; loop: string; maxSilenceMs: number }
+  | { type: 'shutdownStarted'; atMs: number };

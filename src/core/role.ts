@@ -1,0 +1,109 @@
+import { matchLeader, parseLeaderEndpoint } from './identity.js';
+import type { Layout, LayoutObservation, SidecarState, Verdict } from './model.js';
+
+export type RoleDecision = Pick<Verdict, 'role' | 'roleReason' | 'roleDetail' | 'layout' | 'currentLeader'>;
+
+const LAYOUT_PREFERENCE: readonly Layout[] = ['1.15', '1.14', '1.13'];
+
+function unknown(roleReason: string, roleDetail: string | null, layout: Layout | null = null): RoleDecision {
+  return { role: 'unknown', roleReason, roleDetail, layout, currentLeader: null };
+}
+
+/**
+ * Picks the layout whose znodes describe the running cluster. A fixed setting wins; `auto` takes
+ * the newest layout that has latch contenders, else the newest with leader information, because
+ * znodes of an older Flink version may linger beside the current ones after an upgrade.
+ */
+export function selectObservation(
+  setting: SidecarState['layoutSetting'],
+  observations: readonly LayoutObservation[],
+): LayoutObservation | null {
+  if (setting !== 'auto') return observations.find((o) => o.layout === setting) ?? null;
+  const byPreference = LAYOUT_PREFERENCE.map((l) => observations.find((o) => o.layout === l)).filter(
+    (o): o is LayoutObservation => o !== undefined,
+  );
+  return (
+    byPreference.find((o) => o.participants.length > 0) ??
+    byPreference.find((o) => o.leaderInfo.kind !== 'absent') ??
+    null
+  );
+}
+
+/**
+ * Decides this JM's role from the state: leader only when the published rest_server leader
+ * information is current (its node's owner holds the lowest latch child) and names this JM.
+ * Anything doubtful is `unknown` with a reason, never `leader`.
+ */
+export function decideRole(state: Omit<SidecarState, 'verdict' | 'transitions'>): RoleDecision {
+  const zk = state.zookeeper;
+  if (zk.status !== 'connected') {
+    return unknown(`zookeeper-${zk.status}`, zk.detail);
+  }
+  const election = state.election;
+  if (election.readError !== null) {
+    const { code, path, message } = election.readError;
+    if (code === 'NO_AUTH') {
+      return unknown(
+        'zookeeper-noauth',
+        `ZooKeeper refused to read ${path} (NOAUTH): the znodes have ACLs that need SASL ` +
+          `(high-availability.zookeeper.client.acl: creator), which this sidecar's ZooKeeper client ` +
+          `cannot do; use the open ACL for Flink's HA znodes`,
+      );
+    }
+    return unknown('zookeeper-read-failed', `reading ${path} failed: ${code}: ${message}`);
+  }
+  // Observations from before the current session started may miss changes made while the
+  // sidecar was disconnected; a fresh read follows every (re)connect.
+  if (election.observedAtMs === null || election.observedAtMs < zk.sinceMs) {
+    return unknown('election-not-read-yet', 'reading the leader election from ZooKeeper');
+  }
+
+  const obs = selectObservation(state.layoutSetting, election.observations);
+  if (obs === null) {
+    const where = election.observations.map((o) => o.latchPath).join(', ');
+    return unknown('cluster-not-started', `no leader election found in ZooKeeper (looked at ${where})`);
+  }
+  const layout = obs.layout;
+  const holder = obs.participants[0];
+  if (holder === undefined) {
+    return unknown('no-contenders', `no JobManager contends for leadership at ${obs.latchPath}`, layout);
+  }
+  const info = obs.leaderInfo;
+  switch (info.kind) {
+    case 'absent':
+      return unknown('no-leader-published', `${obs.leaderInfoPath} does not exist`, layout);
+    case 'empty':
+      return unknown('no-leader-published', `${obs.leaderInfoPath} is empty`, layout);
+    case 'undecodable':
+      return unknown('leader-info-undecodable', `${obs.leaderInfoPath}: ${info.error}`, layout);
+    case 'published':
+      break;
+  }
+  if (info.owner !== holder.owner) {
+    return unknown(
+      'leader-info-stale',
+      `${info.address} was published by session 0x${info.owner}, but session 0x${holder.owner} ` +
+        `holds the latch (${holder.node})`,
+      layout,
+    );
+  }
+  const currentLeader = { address: info.address, sessionId: info.sessionId, owner: info.owner };
+  const endpoint = parseLeaderEndpoint(info.address);
+  if (endpoint === null) {
+    return {
+      ...unknown('leader-address-invalid', `${JSON.stringify(info.address)} is not an http(s) URL`, layout),
+      currentLeader,
+    };
+  }
+  const match = matchLeader(endpoint, info.resolvedAddresses, state.identity, info.resolveError);
+  switch (match.kind) {
+    case 'ours':
+      return { role: 'leader', roleReason: 'is-leader', roleDetail: info.address, layout, currentLeader };
+    case 'theirs':
+      return { role: 'standby', roleReason: 'other-jm-leads', roleDetail: info.address, layout, currentLeader };
+    case 'ambiguous':
+      return { ...unknown('identity-ambiguous', match.detail, layout), currentLeader };
+    case 'unresolved':
+      return { ...unknown('leader-host-unresolvable', match.detail, layout), currentLeader };
+  }
+}

@@ -1,0 +1,55 @@
+import type { Check, SidecarState } from './model.js';
+
+/** The answer of one probe endpoint: pass or fail, with every check it looked at. */
+export interface ProbeResult {
+  ok: boolean;
+  checks: readonly Check[];
+}
+
+/** /readyz: the healthy, current leader with a live ZooKeeper session, and not shutting down. */
+export function readiness(state: SidecarState): ProbeResult {
+  return { ok: state.verdict.ready, checks: state.verdict.checks };
+}
+
+/** /leader: this JM is the current leader, whatever the local JM's health. */
+export function leadership(state: SidecarState): ProbeResult {
+  const checks = state.verdict.checks.filter((c) => c.name === 'leadership');
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+/** /standby: another JM is the current leader, ZooKeeper is connected and the local JM is healthy. */
+export function standby(state: SidecarState): ProbeResult {
+  const v = state.verdict;
+  const checks = v.checks.map((c): Check => {
+    if (c.name !== 'leadership') return c;
+    return v.role === 'standby'
+      ? { ...c, ok: true }
+      : {
+          ...c,
+          ok: false,
+          reason: v.role === 'leader' ? 'is-leader' : c.reason,
+          detail: v.role === 'leader' ? 'this JobManager is the leader, not a standby' : c.detail,
+        };
+  });
+  return { ok: checks.every((c) => c.ok), checks };
+}
+
+/**
+ * /livez: every loop of the sidecar itself ticked recently. It never looks at ZooKeeper or Flink,
+ * so that an outage of either cannot make Kubernetes restart the sidecar. `nowMs` is the same
+ * monotonic clock the loops tick with.
+ */
+export function liveness(state: SidecarState, nowMs: number): ProbeResult {
+  const checks = Object.entries(state.loops).map(([name, beat]): Check => {
+    const silentMs = Math.max(0, Math.round(nowMs - beat.lastMs));
+    return silentMs <= beat.maxSilenceMs
+      ? { name: 'loop', ok: true, reason: `${name}-running`, detail: null }
+      : {
+          name: 'loop' as Check['name'],
+          ok: false,
+          reason: `${name}-stuck`,
+          detail: `${name} has not run for ${silentMs} ms (limit ${beat.maxSilenceMs} ms)`,
+        };
+  });
+  return { ok: checks.every((c) => c.ok), checks };
+}

@@ -1,0 +1,76 @@
+import express, { type Express, type Request, type Response } from 'express';
+import type { SidecarState } from '../core/model.js';
+import { leadership, liveness, readiness, standby, type ProbeResult } from '../core/verdicts.js';
+import { leadingReason } from '../core/reduce.js';
+
+export interface AppDeps {
+  /** The current state; read once per request, never waited on. */
+  getState: () => SidecarState;
+  /** Monotonic milliseconds, the clock the sidecar's loops tick with. */
+  clock: () => number;
+}
+
+type Probe = (state: SidecarState, nowMs: number) => ProbeResult;
+
+/**
+ * The probe endpoints, each answering GET and HEAD from the state in memory: 200 when the probe
+ * passes, 503 when it fails, with a JSON body naming the role and every check with its reason.
+ */
+export const PROBES: Readonly<Record<string, { probe: Probe; description: string }>> = {
+  '/livez': { probe: (s, now) => liveness(s, now), description: "the sidecar's own loops are running" },
+  '/readyz': { probe: (s) => readiness(s), description: 'this JM is the healthy current leader' },
+  '/leader': { probe: (s) => leadership(s), description: 'this JM is the current leader' },
+  '/standby': { probe: (s) => standby(s), description: 'another JM leads and this JM is a healthy standby' },
+};
+
+/** Builds the express app without listening, so tests and main decide where it listens. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+
+  for (const [path, { probe }] of Object.entries(PROBES)) {
+    app.get(path, (_req: Request, res: Response) => {
+      const state = deps.getState();
+      const result = probe(state, deps.clock());
+      res.status(result.ok ? 200 : 503);
+      sendJson(res, probeBody(state, result));
+    });
+    app.all(path, (req: Request, res: Response) => methodNotAllowed(req, res));
+  }
+
+  app.use((req: Request, res: Response) => {
+    res.status(404);
+    sendJson(res, { error: 'not-found', message: `no endpoint at ${req.path}`, endpoints: Object.keys(PROBES) });
+  });
+
+  // Malformed requests (a bad URI, say) must answer, never take the sidecar down.
+  app.use((err: Error & { status?: number; statusCode?: number }, _req: Request, res: Response, _next: unknown) => {
+    const status = err.status ?? err.statusCode ?? 500;
+    res.status(status >= 400 && status < 600 ? status : 500);
+    sendJson(res, { error: status < 500 ? 'bad-request' : 'internal-error', message: err.message });
+  });
+  return app;
+}
+
+function methodNotAllowed(req: Request, res: Response): void {
+  res.status(405).set('Allow', 'GET, HEAD');
+  sendJson(res, { error: 'method-not-allowed', message: `${req.method} is not allowed; use GET or HEAD` });
+}
+
+function probeBody(state: SidecarState, result: ProbeResult): Record<string, unknown> {
+  const v = state.verdict;
+  const failing = result.checks.find((c) => !c.ok);
+  return {
+    status: result.ok ? 'ok' : 'fail',
+    role: v.role,
+    reason: failing ? failing.reason : leadingReason(v).reason,
+    leader: v.currentLeader?.address ?? null,
+    checks: result.checks.map((c) => ({ name: c.name, ok: c.ok, reason: c.reason, ...(c.detail ? { detail: c.detail } : {}) })),
+  };
+}
+
+function sendJson(res: Response, body: unknown): void {
+  res.set('Cache-Control', 'no-store');
+  res.type('application/json').send(JSON.stringify(body));
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadConfig } from './config.js';
+import { ConfigError } from './errors.js';
+import { createLogger } from './log.js';
+import { startSidecar } from './sidecar.js';
+
+/** Exit codes: 0 after a clean stop, 1 on a failure at run time, 2 for invalid settings. */
+const EXIT_RUNTIME_FAILURE = 1;
+const EXIT_INVALID_SETTINGS = 2;
+
+function packageVersion(): string {
+  // dist/main.js and src/main.ts both sit one level below package.json.
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(): Promise<void> {
+  let result;
+  try {
+    result = loadConfig(process.argv.slice(2), process.env, packageVersion());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`flink-ha-sidecar: ${err.message}\nRun with --help to see every setting.\n`);
+      process.exit(EXIT_INVALID_SETTINGS);
+    }
+    throw err;
+  }
+  if (result.kind !== 'run') {
+    process.stdout.write(result.text.endsWith('\n') ? result.text : `${result.text}\n`);
+    return;
+  }
+  const config = result.config;
+  const logger = createLogger(config.logLevel);
+
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'unexpected error; exiting so that Kubernetes restarts the sidecar');
+    process.exit(EXIT_RUNTIME_FAILURE);
+  });
+  process.on('unhandledRejection', (err) => {
+    logger.fatal({ err }, 'unexpected rejection; exiting so that Kubernetes restarts the sidecar');
+    process.exit(EXIT_RUNTIME_FAILURE);
+  });
+
+  let sidecar;
+  try {
+    sidecar = await startSidecar(config, logger);
+  } catch (err) {
+    logger.fatal({ err }, 'could not start');
+    process.exit(EXIT_RUNTIME_FAILURE);
+  }
+  const running = sidecar;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void running.shutdown(signal).then(() => process.exit(0));
+    });
+  }
+}
+
+void main();

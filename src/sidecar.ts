@@ -1,0 +1,159 @@
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { initialState } from './core/reduce.js';
+import type { SidecarState } from './core/model.js';
+import { createApp } from './http/create-app.js';
+import { listen } from './http/listen.js';
+import { buildIdentity } from './identity.js';
+import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
+import { createHostResolver } from './sources/resolve-host.js';
+import { ElectionWatcher } from './sources/zookeeper/election-watcher.js';
+import { electionPaths } from './sources/zookeeper/paths.js';
+import { ZooKeeperSession } from './sources/zookeeper/session.js';
+import { Store } from './store.js';
+
+/** Monotonic milliseconds on the epoch scale: never jumps with the wall clock, yet readable as a time. */
+export const monotonicClock = (): number => performance.timeOrigin + performance.now();
+
+/** After a failed read (NOAUTH, say) the watches are set again after this long. */
+const READ_RETRY_MS = 5000;
+const DNS_TIMEOUT_MS = 2000;
+
+export interface RunningSidecar {
+  store: Store;
+  server: Server;
+  /** The address the probe server listens on. */
+  address: { host: string; port: number };
+  /** Fails readiness at once, drains the server, closes ZooKeeper. Resolves when all is stopped. */
+  shutdown: (why: string) => Promise<void>;
+}
+
+/**
+ * Wires sources, core and HTTP together and starts them. Touches no process-wide state
+ * (signals, exit codes): that is main's job, so tests can run several sidecars in one process.
+ */
+export async function startSidecar(config: Config, logger: Logger, clock = monotonicClock): Promise<RunningSidecar> {
+  const resolveHost = createHostResolver(DNS_TIMEOUT_MS);
+  const identity = await buildIdentity(config.advertisedAddresses, config.flinkRestUrl, resolveHost);
+  const store = new Store(initialState(config.layout, identity, clock()));
+  const log = logger.child({ module: 'sidecar' });
+  log.info(
+    {
+      zookeeper: config.zookeeperQuorum.connectString,
+      root: config.zookeeperRoot,
+      clusterId: config.clusterId,
+      layout: config.layout,
+      restUrl: config.flinkRestUrl.href,
+      explicitHosts: identity.explicitHosts,
+      restPort: identity.restPort,
+    },
+    'starting',
+  );
+
+  store.subscribe(logTransitions(logger.child({ module: 'core' })));
+
+  const allPaths = electionPaths({
+    root: config.zookeeperRoot,
+    clusterId: config.clusterId,
+    latchDir: config.zookeeperLatchPath,
+    leaderDir: config.zookeeperLeaderPath,
+  });
+  const paths = config.layout === 'auto' ? allPaths : allPaths.filter((p) => p.layout === config.layout);
+
+  const zkLog = logger.child({ module: 'zookeeper' });
+  let retryTimer: NodeJS.Timeout | null = null;
+  const watcher: ElectionWatcher = new ElectionWatcher({
+    paths,
+    resolveHost,
+    onObserved: (observations) => store.dispatch({ type: 'electionObserved', atMs: clock(), observations }),
+    onReadFailed: (err) => {
+      zkLog.error({ code: err.code, path: err.path, err: err.message }, 'reading the leader election failed');
+      store.dispatch({ type: 'electionReadFailed', atMs: clock(), code: err.code, path: err.path ?? '', message: err.message });
+      if (retryTimer) return;
+      retryTimer = setTimeout(() => {
+        retryTimer = null;
+        const client = session.current;
+        if (client) watcher.watch(client);
+      }, READ_RETRY_MS);
+    },
+  });
+  const session = new ZooKeeperSession({
+    connectString: config.zookeeperQuorum.connectString,
+    sessionTimeoutMs: config.zookeeperSessionTimeoutMs,
+    clock,
+    logger: zkLog,
+    onEvent: store.dispatch,
+    onConnected: (client) => watcher.watch(client),
+  });
+  const checker = new JobManagerChecker({
+    restUrl: config.flinkRestUrl,
+    intervalMs: config.jobmanagerCheckIntervalMs,
+    timeoutMs: config.jobmanagerCheckTimeoutMs,
+    clock,
+    onEvent: store.dispatch,
+  });
+  // A JM answers the election 503 for a moment during a failover: when ZooKeeper shows a new
+  // leader, look at the local JM again now instead of keeping a verdict up to an interval old.
+  store.subscribe((next, previous) => {
+    const a = previous.verdict.currentLeader;
+    const b = next.verdict.currentLeader;
+    if (b !== null && (a === null || a.owner !== b.owner || a.sessionId !== b.sessionId)) checker.checkSoon();
+  });
+
+  const app = createApp({ getState: () => store.state, clock });
+  const { server, host, port } = await listen(app, config.host, config.port);
+  log.info({ host, port }, 'probe server listening');
+  session.start();
+  checker.start();
+
+  let stopping: Promise<void> | null = null;
+  const shutdown = (why: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ why }, 'shutting down: readiness fails from now on');
+      store.dispatch({ type: 'shutdownStarted', atMs: clock() });
+      await closeServer(server, config.shutdownTimeoutMs);
+      checker.stop();
+      watcher.stop();
+      if (retryTimer) clearTimeout(retryTimer);
+      session.close();
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { store, server, address: { host, port }, shutdown };
+}
+
+/** Logs each transition once, at info: from, to, and why. */
+function logTransitions(log: Logger) {
+  return (next: SidecarState, previous: SidecarState): void => {
+    const t = next.transitions.at(-1);
+    if (t === undefined || t === previous.transitions.at(-1)) return;
+    const level = t.reason === 'identity-ambiguous' ? 'error' : 'info';
+    log[level](
+      {
+        from: t.fromRole,
+        to: t.toRole,
+        ready: t.toReady,
+        wasReady: t.fromReady,
+        reason: t.reason,
+        detail: t.detail,
+        leader: next.verdict.currentLeader?.address ?? null,
+      },
+      t.fromRole === t.toRole ? `still ${t.toRole}: ${t.reason}` : `role ${t.fromRole} -> ${t.toRole}: ${t.reason}`,
+    );
+  };
+}
+
+/** Stops accepting connections, lets requests in flight finish, and cuts the rest after timeoutMs. */
+function closeServer(server: Server, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
+    server.close(() => {
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+

@@ -1,0 +1,198 @@
+import type { Client } from 'node-zookeeper-client';
+import type { LatchParticipant, LayoutObservation, LeaderInfoObservation } from '../../core/model.js';
+import { ZooKeeperError } from '../../errors.js';
+import { exists, getChildren, getData, isNoNode, sessionIdHex, type Watcher } from './calls.js';
+import { decodeLeaderInformation } from './leader-info.js';
+import type { ElectionPaths } from './paths.js';
+import { resolveAddressHost } from '../resolve-host.js';
+
+/** Curator LeaderLatch children: `_c_<uuid>-latch-<10-digit sequence>`. */
+const LATCH_CHILD = /-latch-(\d{10})$/;
+
+type LatchState = { exists: boolean; participants: LatchParticipant[] };
+type RawLeaderInfo = { kind: 'absent' } | { kind: 'present'; owner: string; data: Buffer | null };
+
+export interface ElectionWatcherOptions {
+  paths: readonly ElectionPaths[];
+  /** Resolves a leader URL's host name to addresses (DNS); IP literals never reach it. */
+  resolveHost: (host: string) => Promise<string[]>;
+  onObserved: (observations: LayoutObservation[]) => void;
+  onReadFailed: (error: ZooKeeperError) => void;
+}
+
+/**
+ * Watches the rest_server latch and leader information node of every given layout and reports the
+ * whole picture after each change. Watch-driven: each read re-arms its one-shot watch, a missing
+ * node gets an existence watch, so nodes that appear later (a cluster not started yet) are seen.
+ */
+export class ElectionWatcher {
+  private client: Client | null = null;
+  /** Bumped on every new client, so callbacks of an old session are ignored. */
+  private generation = 0;
+  private emitted = 0;
+  private readonly latches = new Map<string, LatchState>();
+  private readonly infos = new Map<string, RawLeaderInfo>();
+  private readonly watchers = new Map<string, Watcher>();
+
+  constructor(private readonly options: ElectionWatcherOptions) {}
+
+  /** Starts (or restarts, after a reconnect) watching with this client: reads everything afresh. */
+  watch(client: Client): void {
+    this.client = client;
+    this.generation += 1;
+    this.latches.clear();
+    this.infos.clear();
+    // Watcher functions belong to one client: a new client gets new ones.
+    this.watchers.clear();
+    for (const p of this.options.paths) {
+      this.readLatch(p.latchPath);
+      this.readLeaderInfo(p.leaderInfoPath);
+    }
+  }
+
+  stop(): void {
+    this.client = null;
+    this.generation += 1;
+  }
+
+  private watcherFor(kind: 'latch' | 'info', path: string): Watcher {
+    const key = `${kind}:${path}`;
+    let w = this.watchers.get(key);
+    if (!w) {
+      const generation = this.generation;
+      w = () => {
+        if (generation !== this.generation) return;
+        if (kind === 'latch') this.readLatch(path);
+        else this.readLeaderInfo(path);
+      };
+      this.watchers.set(key, w);
+    }
+    return w;
+  }
+
+  private readLatch(path: string): void {
+    const client = this.client;
+    if (!client) return;
+    const generation = this.generation;
+    readLatchState(client, path, this.watcherFor('latch', path)).then(
+      (state) => {
+        if (generation !== this.generation) return;
+        this.latches.set(path, state);
+        this.publish();
+      },
+      (err: unknown) => this.failed(generation, err, path),
+    );
+  }
+
+  private readLeaderInfo(path: string): void {
+    const client = this.client;
+    if (!client) return;
+    const generation = this.generation;
+    readRawLeaderInfo(client, path, this.watcherFor('info', path)).then(
+      (info) => {
+        if (generation !== this.generation) return;
+        this.infos.set(path, info);
+        this.publish();
+      },
+      (err: unknown) => this.failed(generation, err, path),
+    );
+  }
+
+  private failed(generation: number, err: unknown, path: string): void {
+    if (generation !== this.generation) return;
+    // A lost connection is the session's business: the reads start again on reconnect.
+    if (err instanceof ZooKeeperError && (err.code === 'CONNECTION_LOSS' || err.code === 'SESSION_EXPIRED')) return;
+    this.options.onReadFailed(
+      err instanceof ZooKeeperError ? err : new ZooKeeperError(String(err), 'CLIENT_ERROR', path, { cause: err }),
+    );
+  }
+
+  /** Reports once every path has been read at least once, so no half-read picture is ever seen. */
+  private publish(): void {
+    const observations: LayoutObservation[] = [];
+    for (const p of this.options.paths) {
+      const latch = this.latches.get(p.latchPath);
+      const info = this.infos.get(p.leaderInfoPath);
+      if (!latch || !info) return;
+      observations.push({
+        layout: p.layout,
+        latchPath: p.latchPath,
+        leaderInfoPath: p.leaderInfoPath,
+        latchExists: latch.exists,
+        participants: latch.participants,
+        leaderInfo: decodeObservation(info),
+      });
+    }
+    const seq = ++this.emitted;
+    const generation = this.generation;
+    void resolveHosts(observations, this.options.resolveHost).then((resolved) => {
+      // A newer picture may have been reported while a name was being resolved: keep the newest.
+      if (seq !== this.emitted || generation !== this.generation) return;
+      this.options.onObserved(resolved);
+    });
+  }
+}
+
+async function readLatchState(client: Client, path: string, watcher: Watcher): Promise<LatchState> {
+  let children: string[];
+  try {
+    children = await getChildren(client, path, watcher);
+  } catch (err) {
+    if (!isNoNode(err)) throw err;
+    // Not created yet: wait for it. If it appeared in between, the existence watch is a data
+    // watch now, so read the children again.
+    if ((await exists(client, path, watcher)) === null) return { exists: false, participants: [] };
+    return readLatchState(client, path, watcher);
+  }
+  const candidates = children
+    .map((node) => ({ node, m: LATCH_CHILD.exec(node) }))
+    .filter((c): c is { node: string; m: RegExpExecArray } => c.m !== null)
+    .map((c) => ({ node: c.node, sequence: Number(c.m[1]) }))
+    .sort((a, b) => a.sequence - b.sequence);
+  // The owners are read in parallel; a child that vanished meanwhile is left out (the children
+  // watch has fired and a fresh read follows).
+  const stats = await Promise.all(candidates.map((c) => exists(client, `${path}/${c.node}`)));
+  const participants: LatchParticipant[] = [];
+  candidates.forEach((c, i) => {
+    const stat = stats[i];
+    if (stat) participants.push({ node: c.node, sequence: c.sequence, owner: sessionIdHex(stat.ephemeralOwner) });
+  });
+  return { exists: true, participants };
+}
+
+async function readRawLeaderInfo(client: Client, path: string, watcher: Watcher): Promise<RawLeaderInfo> {
+  try {
+    const { data, stat } = await getData(client, path, watcher);
+    return { kind: 'present', owner: sessionIdHex(stat.ephemeralOwner), data };
+  } catch (err) {
+    if (!isNoNode(err)) throw err;
+    if ((await exists(client, path, watcher)) === null) return { kind: 'absent' };
+    return readRawLeaderInfo(client, path, watcher);
+  }
+}
+
+function decodeObservation(info: RawLeaderInfo): LeaderInfoObservation {
+  if (info.kind === 'absent') return info;
+  try {
+    const decoded = decodeLeaderInformation(info.data);
+    if (decoded === null) return { kind: 'empty', owner: info.owner };
+    return { kind: 'published', owner: info.owner, ...decoded, resolvedAddresses: null };
+  } catch (err) {
+    return { kind: 'undecodable', owner: info.owner, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+async function resolveHosts(
+  observations: LayoutObservation[],
+  resolveHost: (host: string) => Promise<string[]>,
+): Promise<LayoutObservation[]> {
+  return Promise.all(
+    observations.map(async (o) => {
+      const info = o.leaderInfo;
+      if (info.kind !== 'published') return o;
+      const { resolvedAddresses, resolveError } = await resolveAddressHost(info.address, resolveHost);
+      const leaderInfo: LeaderInfoObservation = { ...info, resolvedAddresses, ...(resolveError ? { resolveError } : {}) };
+      return { ...o, leaderInfo };
+    }),
+  );
+}
