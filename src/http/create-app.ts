@@ -1,7 +1,6 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { SidecarState } from '../core/model.js';
 import { leadership, liveness, readiness, standby, type ProbeResult } from '../core/verdicts.js';
-import { leadingReason } from '../core/reduce.js';
 
 export interface AppDeps {
   /** The current state; read once per request, never waited on. */
@@ -64,7 +63,7 @@ function probeBody(state: SidecarState, result: ProbeResult): Record<string, unk
   return {
     status: result.ok ? 'ok' : 'fail',
     role: v.role,
-    reason: failing ? failing.reason : leadingReason(v).reason,
+    reason: failing ? failing.reason : v.roleReason,
     leader: v.currentLeader?.address ?? null,
     checks: result.checks.map((c) => ({ name: c.name, ok: c.ok, reason: c.reason, ...(c.detail ? { detail: c.detail } : {}) })),
   };

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import type http from 'node:http';
+import { once } from 'node:events';
+import { EventEmitter } from 'node:events';
+import { describe, it } from 'node:test';
+import type { SidecarEvent } from '../../src/core/model.js';
+import { JobManagerChecker } from '../../src/sources/flink-rest/jobmanager-checker.js';
+import { listenLocal } from '../support/listen-local.js';
+
+type CheckEvent = Extract<SidecarEvent, { type: 'restCheckSucceeded' | 'restCheckFailed' }>;
+
+const ELECTION_503 = '{"errors":["Service temporarily unavailable due to an ongoing leader election. Please refresh."]}';
+
+/** Runs a checker against `handler` and returns the first check outcome. */
+async function firstOutcome(handler: http.RequestListener, timeoutMs = 500): Promise<CheckEvent> {
+  const srv = await listenLocal(handler);
+  const events = new EventEmitter();
+  const checker = new JobManagerChecker({
+    restUrl: new URL(srv.url),
+    intervalMs: 60_000,
+    timeoutMs,
+    clock: () => performance.now(),
+    onEvent: (e) => {
+      if (e.type !== 'loopTicked') events.emit('check', e);
+    },
+  });
+  try {
+    const outcome = once(events, 'check');
+    checker.start();
+    const [event] = (await outcome) as [CheckEvent];
+    return event;
+  } finally {
+    checker.stop();
+    await srv.close();
+  }
+}
+
+function json(status: number, body: string, type = 'application/json; charset=UTF-8'): http.RequestListener {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': type });
+    res.end(body);
+  };
+}
+
+describe('JobManagerChecker outcomes', () => {
+  const cases: { name: string; handler: http.RequestListener; type: CheckEvent['type']; reason?: string; status: number | null }[] = [
+    { name: '200 with JSON is healthy', handler: json(200, '{"flink-version":"1.20.0"}'), type: 'restCheckSucceeded', status: 200 },
+    { name: 'the leader-election 503', handler: json(503, ELECTION_503), type: 'restCheckFailed', reason: 'jm-reports-no-leader', status: 503 },
+    { name: 'another 503', handler: json(503, '{"errors":["overloaded"]}'), type: 'restCheckFailed', reason: 'http-5xx', status: 503 },
+    { name: '500', handler: json(500, '{"errors":["Internal server error."]}'), type: 'restCheckFailed', reason: 'http-5xx', status: 500 },
+    { name: '404', handler: json(404, '{"errors":["Not found"]}'), type: 'restCheckFailed', reason: 'http-status', status: 404 },
+    { name: '200 with HTML', handler: json(200, '<html><body>hi</body></html>', 'text/html'), type: 'restCheckFailed', reason: 'invalid-response', status: 200 },
+    { name: '200 with a JSON array', handler: json(200, '[1,2]'), type: 'restCheckFailed', reason: 'invalid-response', status: 200 },
+    {
+      name: '307 counts as alive (Flink before 1.8 redirected standbys)',
+      handler: (_req, res) => {
+        res.writeHead(307, { location: 'http://127.0.0.1:1/config' });
+        res.end();
+      },
+      type: 'restCheckSucceeded',
+      status: 307,
+    },
+    {
+      name: 'a huge body is not Flink',
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(`{"x":"${'a'.repeat(1024 * 1024)}"}`);
+      },
+      type: 'restCheckFailed',
+      reason: 'invalid-response',
+      status: 200,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const e = await firstOutcome(c.handler);
+      assert.equal(e.type, c.type);
+      assert.equal(e.httpStatus, c.status);
+      if (e.type === 'restCheckFailed') {
+        assert.equal(e.reason, c.reason);
+        assert.match(e.detail, /\S/);
+      }
+    });
+  }
+
+  it('asks GET /config and never follows a redirect', async () => {
+    const seen: string[] = [];
+    const e = await firstOutcome((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(302, { location: '/elsewhere' });
+      res.end();
+    });
+    assert.equal(e.type, 'restCheckSucceeded');
+    assert.deepEqual(seen, ['GET /config']);
+  });
+
+  it('a hung JM times out within the timeout', async () => {
+    const started = performance.now();
+    const e = await firstOutcome(() => undefined, 300);
+    assert.equal(e.type, 'restCheckFailed');
+    assert.equal(e.type === 'restCheckFailed' && e.reason, 'timeout');
+    assert.ok(performance.now() - started < 5000, 'bounded');
+  });
+
+  it('a closed port is refused', async () => {
+    const srv = await listenLocal(() => undefined);
+    const url = srv.url;
+    await srv.close();
+    const events: SidecarEvent[] = [];
+    const checker = new JobManagerChecker({
+      restUrl: new URL(url),
+      intervalMs: 60_000,
+      timeoutMs: 1000,
+      clock: () => performance.now(),
+      onEvent: (e) => events.push(e),
+    });
+    checker.start();
+    while (!events.some((e) => e.type === 'restCheckFailed')) await new Promise((r) => setTimeout(r, 5));
+    checker.stop();
+    const failed = events.find((e) => e.type === 'restCheckFailed');
+    assert.equal(failed?.type === 'restCheckFailed' && failed.reason, 'refused');
+  });
+});
+
+describe('JobManagerChecker scheduling', () => {
+  it('never runs two checks at once, however often checkSoon is called', async () => {
+    let active = 0;
+    let maxActive = 0;
+    let served = 0;
+    const srv = await listenLocal((_req, res) => {
+      active += 1;
+      maxActive = Math.max(maxActive, active);
+      setTimeout(() => {
+        active -= 1;
+        served += 1;
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      }, 20);
+    });
+    const checker = new JobManagerChecker({ restUrl: new URL(srv.url), intervalMs: 30, timeoutMs: 250, clock: () => performance.now(), onEvent: () => undefined });
+    checker.start();
+    const spam = setInterval(() => checker.checkSoon(), 2);
+    while (served < 15) await new Promise((r) => setTimeout(r, 10));
+    clearInterval(spam);
+    checker.stop();
+    await srv.close();
+    assert.equal(maxActive, 1);
+  });
+
+  it('after checkSoon, an unhealthy JM is asked again quickly, not after a full interval', async () => {
+    let answers = 0;
+    const srv = await listenLocal((_req, res) => {
+      answers += 1;
+      // The first answer is the periodic check; the next two are the JM still catching up.
+      if (answers <= 3) res.writeHead(503, { 'content-type': 'application/json' }).end(ELECTION_503);
+      else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const events: SidecarEvent[] = [];
+    const checker = new JobManagerChecker({
+      restUrl: new URL(srv.url),
+      intervalMs: 60_000,
+      timeoutMs: 1000,
+      clock: () => performance.now(),
+      onEvent: (e) => events.push(e),
+    });
+    checker.start();
+    while (!events.some((e) => e.type === 'restCheckFailed')) await new Promise((r) => setTimeout(r, 5));
+    checker.checkSoon();
+    const deadline = performance.now() + 10_000;
+    while (!events.some((e) => e.type === 'restCheckSucceeded') && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    checker.stop();
+    await srv.close();
+    assert.ok(events.some((e) => e.type === 'restCheckSucceeded'), 'healthy long before the 60 s interval');
+    assert.equal(answers, 4);
+  });
+});
