@@ -305,8 +305,11 @@ function parseQuorum(raw: string): Parsed<ZooKeeperQuorum> {
   const servers: Server[] = [];
   for (const entry of entries) {
     const server = parseServer(entry);
-    if (server.ok) servers.push(server.value);
-    else problems.push(...server.problems);
+    if (!server.ok) problems.push(...server.problems);
+    else if (isIPv6(server.value.host)) {
+      // node-zookeeper-client splits each server at every ':', so it cannot reach an IPv6 literal.
+      problems.push(`server ${show(entry)}: IPv6 addresses are not supported by the ZooKeeper client; use a DNS name that resolves to it`);
+    } else servers.push(server.value);
   }
   if (!chroot.ok) problems.push(...chroot.problems);
   if (problems.length > 0 || !chroot.ok) return fail(...problems);
@@ -388,7 +391,7 @@ const SETTINGS: SettingSpecs = {
     help: [
       "The ZooKeeper servers, as in Flink's high-availability.zookeeper.quorum, e.g.",
       'zk-0:2181,zk-1:2181,zk-2:2181/flink-chroot. A server without a port uses 2181, like',
-      "ZooKeeper's own client. IPv6 addresses go in brackets: [fd00::1]:2181. An optional",
+      "ZooKeeper's own client. IPv6 servers need a DNS name (the client cannot use IPv6 literals). An optional",
       'chroot follows the last server.',
     ],
     parse: parseQuorum,
@@ -735,6 +738,7 @@ export function helpText(): string {
     '',
     'Exit codes:',
     '  0  help or version shown, or stopped cleanly',
+    '  1  failure at run time (the log says which)',
     '  2  invalid settings (every problem is listed on stderr)',
   );
   return `${lines.join('\n')}\n`;

@@ -97,6 +97,7 @@ export function isSharedHost(host: string): boolean {
  * `resolvedAddresses` are the addresses the leader's host resolved to (the host itself when it is an
  * IP literal), or null with `resolveError` when resolution failed. Ports must be equal; the
  * scheme only sets the default port, because a JM that publishes https is still the same JM.
+ * Explicit hosts replace the interface addresses rather than add to them.
  */
 export function matchLeader(
   leader: LeaderEndpoint,
@@ -104,11 +105,12 @@ export function matchLeader(
   identity: LocalIdentity,
   resolveError?: string,
 ): IdentityMatch {
-  if (leader.port !== identity.restPort) return { kind: 'theirs' };
-
   const explicit = identity.explicitHosts;
+  const samePort = leader.port === identity.restPort;
+  // A loopback or unspecified host names no JM in particular, whatever the port: only an
+  // operator who set exactly that host may claim it.
   if (isSharedHost(leader.host)) {
-    if (explicit?.includes(leader.host)) return { kind: 'ours' };
+    if (explicit?.includes(leader.host)) return samePort ? { kind: 'ours' } : { kind: 'theirs' };
     return {
       kind: 'ambiguous',
       detail:
@@ -118,6 +120,7 @@ export function matchLeader(
     };
   }
 
+  if (!samePort) return { kind: 'theirs' };
   if (explicit?.includes(leader.host)) return { kind: 'ours' };
   if (resolvedAddresses === null) {
     return { kind: 'unresolved', detail: `cannot resolve ${leader.host}: ${resolveError ?? 'unknown error'}` };

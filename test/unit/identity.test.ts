@@ -69,6 +69,9 @@ describe('matchLeader', () => {
     { name: 'localhost while another host is explicit', url: 'http://localhost:8081', resolved: ['127.0.0.1'], identity: explicit('10.0.0.5'), expected: 'ambiguous' },
     { name: 'explicit address wins over interfaces', url: 'http://10.0.0.5:8081', resolved: ['10.0.0.5'], identity: explicit('10.0.0.7'), expected: 'theirs' },
     { name: 'explicit address matches', url: 'http://10.0.0.7:8081', resolved: ['10.0.0.7'], identity: explicit('10.0.0.7'), expected: 'ours' },
+    { name: 'localhost on another port is still ambiguous', url: 'http://localhost:9999', resolved: ['127.0.0.1'], identity: pod, expected: 'ambiguous' },
+    { name: 'explicit 127.0.0.1 on another port is another JM', url: 'http://127.0.0.1:9999', resolved: ['127.0.0.1'], identity: explicit('127.0.0.1'), expected: 'theirs' },
+    { name: 'explicit 127.0.0.1 on our port', url: 'http://127.0.0.1:8081', resolved: ['127.0.0.1'], identity: explicit('127.0.0.1'), expected: 'ours' },
     { name: 'explicit name matches by name even unresolved', url: 'http://jm-0.jm:8081', resolved: null, identity: explicit('jm-0.jm'), expected: 'ours' },
   ];
   for (const c of cases) {

@@ -1,0 +1,100 @@
+import { loadConfig, type Config } from '../../src/config.js';
+import type { SidecarState } from '../../src/core/model.js';
+import { createLogger } from '../../src/log.js';
+import { startSidecar, type RunningSidecar } from '../../src/sidecar.js';
+
+export interface TestSidecarOptions {
+  zookeeper: string;
+  clusterId: string;
+  restUrl: string;
+  layout?: string;
+  root?: string;
+  /** Hosts for --advertised-address; omit to use the interface addresses. */
+  advertised?: string[];
+  sessionTimeoutMs?: number;
+  checkIntervalMs?: number;
+  logLevel?: string;
+}
+
+/** A real sidecar (the same wiring as main, minus process handling) listening on 127.0.0.1. */
+export interface TestSidecar {
+  url: string;
+  running: RunningSidecar;
+  config: Config;
+  get: (path: string) => Promise<{ status: number; body: ProbeBody }>;
+  /** Resolves with the state once `predicate` holds; rejects after timeoutMs naming `what`. */
+  waitFor: (what: string, predicate: (s: SidecarState) => boolean, timeoutMs?: number) => Promise<SidecarState>;
+  stop: () => Promise<void>;
+}
+
+export interface ProbeBody {
+  status: 'ok' | 'fail';
+  role: string;
+  reason: string;
+  leader: string | null;
+  checks: { name: string; ok: boolean; reason: string; detail?: string }[];
+}
+
+export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidecar> {
+  const flags = [
+    `--zookeeper-quorum=${o.zookeeper}`,
+    `--cluster-id=${o.clusterId}`,
+    `--flink-rest-url=${o.restUrl}`,
+    `--layout=${o.layout ?? 'auto'}`,
+    `--zookeeper-root=${o.root ?? '/flink'}`,
+    `--zookeeper-session-timeout-ms=${o.sessionTimeoutMs ?? 4000}`,
+    `--jobmanager-check-interval-ms=${o.checkIntervalMs ?? 500}`,
+    '--jobmanager-check-timeout-ms=400',
+    '--shutdown-timeout-ms=1000',
+    '--host=127.0.0.1',
+    `--log-level=${o.logLevel ?? process.env.TEST_SIDECAR_LOG_LEVEL ?? 'silent'}`,
+    ...(o.advertised ? [`--advertised-address=${o.advertised.join(',')}`] : []),
+  ];
+  const loaded = loadConfig(flags, {}, 'test');
+  if (loaded.kind !== 'run') throw new Error(`unexpected ${loaded.kind}`);
+  // Port 0 (any free port) is for tests only; the settings insist on a real port.
+  const config: Config = { ...loaded.config, port: 0 };
+  const running = await startSidecar(config, createLogger(config.logLevel));
+  const url = `http://127.0.0.1:${running.address.port}`;
+  return {
+    url,
+    running,
+    config,
+    get: async (path) => {
+      const res = await fetch(`${url}${path}`);
+      return { status: res.status, body: (await res.json()) as ProbeBody };
+    },
+    waitFor: (what, predicate, timeoutMs = 20_000) => waitForState(running, what, predicate, timeoutMs),
+    stop: () => running.shutdown('test finished'),
+  };
+}
+
+function waitForState(
+  running: RunningSidecar,
+  what: string,
+  predicate: (s: SidecarState) => boolean,
+  timeoutMs: number,
+): Promise<SidecarState> {
+  const store = running.store;
+  if (predicate(store.state)) return Promise.resolve(store.state);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      const v = store.state.verdict;
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; role ${v.role} (${v.roleReason}: ${v.roleDetail}), checks ${JSON.stringify(v.checks)}`));
+    }, timeoutMs);
+    const unsubscribe = store.subscribe((next) => {
+      if (!predicate(next)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve(next);
+    });
+  });
+}
+
+export const isReady = (s: SidecarState): boolean => s.verdict.ready;
+export const hasRole = (role: string, reason?: string) => (s: SidecarState): boolean =>
+  s.verdict.role === role && (reason === undefined || s.verdict.roleReason === reason);
+/** A healthy standby: another JM leads and the local JM answered healthy. */
+export const isHealthyStandby = (s: SidecarState): boolean =>
+  s.verdict.role === 'standby' && s.jobmanager.status === 'healthy' && s.zookeeper.status === 'connected';
