@@ -1,0 +1,337 @@
+/**
+ * A real ZooKeeper server (Debian's zookeeper 3.8 jar) for integration tests: one JVM per call to
+ * startZooKeeper(), on 127.0.0.1 and a free port, with a throwaway data directory. Logs go to a file
+ * next to the data directory, never to the test output; failures quote the log's tail.
+ *
+ * Also home of the JVM-child bookkeeping shared with fake-jobmanager.ts: every JVM started here is
+ * killed when the test process exits, so a failed or interrupted run leaves nothing behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** Where Debian's Java library packages put their jars. */
+export const JAVA_LIB_DIR = '/usr/share/java';
+
+export interface ZooKeeperServer {
+  /** `127.0.0.1:<port>` (or the value of ZOOKEEPER_TEST_QUORUM for a shared external server). */
+  readonly connectString: string;
+  readonly port: number;
+  /** Data directory; kept by stop() and kill() so that start() resumes with the same sessions. */
+  readonly dataDir: string | undefined;
+  /** The server's log (stdout and stderr of the JVM), appended across restarts. */
+  readonly logFile: string | undefined;
+  /** SIGTERM, then waits for the JVM to exit. Keeps the data directory. No-op when stopped. */
+  stop(): Promise<void>;
+  /**
+   * Starts again on the same port and data directory, resolving once it serves requests. Sessions
+   * whose timeout has not run out while the server was down are still valid afterwards.
+   * No-op when running.
+   */
+  start(): Promise<void>;
+  /** SIGKILL, then waits for the JVM to exit. Keeps the data directory. No-op when stopped. */
+  kill(): Promise<void>;
+  /** stop(), then removes the data directory and the log (kept when ZOOKEEPER_TEST_KEEP_DIR=1). */
+  destroy(): Promise<void>;
+}
+
+export interface ZooKeeperServerOptions {
+  /** Bound on start-up (JVM launch until `srvr` answers), in ms. Default 20000. */
+  startTimeoutMs?: number;
+  /** Extra zoo.cfg entries, overriding the defaults (e.g. `{ maxSessionTimeout: 120000 }`). */
+  config?: Record<string, string | number>;
+}
+
+const DEFAULT_START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+const READINESS_POLL_MS = 100;
+const LOG_TAIL_LINES = 40;
+
+// zookeeper.jar's manifest Class-Path names its remaining dependencies (netty, metrics, ...); these
+// are listed so that a missing package fails with a clear message instead of NoClassDefFoundError.
+const ZOOKEEPER_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-api.jar', 'slf4j-simple.jar'];
+
+/** Starts a standalone ZooKeeper server and resolves once it answers the `srvr` four-letter word. */
+export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
+  const classPath = javaClassPath(ZOOKEEPER_JARS);
+  const baseDir = await mkdtemp(join(tmpdir(), 'flink-ha-sidecar-zk-'));
+  const dataDir = join(baseDir, 'data');
+  const configFile = join(baseDir, 'zoo.cfg');
+  const logFile = join(baseDir, 'zookeeper.log');
+  await mkdir(dataDir);
+  const port = await findFreePort();
+  await writeFile(configFile, zooCfg(port, dataDir, opts.config ?? {}));
+  const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+
+  let child: ChildProcess | undefined;
+
+  const start = async (): Promise<void> => {
+    if (child !== undefined) return;
+    const started = spawnJvm(
+      ['-Xmx256m', '-Dzookeeper.admin.enableServer=false', '-Dorg.slf4j.simpleLogger.showDateTime=true',
+        '-cp', classPath, 'org.apache.zookeeper.server.ZooKeeperServerMain', configFile],
+      logFile,
+    );
+    child = started;
+    started.once('exit', () => {
+      if (child === started) child = undefined;
+    });
+    try {
+      await waitUntilServing(port, started, startTimeoutMs);
+    } catch (err) {
+      await terminate(started, 'SIGKILL');
+      const tail = await readTail(logFile);
+      throw new Error(`ZooKeeper on 127.0.0.1:${port} did not start: ${(err as Error).message}\n` +
+        `--- ${logFile} (last ${LOG_TAIL_LINES} lines) ---\n${tail}`, { cause: err });
+    }
+  };
+
+  const stopWith = async (signal: NodeJS.Signals): Promise<void> => {
+    const running = child;
+    if (running === undefined) return;
+    await terminate(running, signal);
+  };
+
+  const server: ZooKeeperServer = {
+    connectString: `127.0.0.1:${port}`,
+    port,
+    dataDir,
+    logFile,
+    start,
+    stop: () => stopWith('SIGTERM'),
+    kill: () => stopWith('SIGKILL'),
+    destroy: async () => {
+      await stopWith('SIGTERM');
+      if (process.env['ZOOKEEPER_TEST_KEEP_DIR'] !== '1') {
+        await rm(baseDir, { recursive: true, force: true });
+      }
+    },
+  };
+
+  try {
+    await start();
+  } catch (err) {
+    await rm(baseDir, { recursive: true, force: true });
+    throw err;
+  }
+  return server;
+}
+
+let shared: Promise<ZooKeeperServer> | undefined;
+
+/**
+ * The server a test file shares with its neighbours: the one named by ZOOKEEPER_TEST_QUORUM when that
+ * is set, else one started on first call and reused by later calls in the same process.
+ * stop(), start() and kill() throw: a test that takes ZooKeeper down would break the others, and
+ * needs its own server from startZooKeeper(). destroy() stops a server started here (the next
+ * call starts a new one) and leaves an external one alone.
+ */
+export function sharedZooKeeper(opts: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
+  shared ??= createShared(opts);
+  const current = shared;
+  // A failed start must not poison later calls with the same rejected promise.
+  current.catch(() => {
+    if (shared === current) shared = undefined;
+  });
+  return current;
+}
+
+async function createShared(opts: ZooKeeperServerOptions): Promise<ZooKeeperServer> {
+  const external = process.env['ZOOKEEPER_TEST_QUORUM'];
+  const server = external !== undefined && external !== '' ? externalServer(external) : await startZooKeeper(opts);
+  const refuse = (what: string) => async (): Promise<void> => {
+    throw new Error(`sharedZooKeeper(): cannot ${what} the shared ZooKeeper (${server.connectString}); ` +
+      'a test that stops, starts or kills ZooKeeper needs its own server: use startZooKeeper()');
+  };
+  return {
+    connectString: server.connectString,
+    port: server.port,
+    dataDir: server.dataDir,
+    logFile: server.logFile,
+    stop: refuse('stop'),
+    start: refuse('start'),
+    kill: refuse('kill'),
+    destroy: async () => {
+      shared = undefined;
+      await server.destroy();
+    },
+  };
+}
+
+function externalServer(connectString: string): ZooKeeperServer {
+  const firstHost = connectString.split(',')[0] ?? '';
+  const port = Number(/:(\d+)(?:\/.*)?$/.exec(firstHost)?.[1] ?? 2181);
+  return {
+    connectString,
+    port,
+    dataDir: undefined,
+    logFile: undefined,
+    start: async () => {},
+    stop: async () => {},
+    kill: async () => {},
+    destroy: async () => {},
+  };
+}
+
+function zooCfg(port: number, dataDir: string, overrides: Record<string, string | number>): string {
+  const entries: Record<string, string | number> = {
+    // With the default tickTime of 3000 the shortest session ZooKeeper grants is 6 s (2 ticks);
+    // 1000 lets tests use 2-4 s sessions so that expiry scenarios stay fast.
+    tickTime: 1000,
+    dataDir,
+    clientPort: port,
+    clientPortAddress: '127.0.0.1',
+    // Else the AdminServer (Jetty) binds 8080 on every interface.
+    'admin.enableServer': 'false',
+    '4lw.commands.whitelist': 'srvr,ruok',
+    maxSessionTimeout: 60_000,
+    ...overrides,
+  };
+  return Object.entries(entries).map(([key, value]) => `${key}=${value}`).join('\n') + '\n';
+}
+
+/** Absolute paths of Debian jars joined for -cp; throws naming the install script when one is missing. */
+export function javaClassPath(jars: readonly string[]): string {
+  const paths = jars.map((jar) => join(JAVA_LIB_DIR, jar));
+  const missing = paths.filter((path) => !existsSync(path));
+  if (missing.length > 0) {
+    throw new Error(`missing Java libraries: ${missing.join(', ')}; ` +
+      'run scripts/install-system-deps.sh as root (apt-get install zookeeper libcurator-recipes-java)');
+  }
+  return paths.join(':');
+}
+
+/** A port that was free a moment ago on 127.0.0.1 (the OS picks it; racy only against other processes). */
+export function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => (port > 0 ? resolve(port) : reject(new Error('could not find a free port'))));
+    });
+  });
+}
+
+/** Sends a four-letter word and returns the whole answer (the server closes after answering). */
+export function fourLetterWord(port: number, word: string, timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy(new Error(`no answer to ${word} within ${timeoutMs} ms`)));
+    socket.once('connect', () => socket.end(word));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.once('error', reject);
+    socket.once('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+  });
+}
+
+async function waitUntilServing(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let lastProblem = 'no answer yet';
+  let spawnError: Error | undefined;
+  child.once('error', (err) => (spawnError = err));
+  while (performance.now() < deadline) {
+    if (spawnError !== undefined) throw new Error(`could not run java: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`the JVM exited (${child.exitCode ?? child.signalCode}) before serving`);
+    }
+    try {
+      const answer = await fourLetterWord(port, 'srvr');
+      if (answer.includes('Mode:')) return;
+      lastProblem = `srvr answered ${JSON.stringify(answer.slice(0, 200))}`;
+    } catch (err) {
+      lastProblem = (err as Error).message;
+    }
+    // Polling is the only readiness signal ZooKeeperServerMain offers.
+    await delay(READINESS_POLL_MS);
+  }
+  throw new Error(`not serving after ${timeoutMs} ms (${lastProblem})`);
+}
+
+// ---- JVM children: started detached from the test output, always reaped -------------------------
+
+const liveChildren = new Set<ChildProcess>();
+let exitHooksInstalled = false;
+
+/**
+ * Spawns `java <args>` with stdout and stderr appended to logFile (or piped when logFile is
+ * undefined), a small heap and a quick-starting JIT, and registers it to be killed when this
+ * process exits. Where util-linux's setpriv exists the kernel also kills it if this process dies
+ * without running exit handlers (SIGKILL, OOM).
+ */
+export function spawnJvm(args: readonly string[], logFile: string | undefined): ChildProcess {
+  // Tests start many short-lived JVMs on 2 cores: C1 only and the serial collector start fastest.
+  const jvmArgs = ['-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xss512k', ...args];
+  const [command, commandArgs] = existsSync('/usr/bin/setpriv')
+    ? ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', 'java', ...jvmArgs]]
+    : ['java', jvmArgs];
+  let child: ChildProcess;
+  if (logFile === undefined) {
+    child = spawn(command, commandArgs, { stdio: ['pipe', 'pipe', 'pipe'] });
+  } else {
+    const fd = openSync(logFile, 'a');
+    try {
+      child = spawn(command, commandArgs, { stdio: ['ignore', fd, fd] });
+    } finally {
+      closeSync(fd);
+    }
+  }
+  trackChild(child);
+  return child;
+}
+
+/** Kills child when this process exits or is interrupted, unless it has exited by then. */
+export function trackChild(child: ChildProcess): void {
+  installExitHooks();
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  // spawn failures (java not on PATH) emit 'error' and no 'exit'.
+  child.once('error', () => liveChildren.delete(child));
+}
+
+/** Sends signal unless the child has already exited, then waits for its exit (SIGKILL after STOP_TIMEOUT_MS). */
+export async function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function installExitHooks(): void {
+  if (exitHooksInstalled) return;
+  exitHooksInstalled = true;
+  const killAll = (): void => {
+    for (const child of liveChildren) child.kill('SIGKILL');
+    liveChildren.clear();
+  };
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      killAll();
+      // Keep the default behaviour (die by this signal) unless someone else handles it.
+      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    });
+  }
+}
+
+/** The last lines of a log file, or a note saying why there are none. */
+export async function readTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
+  try {
+    const text = await readFile(file, 'utf8');
+    return text.split('\n').slice(-lines - 1).join('\n');
+  } catch (err) {
+    return `(no log: ${(err as Error).message})`;
+  }
+}
