@@ -138,6 +138,7 @@ function logTransitions(log: Logger) {
         wasReady: t.fromReady,
         reason: t.reason,
         detail: t.detail,
+        roleReason: t.roleReason,
         leader: next.verdict.currentLeader?.address ?? null,
       },
       t.fromRole === t.toRole ? `still ${t.toRole}: ${t.reason}` : `role ${t.fromRole} -> ${t.toRole}: ${t.reason}`,

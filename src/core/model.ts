@@ -102,6 +102,8 @@ export interface Transition {
   /** The reason of the new verdict: the first failing check, or the role's reason when ready. */
   reason: string;
   detail: string | null;
+  /** Why the role is what it is, which may differ from `reason` (a leader whose JM is down). */
+  roleReason: string;
 }
 
 export interface LoopHeartbeat {

@@ -144,6 +144,7 @@ function transitionBetween(from: Verdict, to: Verdict, atMs: number): Transition
     toReady: to.ready,
     reason: toLead.reason,
     detail: toLead.detail,
+    roleReason: to.roleReason,
   };
 }
 

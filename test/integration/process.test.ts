@@ -1,0 +1,114 @@
+/**
+ * The sidecar as Kubernetes runs it: `node dist/main.js`, configured by environment variables,
+ * logging JSON to stdout, stopped by SIGTERM. Needs `npm run build` first (npm test does it).
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FakeJobManager } from '../support/fake-jobmanager.js';
+import { findFreePort, sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+
+const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+const VERSION = (require('../../package.json') as { version: string }).version;
+
+function runOnce(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+}
+
+before(() => {
+  assert.ok(existsSync(MAIN), `${MAIN} is missing: run npm run build first`);
+});
+
+describe('command line', () => {
+  it('--help lists every variable and exits 0', () => {
+    const r = runOnce(['--help']);
+    assert.equal(r.status, 0);
+    for (const name of ['ZOOKEEPER_QUORUM', 'ZOOKEEPER_ROOT', 'FLINK_CLUSTER_ID', 'FLINK_HA_LAYOUT', 'FLINK_REST_URL', 'POD_IP', 'SIDECAR_HOST', 'SIDECAR_PORT', 'ZOOKEEPER_SESSION_TIMEOUT_MS', 'LOG_LEVEL']) {
+      assert.ok(r.stdout.includes(name), `help lacks ${name}`);
+    }
+  });
+
+  it('--version prints the package version', () => {
+    const r = runOnce(['--version']);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim(), `flink-ha-sidecar ${VERSION}`);
+  });
+
+  it('invalid settings: every problem at once, exit code 2, nothing started', () => {
+    const r = runOnce(['--port=http', '--layout=1.16'], { FLINK_REST_URL: 'ftp://x' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /ZOOKEEPER_QUORUM/);
+    assert.match(r.stderr, /--port \/ SIDECAR_PORT/);
+    assert.match(r.stderr, /--layout \/ FLINK_HA_LAYOUT/);
+    assert.match(r.stderr, /--flink-rest-url \/ FLINK_REST_URL/);
+    assert.equal(r.stdout, '');
+  });
+});
+
+describe('a running sidecar process', () => {
+  let zk: ZooKeeperServer;
+  let jm: FakeJobManager;
+  let child: ChildProcess | undefined;
+  before(async () => {
+    zk = await sharedZooKeeper();
+    jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId: '/process-test' });
+    await jm.waitFor(/^leader rest_server /);
+  });
+  after(async () => {
+    child?.kill('SIGKILL');
+    await jm.stop();
+    await zk.destroy();
+  });
+
+  it('becomes ready as the leader, logs the transition once, and on SIGTERM fails readiness and exits 0', async () => {
+    const port = await findFreePort();
+    child = spawn(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ZOOKEEPER_QUORUM: zk.connectString,
+        FLINK_CLUSTER_ID: 'process-test',
+        FLINK_REST_URL: jm.restUrl,
+        POD_IP: '127.0.0.1',
+        SIDECAR_HOST: '127.0.0.1',
+        SIDECAR_PORT: String(port),
+        ZOOKEEPER_SESSION_TIMEOUT_MS: '4000',
+        SHUTDOWN_TIMEOUT_MS: '2000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = performance.now() + 20_000;
+    let status = 0;
+    while (performance.now() < deadline) {
+      status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+      if (status === 200) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(status, 200, `not ready; log:\n${stdout}`);
+    for (let i = 0; i < 5; i++) await fetch(`${url}/readyz`);
+
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const toLeader = lines.filter((l) => l.to === 'leader' && l.from !== 'leader');
+    assert.equal(toLeader.length, 1, 'the change to leader is logged exactly once');
+    assert.equal(toLeader[0]!.roleReason, 'is-leader');
+    assert.equal(toLeader[0]!.level, 'info');
+    assert.ok(lines.some((l) => l.to === 'leader' && l.ready === true && l.reason === 'is-leader'), 'the change to ready is logged');
+    assert.ok(!stdout.includes('/readyz'), 'probe requests are not logged');
+
+    child.kill('SIGTERM');
+    let hang: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<string>((r) => (hang = setTimeout(() => r('hung'), 15_000)))]);
+    clearTimeout(hang);
+    assert.equal(code, 0);
+    const after = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(after.some((l) => l.reason === 'shutting-down' && l.ready === false), 'readiness failed on SIGTERM');
+    assert.ok(after.some((l) => l.msg === 'stopped'));
+    child = undefined;
+  });
+});
