@@ -27,7 +27,7 @@ export interface ElectionWatcherOptions {
  */
 export class ElectionWatcher {
   private client: Client | null = null;
-  /** Bumped on every new client, so callbacks of an old session are ignored. */
+  /** Bumped on every (re)start, so reads begun before it are ignored. */
   private generation = 0;
   private emitted = 0;
   private readonly latches = new Map<string, LatchState>();
@@ -38,12 +38,13 @@ export class ElectionWatcher {
 
   /** Starts (or restarts, after a reconnect) watching with this client: reads everything afresh. */
   watch(client: Client): void {
+    // After a reconnect within the same session the client re-registers the watches it holds, so
+    // the same watcher functions are reused: new ones would pile up as extra listeners per path.
+    if (client !== this.client) this.watchers.clear();
     this.client = client;
     this.generation += 1;
     this.latches.clear();
     this.infos.clear();
-    // Watcher functions belong to one client: a new client gets new ones.
-    this.watchers.clear();
     for (const p of this.options.paths) {
       this.readLatch(p.latchPath);
       this.readLeaderInfo(p.leaderInfoPath);
@@ -59,9 +60,9 @@ export class ElectionWatcher {
     const key = `${kind}:${path}`;
     let w = this.watchers.get(key);
     if (!w) {
-      const generation = this.generation;
+      const client = this.client;
       w = () => {
-        if (generation !== this.generation) return;
+        if (client !== this.client) return;
         if (kind === 'latch') this.readLatch(path);
         else this.readLeaderInfo(path);
       };
