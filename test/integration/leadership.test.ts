@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import zookeeper from 'node-zookeeper-client';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { hasRole, isHealthyStandby, isReady, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
 import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
@@ -200,5 +201,30 @@ describe('edge cases (layout 1.15)', () => {
       assert.equal(res.status, 503);
       assert.equal(res.body.reason, 'identity-ambiguous');
     }
+  });
+
+  it('znodes with ACLs that need authentication give zookeeper-noauth, not a crash', async () => {
+    const clusterId = newClusterId('noauth');
+    // Flink with high-availability.zookeeper.client.acl: creator protects its znodes so that only
+    // its own (SASL) identity may read them; a digest identity stands in for it here.
+    const owner = zookeeper.createClient(zk.connectString, { sessionTimeout: 4000 });
+    await new Promise<void>((resolve) => {
+      owner.once('connected', () => resolve());
+      owner.connect();
+    });
+    cleanups.push(async () => owner.close());
+    owner.addAuthInfo('digest', Buffer.from('flink:secret'));
+    const acl = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('auth', ''))];
+    await new Promise<void>((resolve, reject) =>
+      owner.mkdirp(`/flink${clusterId}/leader/latch`, acl, zookeeper.CreateMode.PERSISTENT, (err) => (err ? reject(err) : resolve())),
+    );
+    const jm = await startJm('1.15', `${clusterId}-other`);
+    const sidecar = await startSidecarFor(jm, 'auto', clusterId);
+    const s = await sidecar.waitFor('noauth', hasRole('unknown', 'zookeeper-noauth'));
+    assert.match(s.verdict.roleDetail ?? '', /SASL/);
+    const res = await sidecar.get('/readyz');
+    assert.equal(res.status, 503);
+    assert.equal(res.body.reason, 'zookeeper-noauth');
+    assert.equal((await sidecar.get('/livez')).status, 200);
   });
 });
