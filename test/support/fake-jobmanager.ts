@@ -18,7 +18,7 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { javaClassPath, spawnJvm } from './zookeeper-server';
+import { javaClassPath, spawnJvm } from './zookeeper-server.js';
 
 export type Layout = '1.15' | '1.14' | '1.13';
 export type FlinkComponent = 'rest_server' | 'dispatcher' | 'resource_manager';
@@ -72,6 +72,7 @@ const DEFAULT_WAIT_MS = 15_000;
 const DEFAULT_START_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
 const STDERR_KEEP_CHARS = 16_384;
+const STDERR_TAIL_LINES = 20;
 
 let compiled: Promise<string> | undefined;
 
@@ -242,8 +243,7 @@ export class FakeJobManager {
       };
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        const recent = this.events.slice(-10).map((event) => event.line).join('\n  ');
-        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; last lines:\n  ${recent}`));
+        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; ${this.describeOutput()}`));
       }, timeoutMs);
       this.waiters.add(waiter);
     });
@@ -309,9 +309,14 @@ export class FakeJobManager {
   }
 
   private describeExit(): string {
-    const stderr = this.stderrTail.trim();
-    return `the JVM exited (${this.exitDescription ?? 'still running'})` +
-      (stderr === '' ? ' with no stderr' : `; stderr:\n${stderr}`);
+    return `the JVM exited (${this.exitDescription ?? 'still running'}); ${this.describeOutput()}`;
+  }
+
+  /** The recent output a failure message needs: what the JVM last said and last complained about. */
+  private describeOutput(): string {
+    const stdout = this.events.slice(-10).map((event) => `  ${event.line}`).join('\n');
+    const stderr = this.stderrTail.trim().split('\n').slice(-STDERR_TAIL_LINES).map((line) => `  ${line}`).join('\n');
+    return `last stdout lines:\n${stdout || '  (none)'}\nlast stderr lines:\n${stderr || '  (none)'}`;
   }
 
   private notify(): void {

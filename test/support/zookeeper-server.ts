@@ -7,7 +7,7 @@
  * killed when the test process exits, so a failed or interrupted run leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { existsSync, openSync, closeSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -35,7 +35,10 @@ export interface ZooKeeperServer {
   start(): Promise<void>;
   /** SIGKILL, then waits for the JVM to exit. Keeps the data directory. No-op when stopped. */
   kill(): Promise<void>;
-  /** stop(), then removes the data directory and the log (kept when ZOOKEEPER_TEST_KEEP_DIR=1). */
+  /**
+   * stop(), then removes the data directory and the log (kept when ZOOKEEPER_TEST_KEEP_DIR=1).
+   * A server never destroyed is removed when the test process exits.
+   */
   destroy(): Promise<void>;
 }
 
@@ -59,6 +62,7 @@ const ZOOKEEPER_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-api.jar', 
 export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
   const classPath = javaClassPath(ZOOKEEPER_JARS);
   const baseDir = await mkdtemp(join(tmpdir(), 'flink-ha-sidecar-zk-'));
+  removeOnExit(baseDir);
   const dataDir = join(baseDir, 'data');
   const configFile = join(baseDir, 'zoo.cfg');
   const logFile = join(baseDir, 'zookeeper.log');
@@ -106,9 +110,8 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     kill: () => stopWith('SIGKILL'),
     destroy: async () => {
       await stopWith('SIGTERM');
-      if (process.env['ZOOKEEPER_TEST_KEEP_DIR'] !== '1') {
-        await rm(baseDir, { recursive: true, force: true });
-      }
+      if (!keepDirs()) await rm(baseDir, { recursive: true, force: true });
+      dirsToRemove.delete(baseDir);
     },
   };
 
@@ -116,6 +119,7 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     await start();
   } catch (err) {
     await rm(baseDir, { recursive: true, force: true });
+    dirsToRemove.delete(baseDir);
     throw err;
   }
   return server;
@@ -258,7 +262,16 @@ async function waitUntilServing(port: number, child: ChildProcess, timeoutMs: nu
 // ---- JVM children: started detached from the test output, always reaped -------------------------
 
 const liveChildren = new Set<ChildProcess>();
+const dirsToRemove = new Set<string>();
 let exitHooksInstalled = false;
+
+const keepDirs = (): boolean => process.env['ZOOKEEPER_TEST_KEEP_DIR'] === '1';
+
+/** Removes dir when this process exits or is interrupted (a test that never reached destroy()). */
+function removeOnExit(dir: string): void {
+  installExitHooks();
+  dirsToRemove.add(dir);
+}
 
 /**
  * Spawns `java <args>` with stdout and stderr appended to logFile (or piped when logFile is
@@ -312,14 +325,20 @@ export async function terminate(child: ChildProcess, signal: NodeJS.Signals): Pr
 function installExitHooks(): void {
   if (exitHooksInstalled) return;
   exitHooksInstalled = true;
-  const killAll = (): void => {
+  // Runs in 'exit', where only synchronous work happens. A killed JVM may still be writing its data
+  // directory, so removal is best effort.
+  const cleanUp = (): void => {
     for (const child of liveChildren) child.kill('SIGKILL');
     liveChildren.clear();
+    if (!keepDirs()) {
+      for (const dir of dirsToRemove) rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
+    }
+    dirsToRemove.clear();
   };
-  process.on('exit', killAll);
+  process.on('exit', cleanUp);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      killAll();
+      cleanUp();
       // Keep the default behaviour (die by this signal) unless someone else handles it.
       if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
     });

@@ -5,18 +5,20 @@ import java.nio.charset.StandardCharsets;
 
 /**
  * The stdout half of FakeJobManager's line protocol. The test harness parses stdout line by line,
- * so nothing else may write there: System.out is pointed at stderr, where slf4j-simple logs too.
+ * so nothing else may write there: claimStdout() points System.out at stderr, where slf4j-simple
+ * logs too.
  */
 final class EventLog {
 
     private static final PrintStream OUT =
             new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
 
-    static {
+    private EventLog() {}
+
+    /** Call first in main: from then on a stray System.out.println lands on stderr. */
+    static void claimStdout() {
         System.setOut(System.err);
     }
-
-    private EventLog() {}
 
     /** Writes one line and flushes, so the harness sees events as they happen. Thread-safe. */
     static void emit(String line) {

@@ -26,7 +26,8 @@ public final class FakeJobManager implements FakeRestApi.LeaderView {
     private FakeRestApi restApi;
     private CuratorFramework client;
     private FlinkLeaderElection election;
-    private CuratorCache leaderRetrieval;
+    // Read by REST handler threads; volatile publishes it (and the election set before it) to them.
+    private volatile CuratorCache leaderRetrieval;
     private volatile boolean connected;
     private volatile long lastSessionId;
 
@@ -37,6 +38,7 @@ public final class FakeJobManager implements FakeRestApi.LeaderView {
     public static void main(String[] args) throws Exception {
         // Without it, a response written as headers + body waits ~40 ms on Nagle and delayed ACKs.
         System.setProperty("sun.net.httpserver.nodelay", "true");
+        EventLog.claimStdout();
         FakeJobManagerOptions options;
         try {
             options = FakeJobManagerOptions.parse(args);
@@ -84,23 +86,24 @@ public final class FakeJobManager implements FakeRestApi.LeaderView {
                         // Curator rejects a leading slash and treats null as "no namespace".
                         .namespace(namespace.isEmpty() ? null : namespace)
                         .build();
-        curator.getConnectionStateListenable().addListener((c, state) -> onConnectionStateChanged(state));
+        // The listener gets the client passed in: CONNECTED can arrive before start() returns.
+        curator.getConnectionStateListenable().addListener(this::onConnectionStateChanged);
         curator.start();
         return curator;
     }
 
-    private void onConnectionStateChanged(ConnectionState state) {
+    private void onConnectionStateChanged(CuratorFramework curator, ConnectionState state) {
         connected = state.isConnected();
         if (state == ConnectionState.CONNECTED || state == ConnectionState.RECONNECTED) {
-            reportSessionIfNew();
+            reportSessionIfNew(curator);
         }
         EventLog.emit("connection " + state.name());
     }
 
     /** A reconnect within the session keeps its id; only a new session is reported. */
-    private void reportSessionIfNew() {
+    private void reportSessionIfNew(CuratorFramework curator) {
         try {
-            long sessionId = client.getZookeeperClient().getZooKeeper().getSessionId();
+            long sessionId = curator.getZookeeperClient().getZooKeeper().getSessionId();
             if (sessionId != 0 && sessionId != lastSessionId) {
                 lastSessionId = sessionId;
                 EventLog.emit("session " + EventLog.sessionHex(sessionId));
