@@ -7,6 +7,8 @@ export interface AppDeps {
   getState: () => SidecarState;
   /** Monotonic milliseconds, the clock the sidecar's loops tick with. */
   clock: () => number;
+  /** Serves GET /metrics when given: the exposition text and its content type. */
+  metrics?: { contentType: string; render: () => Promise<string> };
 }
 
 type Probe = (state: SidecarState, nowMs: number) => ProbeResult;
@@ -38,9 +40,19 @@ export function createApp(deps: AppDeps): Express {
     app.all(path, (req: Request, res: Response) => methodNotAllowed(req, res));
   }
 
+  const metrics = deps.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req: Request, res: Response) => {
+      const body = await metrics.render();
+      res.set('Cache-Control', 'no-store').type(metrics.contentType).send(body);
+    });
+    app.all('/metrics', (req: Request, res: Response) => methodNotAllowed(req, res));
+  }
+
   app.use((req: Request, res: Response) => {
     res.status(404);
-    sendJson(res, { error: 'not-found', message: `no endpoint at ${req.path}`, endpoints: Object.keys(PROBES) });
+    const endpoints = [...Object.keys(PROBES), ...(metrics ? ['/metrics'] : [])];
+    sendJson(res, { error: 'not-found', message: `no endpoint at ${req.path}`, endpoints });
   });
 
   // Malformed requests (a bad URI, say) must answer, never take the sidecar down.
