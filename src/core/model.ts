@@ -115,7 +115,14 @@ export interface LoopHeartbeat {
 export interface SidecarState {
   layoutSetting: LayoutSetting;
   identity: LocalIdentity;
-  zookeeper: { status: ZooKeeperStatus; sessionId: string | null; sinceMs: number; detail: string | null };
+  zookeeper: {
+    status: ZooKeeperStatus;
+    sessionId: string | null;
+    sinceMs: number;
+    detail: string | null;
+    /** When ZooKeeper last answered anything (a ping or a read); null before the first answer. */
+    lastAnswerMs: number | null;
+  };
   election: {
     /** When the observations were made; compared with the session start to reject old ones. */
     observedAtMs: number | null;
@@ -141,6 +148,7 @@ export type SidecarEvent =
   | { type: 'zookeeperUnresponsive'; atMs: number; detail: string }
   | { type: 'zookeeperAuthFailed'; atMs: number; detail: string }
   | { type: 'zookeeperClosed'; atMs: number }
+  | { type: 'zookeeperAnswered'; atMs: number }
   | { type: 'electionObserved'; atMs: number; observations: readonly LayoutObservation[] }
   | { type: 'electionReadFailed'; atMs: number; code: string; path: string; message: string }
   | { type: 'restCheckSucceeded'; atMs: number; durationMs: number; httpStatus: number }

@@ -17,7 +17,7 @@ export function initialState(layoutSetting: LayoutSetting, identity: LocalIdenti
   const inputs: Inputs = {
     layoutSetting,
     identity,
-    zookeeper: { status: 'connecting', sessionId: null, sinceMs: nowMs, detail: null },
+    zookeeper: { status: 'connecting', sessionId: null, sinceMs: nowMs, detail: null, lastAnswerMs: null },
     election: { observedAtMs: null, observations: [], readError: null },
     jobmanager: { status: 'unchecked', reason: 'jm-not-checked-yet', detail: null, httpStatus: null, atMs: null, durationMs: null },
     loops: {},
@@ -57,8 +57,14 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
       return withZooKeeper(state, 'auth-failed', event.atMs, null, event.detail);
     case 'zookeeperClosed':
       return withZooKeeper(state, 'closed', event.atMs, null, null);
+    case 'zookeeperAnswered':
+      return { ...state, zookeeper: { ...state.zookeeper, lastAnswerMs: event.atMs } };
     case 'electionObserved':
-      return { ...state, election: { observedAtMs: event.atMs, observations: event.observations, readError: null } };
+      return {
+        ...state,
+        zookeeper: { ...state.zookeeper, lastAnswerMs: event.atMs },
+        election: { observedAtMs: event.atMs, observations: event.observations, readError: null },
+      };
     case 'electionReadFailed':
       return {
         ...state,
@@ -109,7 +115,8 @@ function withZooKeeper(
   if (zk.status === status && zk.sessionId === sessionId && zk.detail === detail) return state;
   // A read error belongs to the session it happened in; a new connection reads afresh.
   const election = status === 'connected' ? { ...state.election, readError: null } : state.election;
-  return { ...state, election, zookeeper: { status, sessionId, sinceMs: atMs, detail } };
+  const lastAnswerMs = status === 'connected' || status === 'read-only' ? atMs : zk.lastAnswerMs;
+  return { ...state, election, zookeeper: { status, sessionId, sinceMs: atMs, detail, lastAnswerMs } };
 }
 
 /** Computes the verdict that every endpoint, metric and log line reads. */

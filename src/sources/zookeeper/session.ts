@@ -139,7 +139,9 @@ export class ZooKeeperSession {
       this.replaceClient();
     }, this.pingTimeoutMs);
     exists(client, '/').then(
-      () => undefined,
+      () => {
+        if (client === this.client) this.options.onEvent({ type: 'zookeeperAnswered', atMs: this.options.clock() });
+      },
       () => undefined, // a failed ping is the client's own disconnect, reported through its state
     ).finally(() => {
       clearTimeout(timer);
