@@ -111,6 +111,24 @@ describe('test support: ZooKeeper server and FakeJobManager', () => {
     });
   }
 
+  test('resign: 1.18+ leaves stale information behind, --revoke-writes-empty clears it as 1.15-1.17 did', async () => {
+    const suffix = randomUUID().slice(0, 8);
+    const [current, legacy] = await Promise.all([
+      startJobManager({ layout: '1.15', clusterId: `/support-revoke-${suffix}` }),
+      startJobManager({ layout: '1.15', clusterId: `/support-revoke-empty-${suffix}`, revokeWritesEmpty: true }),
+    ]);
+    await Promise.all([current.waitFor(/^leader rest_server /), legacy.waitFor(/^leader rest_server /)]);
+    await Promise.all([current.send('resign'), legacy.send('resign')]);
+
+    const [stale, staleStat] = await getData(zkClient(), LAYOUTS['1.15'].restServerInfo(`/flink/support-revoke-${suffix}`));
+    assert.ok(stale?.includes(Buffer.from(current.restUrl)), 'the old leader information stays');
+    assert.deepEqual(staleStat.ephemeralOwner, Buffer.from(current.sessionId, 'hex'));
+    const [cleared, clearedStat] = await getData(zkClient(), LAYOUTS['1.15'].restServerInfo(`/flink/support-revoke-empty-${suffix}`));
+    assert.equal(cleared, undefined, 'Flink writes null data, which node-zookeeper-client returns as undefined');
+    assert.equal(clearedStat.dataLength, 0);
+    assert.deepEqual(clearedStat.ephemeralOwner, Buffer.from(legacy.sessionId, 'hex'), 'the node itself stays');
+  });
+
   test('REST API: auto follows leader retrieval, scripted modes answer as told', async () => {
     const jobManager = await startJobManager({ layout: '1.15', clusterId: `/support-rest-${randomUUID().slice(0, 8)}` });
     await jobManager.waitFor(/^leader rest_server /);

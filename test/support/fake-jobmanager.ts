@@ -1,15 +1,23 @@
 /**
  * Drives test/support/java/FakeJobManager: a JVM that contends for Flink leadership in ZooKeeper
  * with Curator's LeaderLatch, publishes leader information exactly as Flink does, and serves a
- * scriptable slice of Flink's REST API. Sources are compiled once per source hash into
+ * scriptable slice of Flink's REST API on 127.0.0.1. Sources are compiled once per source hash into
  * <project>/.cache/java/ and reused across runs.
  *
- * Protocol (one line each way, UTF-8):
- *   stdout events:  rest-port <n> | session <16 hex> | leader <component> <uuid> |
- *                   not-leader <component> | connection <CONNECTED|SUSPENDED|RECONNECTED|LOST|READ_ONLY>
- *   stdin commands: resign | join | write-info <hex> | delete-info | exit |
- *                   rest <auto|ok|election|500|html|hang|huge|slow <ms>|redirect [url]>
- *   each command is answered `ok <command>` or `error <message>`.
+ * Protocol, one UTF-8 line each way.
+ * stdout events:
+ *   rest-port <n>                  first line: the REST API listens
+ *   session <16 hex>               a new ZooKeeper session (not repeated on reconnects within one)
+ *   connection <STATE>             Curator's CONNECTED|SUSPENDED|RECONNECTED|LOST|READ_ONLY
+ *   leader <component> <uuid>      granted, and its information node written with this session id
+ *   not-leader <component>         revoked (SUSPENDED, LOST, resign)
+ * stdin commands, each answered `ok <command>` or `error <message>`:
+ *   resign | join                  stop / start contending (resign replies after not-leader lines)
+ *   write-info [hex]               raw bytes into the rest_server node, Flink's way (no hex: empty)
+ *   delete-info                    delete the rest_server node, whoever owns it
+ *   rest <mode> [arg]              auto (Flink's LeaderRetrievalHandler) | ok | election | 500 |
+ *                                  html | hang | huge | slow <ms> | redirect [url]
+ *   exit                           resign, close the session, exit 0
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -161,7 +169,10 @@ export class FakeJobManager {
     });
   }
 
-  /** Starts a JobManager; resolves once its REST API listens and its first ZooKeeper session exists. */
+  /**
+   * Starts a JobManager; resolves once its REST API listens and its first ZooKeeper session exists.
+   * Its latch node and any leadership follow asynchronously: await `waitFor(/^leader rest_server /)`.
+   */
   static async start(opts: FakeJobManagerOptions): Promise<FakeJobManager> {
     const classesDir = await compileFakeJobManager();
     const child = spawnJvm(

@@ -15,6 +15,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 
 /**
  * Leader election as Flink's ZooKeeper HA services do it, per layout (DESIGN.md section 2):
@@ -301,12 +302,12 @@ final class FlinkLeaderElection {
             case V1_14:
                 return components.stream()
                         .map(c -> new LatchGroup(zkPath("leader", c.name, "latch"), List.of(c)))
-                        .collect(java.util.stream.Collectors.toList());
+                        .collect(Collectors.toList());
             case V1_13:
             default:
                 return components.stream()
                         .map(c -> new LatchGroup(zkPath(options.latchPath, c.name + "_lock"), List.of(c)))
-                        .collect(java.util.stream.Collectors.toList());
+                        .collect(Collectors.toList());
         }
     }
 
