@@ -5,11 +5,13 @@ import { initialState } from './core/reduce.js';
 import type { SidecarState } from './core/model.js';
 import { createApp } from './http/create-app.js';
 import { listen } from './http/listen.js';
+import { createMetrics } from './metrics/create-metrics.js';
+import { packageVersion } from './metrics/package-version.js';
 import { buildIdentity } from './identity.js';
 import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
 import { createHostResolver } from './sources/resolve-host.js';
 import { ElectionWatcher } from './sources/zookeeper/election-watcher.js';
-import { electionPaths } from './sources/zookeeper/paths.js';
+import { allElectionPaths } from './sources/zookeeper/paths.js';
 import { ZooKeeperSession } from './sources/zookeeper/session.js';
 import { Store } from './store.js';
 
@@ -52,14 +54,18 @@ export async function startSidecar(config: Config, logger: Logger, clock = monot
   );
 
   store.subscribe(logTransitions(logger.child({ module: 'core' })));
+  // Before the sources start, so that the counters see every event.
+  const metrics = createMetrics({ store, version: packageVersion(), layoutSetting: config.layout, clusterId: config.clusterId });
 
-  const allPaths = electionPaths({
-    root: config.zookeeperRoot,
-    clusterId: config.clusterId,
-    latchDir: config.zookeeperLatchPath,
-    leaderDir: config.zookeeperLeaderPath,
-  });
-  const paths = config.layout === 'auto' ? allPaths : allPaths.filter((p) => p.layout === config.layout);
+  const paths = allElectionPaths(
+    {
+      root: config.zookeeperRoot,
+      clusterId: config.clusterId,
+      latchDir: config.zookeeperLatchPath,
+      leaderDir: config.zookeeperLeaderPath,
+    },
+    config.layout,
+  );
 
   const zkLog = logger.child({ module: 'zookeeper' });
   let retryTimer: NodeJS.Timeout | null = null;
@@ -101,7 +107,7 @@ export async function startSidecar(config: Config, logger: Logger, clock = monot
     if (b !== null && (a === null || a.owner !== b.owner || a.sessionId !== b.sessionId)) checker.checkSoon();
   });
 
-  const app = createApp({ getState: () => store.state, clock });
+  const app = createApp({ getState: () => store.state, clock, metrics });
   const { server, host, port } = await listen(app, config.host, config.port);
   log.info({ host, port }, 'probe server listening');
   session.start();

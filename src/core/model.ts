@@ -29,9 +29,11 @@ export type LeaderInfoObservation =
     }
   | { kind: 'undecodable'; owner: string; error: string };
 
-/** The rest_server election as seen in one layout's znodes. */
+/** One component's election as seen in one layout's znodes. */
 export interface LayoutObservation {
   layout: Layout;
+  /** rest_server, dispatcher or resource_manager; only rest_server decides the role. */
+  component: string;
   latchPath: string;
   leaderInfoPath: string;
   /** Whether the latch node itself exists (it is created by the first contender). */
@@ -64,6 +66,14 @@ export type JobManagerFailure =
 
 export interface JobManagerCheck {
   status: JobManagerStatus;
+  /** When the JM first answered healthy; null until then. */
+  firstHealthyMs: number | null;
+  /**
+   * Since when the JM has been dead for /jobmanager/livez: unhealthy, or reporting "no leader"
+   * while ZooKeeper shows one. null while alive.
+   */
+  deadSinceMs: number | null;
+  recent: readonly JobManagerCheckRecord[];
   /** Stable reason code; null while healthy. */
   reason: string | null;
   detail: string | null;
@@ -83,6 +93,11 @@ export interface Verdict {
   currentLeader: { address: string; sessionId: string; owner: string } | null;
   checks: readonly Check[];
   ready: boolean;
+  /**
+   * While a lost ZooKeeper connection is tolerated, the time the held verdict expires; the
+   * wiring dispatches `clockTicked` then. null otherwise.
+   */
+  holdUntilMs: number | null;
 }
 
 /** One named condition of /readyz; `reason` is a stable code, `detail` a sentence for people. */
@@ -112,9 +127,47 @@ export interface LoopHeartbeat {
   maxSilenceMs: number;
 }
 
+/** Settings the decisions depend on; fixed for the life of the sidecar. */
+export interface CoreSettings {
+  layoutSetting: LayoutSetting;
+  /**
+   * Flink's high-availability.zookeeper.client.tolerate-suspended-connections: when true, a
+   * leader keeps leading through a lost connection until its session times out, so the sidecar
+   * keeps its last verdict for up to this many ms (Flink's session timeout); null when false.
+   */
+  tolerateSuspendedMs: number | null;
+  /** /jobmanager/livez: how long the JM may stay unhealthy after it was first seen healthy. */
+  jobmanagerLivenessGraceMs: number;
+  /** /jobmanager/livez: how long a JM never seen healthy gets to start. */
+  jobmanagerStartupAllowanceMs: number;
+}
+
+export const DEFAULT_CORE_SETTINGS: Omit<CoreSettings, 'layoutSetting'> = {
+  tolerateSuspendedMs: null,
+  jobmanagerLivenessGraceMs: 60_000,
+  jobmanagerStartupAllowanceMs: 180_000,
+};
+
+/** One check of the local JM, kept for people debugging. */
+export interface JobManagerCheckRecord {
+  atMs: number;
+  durationMs: number;
+  healthy: boolean;
+  reason: string | null;
+  detail: string | null;
+  httpStatus: number | null;
+}
+
+export const MAX_RECENT_CHECKS = 10;
+
 export interface SidecarState {
+  settings: CoreSettings;
+  /** Kept as a top-level field too: the layout setting is read in many places. */
   layoutSetting: LayoutSetting;
   identity: LocalIdentity;
+  /** When the sidecar started, and the time of the latest event (decisions never read a clock). */
+  startedAtMs: number;
+  nowMs: number;
   zookeeper: {
     status: ZooKeeperStatus;
     sessionId: string | null;
@@ -122,6 +175,8 @@ export interface SidecarState {
     detail: string | null;
     /** When ZooKeeper last answered anything (a ping or a read); null before the first answer. */
     lastAnswerMs: number | null;
+    /** When the connection was lost, while it stays lost; null while connected or never connected. */
+    lostSinceMs: number | null;
   };
   election: {
     /** When the observations were made; compared with the session start to reject old ones. */
@@ -162,4 +217,6 @@ export type SidecarEvent =
       httpStatus: number | null;
     }
   | { type: 'loopTicked'; atMs: number; loop: string; maxSilenceMs: number }
+  /** Time passed: re-evaluates decisions that expire (a tolerated disconnection). */
+  | { type: 'clockTicked'; atMs: number }
   | { type: 'shutdownStarted'; atMs: number };

@@ -1,25 +1,48 @@
 import type { LocalIdentity } from './identity.js';
 import {
+  DEFAULT_CORE_SETTINGS,
+  MAX_RECENT_CHECKS,
   MAX_TRANSITIONS,
   type Check,
+  type CoreSettings,
+  type JobManagerCheck,
   type LayoutSetting,
   type SidecarEvent,
   type SidecarState,
   type Transition,
   type Verdict,
+  type ZooKeeperStatus,
 } from './model.js';
-import { decideRole } from './role.js';
+import { decideRole, zookeeperHoldUntil } from './role.js';
 
 type Inputs = Omit<SidecarState, 'verdict' | 'transitions'>;
 
 /** The state before any source reported anything: unknown role, not ready. */
-export function initialState(layoutSetting: LayoutSetting, identity: LocalIdentity, nowMs: number): SidecarState {
+export function initialState(
+  layoutSetting: LayoutSetting,
+  identity: LocalIdentity,
+  nowMs: number,
+  settings: Partial<Omit<CoreSettings, 'layoutSetting'>> = {},
+): SidecarState {
   const inputs: Inputs = {
+    settings: { ...DEFAULT_CORE_SETTINGS, ...settings, layoutSetting },
     layoutSetting,
     identity,
-    zookeeper: { status: 'connecting', sessionId: null, sinceMs: nowMs, detail: null, lastAnswerMs: null },
+    startedAtMs: nowMs,
+    nowMs,
+    zookeeper: { status: 'connecting', sessionId: null, sinceMs: nowMs, detail: null, lastAnswerMs: null, lostSinceMs: null },
     election: { observedAtMs: null, observations: [], readError: null },
-    jobmanager: { status: 'unchecked', reason: 'jm-not-checked-yet', detail: null, httpStatus: null, atMs: null, durationMs: null },
+    jobmanager: {
+      status: 'unchecked',
+      reason: 'jm-not-checked-yet',
+      detail: null,
+      httpStatus: null,
+      atMs: null,
+      durationMs: null,
+      firstHealthyMs: null,
+      deadSinceMs: null,
+      recent: [],
+    },
     loops: {},
     shuttingDown: false,
   };
@@ -31,13 +54,15 @@ export function initialState(layoutSetting: LayoutSetting, identity: LocalIdenti
  * when the role, readiness or the leading reason changes, so each change is logged exactly once.
  */
 export function reduce(state: SidecarState, event: SidecarEvent): SidecarState {
-  const inputs = apply(state, event);
-  if (inputs === state) return state;
+  const applied = apply(state, event);
+  if (applied === state) return state;
+  const inputs: Inputs = { ...applied, nowMs: Math.max(state.nowMs, event.atMs) };
   const verdict = decide(inputs);
+  const jobmanager = withDeadSince(inputs.jobmanager, verdict, inputs.nowMs);
   const transition = transitionBetween(state.verdict, verdict, event.atMs);
   const transitions =
     transition === null ? state.transitions : [...state.transitions, transition].slice(-MAX_TRANSITIONS);
-  return { ...inputs, verdict, transitions };
+  return { ...inputs, jobmanager, verdict, transitions };
 }
 
 function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState {
@@ -74,31 +99,21 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
         },
       };
     case 'restCheckSucceeded':
-      return {
-        ...state,
-        jobmanager: {
-          status: 'healthy',
-          reason: null,
-          detail: null,
-          httpStatus: event.httpStatus,
-          atMs: event.atMs,
-          durationMs: event.durationMs,
-        },
-      };
+      return withCheck(state, event.atMs, event.durationMs, 'healthy', null, null, event.httpStatus);
     case 'restCheckFailed':
-      return {
-        ...state,
-        jobmanager: {
-          status: event.reason === 'jm-reports-no-leader' ? 'no-leader' : 'unhealthy',
-          reason: event.reason,
-          detail: event.detail,
-          httpStatus: event.httpStatus,
-          atMs: event.atMs,
-          durationMs: event.durationMs,
-        },
-      };
+      return withCheck(
+        state,
+        event.atMs,
+        event.durationMs,
+        event.reason === 'jm-reports-no-leader' ? 'no-leader' : 'unhealthy',
+        event.reason,
+        event.detail,
+        event.httpStatus,
+      );
     case 'loopTicked':
       return { ...state, loops: { ...state.loops, [event.loop]: { lastMs: event.atMs, maxSilenceMs: event.maxSilenceMs } } };
+    case 'clockTicked':
+      return { ...state, nowMs: Math.max(state.nowMs, event.atMs) };
     case 'shutdownStarted':
       return state.shuttingDown ? state : { ...state, shuttingDown: true };
   }
@@ -106,17 +121,61 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
 
 function withZooKeeper(
   state: SidecarState,
-  status: SidecarState['zookeeper']['status'],
+  status: ZooKeeperStatus,
   atMs: number,
   sessionId: string | null,
   detail: string | null,
 ): Inputs | SidecarState {
   const zk = state.zookeeper;
   if (zk.status === status && zk.sessionId === sessionId && zk.detail === detail) return state;
+  const connected = status === 'connected';
   // A read error belongs to the session it happened in; a new connection reads afresh.
-  const election = status === 'connected' ? { ...state.election, readError: null } : state.election;
-  const lastAnswerMs = status === 'connected' || status === 'read-only' ? atMs : zk.lastAnswerMs;
-  return { ...state, election, zookeeper: { status, sessionId, sinceMs: atMs, detail, lastAnswerMs } };
+  const election = connected ? { ...state.election, readError: null } : state.election;
+  const lastAnswerMs = connected || status === 'read-only' ? atMs : zk.lastAnswerMs;
+  // The loss is timed from the moment a working connection went away, through every retry.
+  const lostSinceMs = connected ? null : (zk.lostSinceMs ?? (zk.status === 'connected' ? atMs : null));
+  return { ...state, election, zookeeper: { status, sessionId, sinceMs: atMs, detail, lastAnswerMs, lostSinceMs } };
+}
+
+function withCheck(
+  state: SidecarState,
+  atMs: number,
+  durationMs: number,
+  status: JobManagerCheck['status'],
+  reason: string | null,
+  detail: string | null,
+  httpStatus: number | null,
+): Inputs {
+  const prev = state.jobmanager;
+  const healthy = status === 'healthy';
+  const record = { atMs, durationMs, healthy, reason, detail, httpStatus };
+  return {
+    ...state,
+    jobmanager: {
+      ...prev,
+      status,
+      reason,
+      detail,
+      httpStatus,
+      atMs,
+      durationMs,
+      firstHealthyMs: prev.firstHealthyMs ?? (healthy ? atMs : null),
+      recent: [...prev.recent, record].slice(-MAX_RECENT_CHECKS),
+    },
+  };
+}
+
+/**
+ * A JM that answers "no leader" counts as alive only while ZooKeeper shows no current leader
+ * either (or cannot tell): one that keeps saying so while ZooKeeper has a leader is stuck.
+ */
+function withDeadSince(jm: JobManagerCheck, verdict: Verdict, nowMs: number): JobManagerCheck {
+  const alive =
+    jm.status === 'unchecked' ||
+    jm.status === 'healthy' ||
+    (jm.status === 'no-leader' && verdict.currentLeader === null);
+  const deadSinceMs = alive ? null : (jm.deadSinceMs ?? jm.atMs ?? nowMs);
+  return deadSinceMs === jm.deadSinceMs ? jm : { ...jm, deadSinceMs };
 }
 
 /** Computes the verdict that every endpoint, metric and log line reads. */
@@ -124,19 +183,35 @@ export function decide(inputs: Inputs): Verdict {
   const role = decideRole(inputs);
   const zk = inputs.zookeeper;
   const jm = inputs.jobmanager;
+  const holdUntilMs = zookeeperHoldUntil(inputs);
   const checks: Check[] = [
     inputs.shuttingDown
       ? { name: 'shutdown', ok: false, reason: 'shutting-down', detail: 'the sidecar received SIGTERM' }
       : { name: 'shutdown', ok: true, reason: 'running', detail: null },
-    zk.status === 'connected'
-      ? { name: 'zookeeper', ok: true, reason: 'zookeeper-connected', detail: zk.sessionId === null ? null : `session 0x${zk.sessionId}` }
-      : { name: 'zookeeper', ok: false, reason: `zookeeper-${zk.status}`, detail: zk.detail },
+    zookeeperCheck(zk, holdUntilMs, inputs.nowMs),
     { name: 'leadership', ok: role.role === 'leader', reason: role.roleReason, detail: role.roleDetail },
     jm.status === 'healthy'
       ? { name: 'jobmanager', ok: true, reason: 'jm-healthy', detail: jm.httpStatus === null ? null : `HTTP ${jm.httpStatus}` }
       : { name: 'jobmanager', ok: false, reason: jm.reason ?? 'jm-unhealthy', detail: jm.detail },
   ];
-  return { ...role, checks, ready: checks.every((c) => c.ok) };
+  return { ...role, checks, ready: checks.every((c) => c.ok), holdUntilMs };
+}
+
+function zookeeperCheck(zk: Inputs['zookeeper'], holdUntilMs: number | null, nowMs: number): Check {
+  if (zk.status === 'connected') {
+    return { name: 'zookeeper', ok: true, reason: 'zookeeper-connected', detail: zk.sessionId === null ? null : `session 0x${zk.sessionId}` };
+  }
+  if (holdUntilMs !== null) {
+    return {
+      name: 'zookeeper',
+      ok: true,
+      reason: 'zookeeper-suspended-tolerated',
+      detail:
+        `${zk.status} for ${Math.round(nowMs - (zk.lostSinceMs ?? nowMs))} ms; the last verdict holds for ` +
+        `${Math.round(holdUntilMs - nowMs)} ms more (tolerate-suspended-connections)`,
+    };
+  }
+  return { name: 'zookeeper', ok: false, reason: `zookeeper-${zk.status}`, detail: zk.detail };
 }
 
 function transitionBetween(from: Verdict, to: Verdict, atMs: number): Transition | null {

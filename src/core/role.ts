@@ -4,6 +4,8 @@ import type { Layout, LayoutObservation, SidecarState, Verdict } from './model.j
 export type RoleDecision = Pick<Verdict, 'role' | 'roleReason' | 'roleDetail' | 'layout' | 'currentLeader'>;
 
 const LAYOUT_PREFERENCE: readonly Layout[] = ['1.15', '1.14', '1.13'];
+/** The component whose address the Service exposes: the only one that decides the role. */
+export const DECIDING_COMPONENT = 'rest_server';
 
 function unknown(roleReason: string, roleDetail: string | null, layout: Layout | null = null): RoleDecision {
   return { role: 'unknown', roleReason, roleDetail, layout, currentLeader: null };
@@ -18,8 +20,9 @@ export function selectObservation(
   setting: SidecarState['layoutSetting'],
   observations: readonly LayoutObservation[],
 ): LayoutObservation | null {
-  if (setting !== 'auto') return observations.find((o) => o.layout === setting) ?? null;
-  const byPreference = LAYOUT_PREFERENCE.map((l) => observations.find((o) => o.layout === l)).filter(
+  const rest = observations.filter((o) => o.component === DECIDING_COMPONENT);
+  if (setting !== 'auto') return rest.find((o) => o.layout === setting) ?? null;
+  const byPreference = LAYOUT_PREFERENCE.map((l) => rest.find((o) => o.layout === l)).filter(
     (o): o is LayoutObservation => o !== undefined,
   );
   return (
@@ -36,7 +39,8 @@ export function selectObservation(
  */
 export function decideRole(state: Omit<SidecarState, 'verdict' | 'transitions'>): RoleDecision {
   const zk = state.zookeeper;
-  if (zk.status !== 'connected') {
+  const held = zk.status !== 'connected' && zookeeperHoldUntil(state) !== null;
+  if (zk.status !== 'connected' && !held) {
     return unknown(`zookeeper-${zk.status}`, zk.detail);
   }
   const election = state.election;
@@ -54,13 +58,17 @@ export function decideRole(state: Omit<SidecarState, 'verdict' | 'transitions'>)
   }
   // Observations from before the current session started may miss changes made while the
   // sidecar was disconnected; a fresh read follows every (re)connect.
-  if (election.observedAtMs === null || election.observedAtMs < zk.sinceMs) {
+  // While a lost connection is tolerated, the observations from before the loss are the last word.
+  if (election.observedAtMs === null || (!held && election.observedAtMs < zk.sinceMs)) {
     return unknown('election-not-read-yet', 'reading the leader election from ZooKeeper');
   }
 
   const obs = selectObservation(state.layoutSetting, election.observations);
   if (obs === null) {
-    const where = election.observations.map((o) => o.latchPath).join(', ');
+    const where = election.observations
+      .filter((o) => o.component === DECIDING_COMPONENT)
+      .map((o) => o.latchPath)
+      .join(', ');
     return unknown('cluster-not-started', `no leader election found in ZooKeeper (looked at ${where})`);
   }
   const layout = obs.layout;
@@ -106,4 +114,20 @@ export function decideRole(state: Omit<SidecarState, 'verdict' | 'transitions'>)
     case 'unresolved':
       return { ...unknown('leader-host-unresolvable', match.detail, layout), currentLeader };
   }
+}
+
+/** Connection states a tolerated suspension may pass through; closing or failed auth end it. */
+const TOLERABLE: ReadonlySet<string> = new Set(['disconnected', 'unresponsive', 'connecting', 'expired', 'read-only']);
+
+/**
+ * With tolerate-suspended-connections, Flink's leader keeps leading through a lost connection
+ * until its own session times out. Returns when the last verdict stops being trusted, while that
+ * is still ahead; null when the connection is fine or the loss is not (or no longer) tolerated.
+ */
+export function zookeeperHoldUntil(state: Pick<SidecarState, 'settings' | 'zookeeper' | 'nowMs'>): number | null {
+  const tolerateMs = state.settings.tolerateSuspendedMs;
+  const zk = state.zookeeper;
+  if (tolerateMs === null || zk.lostSinceMs === null || !TOLERABLE.has(zk.status)) return null;
+  const until = zk.lostSinceMs + tolerateMs;
+  return state.nowMs < until ? until : null;
 }

@@ -53,3 +53,38 @@ export function liveness(state: SidecarState, nowMs: number): ProbeResult {
   });
   return { ok: checks.every((c) => c.ok), checks };
 }
+
+/**
+ * /readyz?standbyok=true: the healthy leader or a healthy standby, for a second Service or a
+ * PodDisruptionBudget that must count every healthy JM.
+ */
+export function readinessStandbyOk(state: SidecarState): ProbeResult {
+  return state.verdict.role === 'standby' && !state.shuttingDown ? standby(state) : readiness(state);
+}
+
+/**
+ * /jobmanager/livez, for an opt-in liveness probe of the JM container: fails only when the local
+ * JM has been dead (refused, timed out, 5xx, or saying "no leader" while ZooKeeper has one) for
+ * longer than the grace after it was first seen healthy, or was never healthy within the start-up
+ * allowance. `nowMs` is the clock the events are timed with.
+ */
+export function jobmanagerLiveness(state: SidecarState, nowMs: number): ProbeResult {
+  const jm = state.jobmanager;
+  const { jobmanagerLivenessGraceMs: graceMs, jobmanagerStartupAllowanceMs: startupMs } = state.settings;
+  const check = (ok: boolean, reason: string, detail: string | null): ProbeResult => ({
+    ok,
+    checks: [{ name: 'jobmanager', ok, reason, detail }],
+  });
+  if (jm.deadSinceMs === null) return check(true, jm.status === 'unchecked' ? 'jm-not-checked-yet' : 'jm-alive', null);
+  const why = jm.status === 'no-leader' ? 'jm-stuck-without-leader' : (jm.reason ?? 'jm-unhealthy');
+  const deadMs = Math.round(nowMs - jm.deadSinceMs);
+  if (jm.firstHealthyMs === null) {
+    const sinceStartMs = Math.round(nowMs - state.startedAtMs);
+    return sinceStartMs > startupMs
+      ? check(false, 'jm-never-healthy', `not healthy since the sidecar started ${sinceStartMs} ms ago (allowance ${startupMs} ms): ${jm.detail ?? why}`)
+      : check(true, 'jm-starting', `not healthy yet, ${startupMs - sinceStartMs} ms of the start-up allowance left`);
+  }
+  return deadMs > graceMs
+    ? check(false, why, `dead for ${deadMs} ms (grace ${graceMs} ms): ${jm.detail ?? why}`)
+    : check(true, 'jm-within-grace', `${why} for ${deadMs} ms, within the grace of ${graceMs} ms`);
+}

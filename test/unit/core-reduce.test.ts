@@ -19,6 +19,7 @@ function published(host: string, owner: string): LeaderInfoObservation {
 function obs(layout: LayoutObservation['layout'], holders: string[], leaderInfo: LeaderInfoObservation): LayoutObservation {
   return {
     layout,
+    component: 'rest_server',
     latchPath: `/flink/default/${layout}/latch`,
     leaderInfoPath: `/flink/default/${layout}/connection_info`,
     latchExists: holders.length > 0,
@@ -123,6 +124,14 @@ describe('role decisions (auto layout, connected, healthy JM)', () => {
       assert.equal(standby(s).ok, c.role === 'standby');
     });
   }
+});
+
+describe('components', () => {
+  it('only rest_server decides: a dispatcher led by this JM does not make it the leader', () => {
+    const dispatcher = { ...obs('1.15', [S_ME], published(ME, S_ME)), component: 'dispatcher' };
+    const s = observed(connectedHealthy(), [dispatcher, obs('1.15', [S_OTHER], published(OTHER, S_OTHER)), nothing('1.14'), nothing('1.13')]);
+    assert.equal(s.verdict.role, 'standby');
+  });
 });
 
 describe('fixed layout setting', () => {

@@ -13,6 +13,7 @@ function election(host: string, owner: string): LayoutObservation[] {
   return [
     {
       layout: '1.15',
+      component: 'rest_server',
       latchPath: '/flink/default/leader/latch',
       leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
       latchExists: true,

@@ -21,8 +21,8 @@ export interface ElectionWatcherOptions {
 }
 
 /**
- * Watches the rest_server latch and leader information node of every given layout and reports the
- * whole picture after each change. Watch-driven: each read re-arms its one-shot watch, a missing
+ * Watches the latch and leader information node of every given component and layout and reports
+ * the whole picture after each change. Watch-driven: each read re-arms its one-shot watch, a missing
  * node gets an existence watch, so nodes that appear later (a cluster not started yet) are seen.
  */
 export class ElectionWatcher {
@@ -45,10 +45,9 @@ export class ElectionWatcher {
     this.generation += 1;
     this.latches.clear();
     this.infos.clear();
-    for (const p of this.options.paths) {
-      this.readLatch(p.latchPath);
-      this.readLeaderInfo(p.leaderInfoPath);
-    }
+    // In the 1.15 layout all components share one latch: read each path once.
+    for (const path of new Set(this.options.paths.map((p) => p.latchPath))) this.readLatch(path);
+    for (const path of new Set(this.options.paths.map((p) => p.leaderInfoPath))) this.readLeaderInfo(path);
   }
 
   stop(): void {
@@ -117,6 +116,7 @@ export class ElectionWatcher {
       if (!latch || !info) return;
       observations.push({
         layout: p.layout,
+        component: p.component,
         latchPath: p.latchPath,
         leaderInfoPath: p.leaderInfoPath,
         latchExists: latch.exists,
