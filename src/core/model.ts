@@ -102,7 +102,8 @@ export interface Verdict {
 
 /** One named condition of /readyz; `reason` is a stable code, `detail` a sentence for people. */
 export interface Check {
-  name: 'shutdown' | 'zookeeper' | 'leadership' | 'jobmanager' | 'loop';
+  /** shutdown, zookeeper, leadership, jobmanager; for /livez the name of each loop. */
+  name: string;
   ok: boolean;
   reason: string;
   detail: string | null;

@@ -43,9 +43,9 @@ export function liveness(state: SidecarState, nowMs: number): ProbeResult {
   const checks = Object.entries(state.loops).map(([name, beat]): Check => {
     const silentMs = Math.max(0, Math.round(nowMs - beat.lastMs));
     return silentMs <= beat.maxSilenceMs
-      ? { name: 'loop', ok: true, reason: `${name}-running`, detail: null }
+      ? { name, ok: true, reason: `${name}-running`, detail: null }
       : {
-          name: 'loop' as Check['name'],
+          name,
           ok: false,
           reason: `${name}-stuck`,
           detail: `${name} has not run for ${silentMs} ms (limit ${beat.maxSilenceMs} ms)`,

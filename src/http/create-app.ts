@@ -1,6 +1,14 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { SidecarState } from '../core/model.js';
-import { leadership, liveness, readiness, standby, type ProbeResult } from '../core/verdicts.js';
+import {
+  jobmanagerLiveness,
+  leadership,
+  liveness,
+  readiness,
+  readinessStandbyOk,
+  standby,
+  type ProbeResult,
+} from '../core/verdicts.js';
 
 export interface AppDeps {
   /** The current state; read once per request, never waited on. */
@@ -11,17 +19,25 @@ export interface AppDeps {
   metrics?: { contentType: string; render: () => Promise<string> };
 }
 
-type Probe = (state: SidecarState, nowMs: number) => ProbeResult;
+type Probe = (state: SidecarState, nowMs: number, query: Request['query']) => ProbeResult;
 
 /**
  * The probe endpoints, each answering GET and HEAD from the state in memory: 200 when the probe
- * passes, 503 when it fails, with a JSON body naming the role and every check with its reason.
+ * passes, 503 when it fails, with a JSON body naming the role and every check with its reason
+ * (or, with `?verbose`, one line per check as kube-apiserver does).
  */
 export const PROBES: Readonly<Record<string, { probe: Probe; description: string }>> = {
   '/livez': { probe: (s, now) => liveness(s, now), description: "the sidecar's own loops are running" },
-  '/readyz': { probe: (s) => readiness(s), description: 'this JM is the healthy current leader' },
+  '/readyz': {
+    probe: (s, _now, q) => (q.standbyok === 'true' ? readinessStandbyOk(s) : readiness(s)),
+    description: 'this JM is the healthy current leader (with ?standbyok=true: or a healthy standby)',
+  },
   '/leader': { probe: (s) => leadership(s), description: 'this JM is the current leader' },
   '/standby': { probe: (s) => standby(s), description: 'another JM leads and this JM is a healthy standby' },
+  '/jobmanager/livez': {
+    probe: (s, now) => jobmanagerLiveness(s, now),
+    description: 'the local JM has not been dead longer than the grace (for an opt-in JM livenessProbe)',
+  },
 };
 
 /** Builds the express app without listening, so tests and main decide where it listens. */
@@ -31,11 +47,12 @@ export function createApp(deps: AppDeps): Express {
   app.disable('etag');
 
   for (const [path, { probe }] of Object.entries(PROBES)) {
-    app.get(path, (_req: Request, res: Response) => {
+    app.get(path, (req: Request, res: Response) => {
       const state = deps.getState();
-      const result = probe(state, deps.clock());
+      const result = probe(state, deps.clock(), req.query);
       res.status(result.ok ? 200 : 503);
-      sendJson(res, probeBody(state, result));
+      if (req.query.verbose !== undefined) sendVerbose(res, path, result);
+      else sendJson(res, probeBody(state, result));
     });
     app.all(path, (req: Request, res: Response) => methodNotAllowed(req, res));
   }
@@ -79,6 +96,17 @@ function probeBody(state: SidecarState, result: ProbeResult): Record<string, unk
     leader: v.currentLeader?.address ?? null,
     checks: result.checks.map((c) => ({ name: c.name, ok: c.ok, reason: c.reason, ...(c.detail ? { detail: c.detail } : {}) })),
   };
+}
+
+/** kube-apiserver's verbose health format: `[+]name ok` / `[-]name failed: reason`, then a summary. */
+function sendVerbose(res: Response, path: string, result: ProbeResult): void {
+  const lines = result.checks.map((c) =>
+    c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.reason}${c.detail ? ` (${c.detail})` : ''}`,
+  );
+  const name = path.replace(/^\//, '').replace(/\//g, ' ');
+  lines.push(`${name} check ${result.ok ? 'passed' : 'failed'}`);
+  res.set('Cache-Control', 'no-store');
+  res.type('text/plain').send(`${lines.join('\n')}\n`);
 }
 
 function sendJson(res: Response, body: unknown): void {

@@ -4,7 +4,7 @@ import type { LocalIdentity } from '../../src/core/identity.js';
 import type { LayoutObservation, LeaderInfoObservation, SidecarEvent, SidecarState } from '../../src/core/model.js';
 import { MAX_TRANSITIONS } from '../../src/core/model.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
-import { leadership, liveness, readiness, standby } from '../../src/core/verdicts.js';
+import { jobmanagerLiveness, leadership, liveness, readiness, readinessStandbyOk, standby } from '../../src/core/verdicts.js';
 
 const ME = '10.0.0.5';
 const OTHER = '10.0.0.6';
@@ -274,5 +274,89 @@ describe('transitions', () => {
     const s1 = reduce(s0, { type: 'loopTicked', atMs: 5000, loop: 'x', maxSilenceMs: 1 });
     assert.deepEqual(s1.verdict, s0.verdict);
     assert.equal(s1.transitions, s0.transitions);
+  });
+});
+
+describe('tolerate-suspended-connections', () => {
+  const leadingWith = (tolerateSuspendedMs: number | null) =>
+    observed(
+      run(initialState('auto', identity, 1000, { tolerateSuspendedMs }), [
+        { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' },
+        { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 },
+      ]),
+      [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')],
+    );
+  const table: { name: string; tolerate: number | null; events: SidecarEvent[]; ready: boolean; zkReason: string }[] = [
+    { name: 'off: a lost connection fails at once', tolerate: null, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }], ready: false, zkReason: 'zookeeper-disconnected' },
+    { name: 'on: the leader stays ready within the timeout', tolerate: 60_000, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }, { type: 'clockTicked', atMs: 61_999 }], ready: true, zkReason: 'zookeeper-suspended-tolerated' },
+    { name: 'on: through a reconnect attempt and our own expiry', tolerate: 60_000, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }, { type: 'zookeeperSessionExpired', atMs: 12_000 }, { type: 'zookeeperConnecting', atMs: 13_000 }], ready: true, zkReason: 'zookeeper-suspended-tolerated' },
+    { name: 'on: gives up once the timeout has passed', tolerate: 60_000, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }, { type: 'clockTicked', atMs: 62_000 }], ready: false, zkReason: 'zookeeper-disconnected' },
+    { name: 'on: closing is never tolerated', tolerate: 60_000, events: [{ type: 'zookeeperClosed', atMs: 2000 }], ready: false, zkReason: 'zookeeper-closed' },
+  ];
+  for (const row of table) {
+    it(row.name, () => {
+      const s = run(leadingWith(row.tolerate), row.events);
+      assert.equal(s.verdict.ready, row.ready);
+      assert.equal(s.verdict.checks.find((c) => c.name === 'zookeeper')?.reason, row.zkReason);
+      assert.equal(s.verdict.role, row.ready ? 'leader' : 'unknown');
+    });
+  }
+  it('tells the wiring when the held verdict expires', () => {
+    const s = reduce(leadingWith(60_000), { type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' });
+    assert.equal(s.verdict.holdUntilMs, 62_000);
+    const back = reduce(s, { type: 'zookeeperConnected', atMs: 3000, sessionId: 'ccc' });
+    assert.equal(back.verdict.holdUntilMs, null);
+    assert.equal(back.zookeeper.lostSinceMs, null);
+  });
+  it('a sidecar that never connected has nothing to hold', () => {
+    const s = reduce(initialState('auto', identity, 0, { tolerateSuspendedMs: 60_000 }), { type: 'zookeeperDisconnected', atMs: 10, detail: 'x' });
+    assert.equal(s.verdict.holdUntilMs, null);
+    assert.equal(s.verdict.ready, false);
+  });
+});
+
+describe('JobManager liveness (/jobmanager/livez)', () => {
+  const settings = { jobmanagerLivenessGraceMs: 60_000, jobmanagerStartupAllowanceMs: 180_000 };
+  const base = (events: SidecarEvent[]) => run(initialState('auto', identity, 0, settings), events);
+  const connectedWith = (leaderOwner: string | null): SidecarEvent[] => [
+    { type: 'zookeeperConnected', atMs: 1, sessionId: 'ccc' },
+    {
+      type: 'electionObserved',
+      atMs: 2,
+      observations: leaderOwner ? [obs('1.15', [leaderOwner], published(OTHER, leaderOwner))] : [obs('1.15', [], { kind: 'absent' })],
+    },
+  ];
+  const healthy: SidecarEvent = { type: 'restCheckSucceeded', atMs: 10, durationMs: 1, httpStatus: 200 };
+  const refusedAt = (atMs: number): SidecarEvent => ({ type: 'restCheckFailed', atMs, durationMs: 1, reason: 'refused', detail: 'refused', httpStatus: null });
+  const noLeaderAt = (atMs: number): SidecarEvent => ({ type: 'restCheckFailed', atMs, durationMs: 1, reason: 'jm-reports-no-leader', detail: '503', httpStatus: 503 });
+  const table: { name: string; events: SidecarEvent[]; nowMs: number; ok: boolean; reason: string }[] = [
+    { name: 'not checked yet', events: [], nowMs: 5, ok: true, reason: 'jm-not-checked-yet' },
+    { name: 'healthy', events: [healthy], nowMs: 100_000, ok: true, reason: 'jm-alive' },
+    { name: 'refused within the grace', events: [healthy, refusedAt(1000), refusedAt(50_000)], nowMs: 61_000, ok: true, reason: 'jm-within-grace' },
+    { name: 'refused beyond the grace', events: [healthy, refusedAt(1000), refusedAt(50_000)], nowMs: 61_001, ok: false, reason: 'refused' },
+    { name: 'recovered resets the grace', events: [healthy, refusedAt(1000), { ...healthy, atMs: 40_000 }, refusedAt(50_000)], nowMs: 100_000, ok: true, reason: 'jm-within-grace' },
+    { name: 'never healthy within the start-up allowance', events: [refusedAt(1000)], nowMs: 179_000, ok: true, reason: 'jm-starting' },
+    { name: 'never healthy after the start-up allowance', events: [refusedAt(1000)], nowMs: 180_001, ok: false, reason: 'jm-never-healthy' },
+    { name: '"no leader" while ZooKeeper has none is alive', events: [...connectedWith(null), healthy, noLeaderAt(1000)], nowMs: 500_000, ok: true, reason: 'jm-alive' },
+    { name: '"no leader" while ZooKeeper has one is stuck', events: [...connectedWith(S_OTHER), healthy, noLeaderAt(1000)], nowMs: 61_001, ok: false, reason: 'jm-stuck-without-leader' },
+  ];
+  for (const row of table) {
+    it(`${row.name}: ${row.ok ? 200 : 503} (${row.reason})`, () => {
+      const r = jobmanagerLiveness(base(row.events), row.nowMs);
+      assert.equal(r.ok, row.ok);
+      assert.equal(r.checks[0]?.reason, row.reason);
+    });
+  }
+});
+
+describe('readiness with standbyok', () => {
+  it('passes on a healthy standby and on the healthy leader, not on unknown', () => {
+    const standbyState = observed(connectedHealthy(), [obs('1.15', [S_OTHER], published(OTHER, S_OTHER)), nothing('1.14'), nothing('1.13')]);
+    const leaderState = observed(connectedHealthy(), [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')]);
+    const unknownState = observed(connectedHealthy(), [nothing('1.15'), nothing('1.14'), nothing('1.13')]);
+    assert.equal(readinessStandbyOk(standbyState).ok, true);
+    assert.equal(readinessStandbyOk(leaderState).ok, true);
+    assert.equal(readinessStandbyOk(unknownState).ok, false);
+    assert.equal(readinessStandbyOk(reduce(standbyState, { type: 'shutdownStarted', atMs: 5000 })).ok, false);
   });
 });

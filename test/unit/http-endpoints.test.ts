@@ -108,6 +108,41 @@ describe('probe endpoints', () => {
     nowMs = 20;
   });
 
+  it('?standbyok=true passes a healthy standby, not an unknown one', async () => {
+    current = states.standby;
+    await request(srv.server).get('/readyz?standbyok=true').expect(200);
+    await request(srv.server).get('/readyz?standbyok=false').expect(503);
+    current = states.disconnected;
+    await request(srv.server).get('/readyz?standbyok=true').expect(503);
+  });
+
+  it('?verbose lists every check, passing or failing, one per line', async () => {
+    current = states.standby;
+    const res = await request(srv.server).get('/readyz?verbose').expect(503).expect('content-type', /text\/plain/);
+    assert.equal(
+      res.text,
+      [
+        '[+]shutdown ok',
+        '[+]zookeeper ok',
+        '[-]leadership failed: other-jm-leads (http://10.0.0.6:8081)',
+        '[+]jobmanager ok',
+        'readyz check failed',
+        '',
+      ].join('\n'),
+    );
+    current = states.leader;
+    const ok = await request(srv.server).get('/readyz?verbose=1').expect(200);
+    assert.match(ok.text, /\nreadyz check passed\n$/);
+    const live = await request(srv.server).get('/livez?verbose').expect(200);
+    assert.equal(live.text, '[+]zookeeper-supervisor ok\nlivez check passed\n');
+  });
+
+  it('/jobmanager/livez passes for a healthy JM', async () => {
+    current = states.leaderJmDown;
+    const res = await request(srv.server).get('/jobmanager/livez').expect(200);
+    assert.equal(res.body.checks[0].reason, 'jm-within-grace');
+  });
+
   it('unknown paths get 404 JSON listing the endpoints', async () => {
     const res = await request(srv.server).get('/nope').expect(404).expect('content-type', /json/);
     assert.deepEqual(res.body.endpoints, Object.keys(PROBES));
