@@ -4,6 +4,10 @@
 #   - Apache Curator recipes 5.4 (package libcurator-recipes-java), the LeaderLatch Flink uses,
 #     compiled against by test/support/fake-jobmanager.ts
 #   - javac (default-jdk-headless), only when no JDK is present
+#   - promtool and prometheus (package prometheus, 2.42), only when promtool is missing: the metrics
+#     and alert rules are checked with promtool, and test/integration/prometheus.test.ts runs a real
+#     Prometheus server on loopback. (On a machine with systemd, the package also enables its own
+#     prometheus service on :9090; the tests never use it.)
 # Idempotent: does nothing (and needs no root) when everything is already there.
 set -euo pipefail
 
@@ -27,13 +31,16 @@ missing_packages() {
   if ! command -v javac >/dev/null 2>&1; then
     echo default-jdk-headless
   fi
+  if ! command -v promtool >/dev/null 2>&1; then
+    echo prometheus
+  fi
 }
 
 main() {
   local packages
   packages=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
   if [[ -z "$packages" ]]; then
-    echo "install-system-deps: ZooKeeper, Curator and javac already present"
+    echo "install-system-deps: ZooKeeper, Curator, javac and promtool already present"
     return 0
   fi
 
@@ -58,7 +65,7 @@ main() {
   # later as a confusing ClassNotFoundException inside a test.
   local still_missing
   still_missing=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
-  [[ -z "$still_missing" ]] || fail "still missing after install: $still_missing (expected jars in $JAVA_DIR: ${REQUIRED_JARS[*]}, and javac on PATH)"
+  [[ -z "$still_missing" ]] || fail "still missing after install: $still_missing (expected jars in $JAVA_DIR: ${REQUIRED_JARS[*]}, and javac and promtool on PATH)"
   echo "install-system-deps: done"
 }
 
