@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
+import { runStatus } from './cli/status.js';
 import { startSidecar } from './sidecar.js';
 
 /** Exit codes: 0 after a clean stop, 1 on a failure at run time, 2 for invalid settings. */
@@ -17,9 +18,14 @@ function packageVersion(): string {
 }
 
 async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  // `flink-ha-sidecar status [--json] [settings]` reads ZooKeeper once and exits.
+  const isStatus = args[0] === 'status';
+  const json = isStatus && args.includes('--json');
+  const settingArgs = isStatus ? args.slice(1).filter((a) => a !== '--json') : args;
   let result;
   try {
-    result = loadConfig(process.argv.slice(2), process.env, packageVersion());
+    result = loadConfig(settingArgs, process.env, packageVersion());
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`flink-ha-sidecar: ${err.message}\nRun with --help to see every setting.\n`);
@@ -32,6 +38,12 @@ async function main(): Promise<void> {
     return;
   }
   const config = result.config;
+  if (isStatus) {
+    const status = await runStatus(config, json);
+    process.stdout.write(status.output);
+    process.exitCode = status.exitCode;
+    return;
+  }
   const logger = createLogger(config.logLevel);
 
   process.on('uncaughtException', (err) => {

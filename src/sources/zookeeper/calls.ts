@@ -8,11 +8,11 @@ import { ZooKeeperError } from '../../errors.js';
  */
 export type Watcher = (event: Event) => void;
 
-export function getChildren(client: Client, path: string, watcher: Watcher): Promise<string[]> {
+/** Without a watcher the read arms nothing (one-shot readers such as the status command). */
+export function getChildren(client: Client, path: string, watcher?: Watcher): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    call(path, reject, () =>
-      client.getChildren(path, watcher, (err, children) => (err ? reject(wrap(err, path)) : resolve(children))),
-    );
+    const done = (err: unknown, children: string[]) => (err ? reject(wrap(err, path)) : resolve(children));
+    call(path, reject, () => (watcher ? client.getChildren(path, watcher, done) : client.getChildren(path, done)));
   });
 }
 
@@ -25,11 +25,10 @@ export function exists(client: Client, path: string, watcher?: Watcher): Promise
   });
 }
 
-export function getData(client: Client, path: string, watcher: Watcher): Promise<{ data: Buffer | null; stat: Stat }> {
+export function getData(client: Client, path: string, watcher?: Watcher): Promise<{ data: Buffer | null; stat: Stat }> {
   return new Promise((resolve, reject) => {
-    call(path, reject, () =>
-      client.getData(path, watcher, (err, data, stat) => (err ? reject(wrap(err, path)) : resolve({ data, stat }))),
-    );
+    const done = (err: unknown, data: Buffer, stat: Stat) => (err ? reject(wrap(err, path)) : resolve({ data, stat }));
+    call(path, reject, () => (watcher ? client.getData(path, watcher, done) : client.getData(path, done)));
   });
 }
 

@@ -114,15 +114,7 @@ export class ElectionWatcher {
       const latch = this.latches.get(p.latchPath);
       const info = this.infos.get(p.leaderInfoPath);
       if (!latch || !info) return;
-      observations.push({
-        layout: p.layout,
-        component: p.component,
-        latchPath: p.latchPath,
-        leaderInfoPath: p.leaderInfoPath,
-        latchExists: latch.exists,
-        participants: latch.participants,
-        leaderInfo: decodeObservation(info),
-      });
+      observations.push(toObservation(p, latch, info));
     }
     const seq = ++this.emitted;
     const generation = this.generation;
@@ -134,7 +126,7 @@ export class ElectionWatcher {
   }
 }
 
-async function readLatchState(client: Client, path: string, watcher: Watcher): Promise<LatchState> {
+async function readLatchState(client: Client, path: string, watcher?: Watcher): Promise<LatchState> {
   let children: string[];
   try {
     children = await getChildren(client, path, watcher);
@@ -142,7 +134,7 @@ async function readLatchState(client: Client, path: string, watcher: Watcher): P
     if (!isNoNode(err)) throw err;
     // Not created yet: wait for it. If it appeared in between, the existence watch is a data
     // watch now, so read the children again.
-    if ((await exists(client, path, watcher)) === null) return { exists: false, participants: [] };
+    if ((await exists(client, path, watcher)) === null || !watcher) return { exists: false, participants: [] };
     return readLatchState(client, path, watcher);
   }
   const candidates = children
@@ -161,13 +153,13 @@ async function readLatchState(client: Client, path: string, watcher: Watcher): P
   return { exists: true, participants };
 }
 
-async function readRawLeaderInfo(client: Client, path: string, watcher: Watcher): Promise<RawLeaderInfo> {
+async function readRawLeaderInfo(client: Client, path: string, watcher?: Watcher): Promise<RawLeaderInfo> {
   try {
     const { data, stat } = await getData(client, path, watcher);
     return { kind: 'present', owner: sessionIdHex(stat.ephemeralOwner), data };
   } catch (err) {
     if (!isNoNode(err)) throw err;
-    if ((await exists(client, path, watcher)) === null) return { kind: 'absent' };
+    if ((await exists(client, path, watcher)) === null || !watcher) return { kind: 'absent' };
     return readRawLeaderInfo(client, path, watcher);
   }
 }
@@ -196,4 +188,28 @@ async function resolveHosts(
       return { ...o, leaderInfo };
     }),
   );
+}
+
+/**
+ * Reads every given election once, without watches: for one-shot readers such as the status
+ * command. Leader hosts are not resolved (resolvedAddresses stays null).
+ */
+export async function readElectionOnce(client: Client, paths: readonly ElectionPaths[]): Promise<LayoutObservation[]> {
+  const latchPaths = [...new Set(paths.map((p) => p.latchPath))];
+  const infoPaths = [...new Set(paths.map((p) => p.leaderInfoPath))];
+  const latches = new Map(await Promise.all(latchPaths.map(async (p) => [p, await readLatchState(client, p)] as const)));
+  const infos = new Map(await Promise.all(infoPaths.map(async (p) => [p, await readRawLeaderInfo(client, p)] as const)));
+  return paths.map((p) => toObservation(p, latches.get(p.latchPath)!, infos.get(p.leaderInfoPath)!));
+}
+
+function toObservation(p: ElectionPaths, latch: LatchState, info: RawLeaderInfo): LayoutObservation {
+  return {
+    layout: p.layout,
+    component: p.component,
+    latchPath: p.latchPath,
+    leaderInfoPath: p.leaderInfoPath,
+    latchExists: latch.exists,
+    participants: latch.participants,
+    leaderInfo: decodeObservation(info),
+  };
 }

@@ -1,0 +1,38 @@
+import type { Config } from './config.js';
+import type { EffectiveSetting } from './http/debug-app.js';
+
+/** Any key whose name contains one of these is shown masked, at any depth. */
+const SECRET_NAME = /password|secret|key|token|credential/i;
+export const MASK = '******';
+
+/**
+ * The effective settings for /debug/config: each with its value (secrets masked) and where it
+ * came from (flag, environment, Flink's config file, default).
+ */
+export function effectiveSettings(config: Config): EffectiveSetting[] {
+  const sources = config.sources as Record<string, string>;
+  return Object.keys(sources)
+    .sort()
+    .map((name) => ({
+      name,
+      value: SECRET_NAME.test(name) ? MASK : mask(plain((config as unknown as Record<string, unknown>)[name])),
+      source: sources[name] ?? 'default',
+    }));
+}
+
+/** Masks the values of secret-named keys in plain data (objects and arrays), leaving the rest. */
+export function mask(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(mask);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, SECRET_NAME.test(k) && v !== null ? MASK : mask(v)]),
+    );
+  }
+  return value;
+}
+
+/** URLs and other objects as JSON would show them, without their methods. */
+function plain(value: unknown): unknown {
+  if (value instanceof URL) return value.href;
+  return value === undefined ? null : JSON.parse(JSON.stringify(value)) as unknown;
+}

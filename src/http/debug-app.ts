@@ -1,0 +1,102 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { describeElection, withHexSessionIds } from '../core/election-view.js';
+import type { SidecarState } from '../core/model.js';
+
+export interface DebugAppDeps {
+  getState: () => SidecarState;
+  /** The effective settings, each with where it came from; secrets already masked. */
+  getConfig: () => readonly EffectiveSetting[];
+  /** Bearer token that every request must present; null for none (loopback only). */
+  token: string | null;
+}
+
+export interface EffectiveSetting {
+  name: string;
+  value: unknown;
+  source: string;
+}
+
+/**
+ * The debug endpoints, on their own port so that a NetworkPolicy can open probes and metrics
+ * without them. Read-only, from memory, like the probes.
+ */
+export function createDebugApp(deps: DebugAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  if (deps.token !== null) app.use(requireBearer(deps.token));
+  app.get('/debug/state', (_req, res) => sendJson(res, debugState(deps.getState())));
+  app.get('/debug/config', (_req, res) => sendJson(res, { settings: deps.getConfig() }));
+  app.use((req: Request, res: Response) => {
+    res.status(req.method === 'GET' || req.method === 'HEAD' ? 404 : 405);
+    sendJson(res, { error: 'not-found', endpoints: ['/debug/state', '/debug/config'] });
+  });
+  return app;
+}
+
+/** Compares digests, so the time taken says nothing about the token, its length included. */
+function requireBearer(token: string) {
+  const expected = createHash('sha256').update(token).digest();
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const header = req.get('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const given = createHash('sha256').update(m?.[1] ?? '').digest();
+    if (m && timingSafeEqual(given, expected)) {
+      next();
+      return;
+    }
+    res.status(401).set('WWW-Authenticate', 'Bearer realm="flink-ha-sidecar debug"');
+    sendJson(res, { error: 'unauthorized', message: 'send Authorization: Bearer <token from the debug token file>' });
+  };
+}
+
+/** Epoch milliseconds (the sidecar's clock) as ISO-8601, null kept. */
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+/** The whole state for people: role and why, ZooKeeper, every component, JM checks, transitions. */
+export function debugState(state: SidecarState): Record<string, unknown> {
+  const v = state.verdict;
+  const zk = state.zookeeper;
+  const jm = state.jobmanager;
+  const election = describeElection(state.election.observations, state.layoutSetting);
+  return {
+    role: v.role,
+    ready: v.ready,
+    reason: v.roleReason,
+    detail: v.roleDetail,
+    layout: { setting: state.layoutSetting, inUse: election.layout },
+    currentLeader: v.currentLeader,
+    checks: v.checks,
+    zookeeper: {
+      status: zk.status,
+      sessionId: zk.sessionId === null ? null : `0x${zk.sessionId}`,
+      since: iso(zk.sinceMs),
+      detail: zk.detail,
+      lastAnswer: iso(zk.lastAnswerMs),
+      lostSince: iso(zk.lostSinceMs),
+      readError: state.election.readError,
+      electionReadAt: iso(state.election.observedAtMs),
+    },
+    components: withHexSessionIds(election.components),
+    identity: state.identity,
+    jobmanager: {
+      status: jm.status,
+      reason: jm.reason,
+      detail: jm.detail,
+      firstHealthy: iso(jm.firstHealthyMs),
+      deadSince: iso(jm.deadSinceMs),
+      lastChecks: jm.recent.map((c) => ({ ...c, at: iso(c.atMs), atMs: undefined })),
+    },
+    loops: Object.fromEntries(Object.entries(state.loops).map(([k, b]) => [k, { last: iso(b.lastMs), maxSilenceMs: b.maxSilenceMs }])),
+    shuttingDown: state.shuttingDown,
+    transitions: state.transitions.map((t) => ({ at: iso(t.atMs), ...t, atMs: undefined })),
+  };
+}
+
+function sendJson(res: Response, body: unknown): void {
+  res.set('Cache-Control', 'no-store');
+  res.type('application/json').send(JSON.stringify(body, null, 2));
+}
