@@ -1,0 +1,176 @@
+/**
+ * The alerting rules in manifests/monitoring/ checked by Prometheus's own tool: `promtool check
+ * rules` on the plain rule file and on the spec of the generated PrometheusRule, `promtool test
+ * rules` on test/monitoring/alerts.test.yaml (every alert fires when it should and stays silent
+ * when it should not), and the manifests' consistency with each other and with the README.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
+import {
+  MONITORING_DIR,
+  PROMETHEUS_RULE_FILE,
+  RULES_FILE,
+  renderPrometheusRule,
+} from '../monitoring/prometheus-rule.js';
+
+const PROJECT_ROOT = resolve(__dirname, '..', '..');
+const PROMTOOL = '/usr/bin/promtool';
+const ALERT_TESTS = join(PROJECT_ROOT, 'test', 'monitoring', 'alerts.test.yaml');
+const README = join(PROJECT_ROOT, 'README.md');
+const PROMTOOL_TIMEOUT_MS = 30_000;
+
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface RuleFile {
+  groups: { name: string; rules: Rule[] }[];
+}
+interface AlertTestFile {
+  rule_files: string[];
+  tests: { alert_rule_test: { eval_time: string; alertname: string; exp_alerts?: { exp_labels: Record<string, string> }[] }[] }[];
+}
+
+const run = promisify(execFile);
+
+/** Runs promtool; resolves with its output, rejects with its output when it exits non-zero. */
+async function promtool(...args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await run(PROMTOOL, args, { timeout: PROMTOOL_TIMEOUT_MS });
+    return stdout + stderr;
+  } catch (err) {
+    const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+    throw new Error(`promtool ${args.join(' ')} failed:\n${stdout}${stderr}`, { cause: err });
+  }
+}
+
+function readYaml<T>(file: string): T {
+  return parse(readFileSync(file, 'utf8')) as T;
+}
+
+const rules = (): Rule[] => readYaml<RuleFile>(RULES_FILE).groups.flatMap((g) => g.rules);
+const alerts = (): Rule[] => rules().filter((r) => r.alert !== undefined);
+
+/** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
+function githubAnchor(heading: string): string {
+  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+}
+
+let scratch: string;
+before(async () => {
+  assert.ok(existsSync(PROMTOOL), `${PROMTOOL} is missing: run scripts/install-system-deps.sh as root (Debian package prometheus)`);
+  scratch = await mkdtemp(join(tmpdir(), 'flink-ha-sidecar-alerts-'));
+});
+after(async () => {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+describe('promtool', () => {
+  it('check rules passes on the plain rule file, with every alert', async () => {
+    const out = await promtool('check', 'rules', RULES_FILE);
+    assert.match(out, new RegExp(`SUCCESS: ${rules().length} rules found`));
+    assert.equal(alerts().length, 7);
+  });
+
+  it('check rules passes on the spec of the PrometheusRule', async () => {
+    const resource = readYaml<{ kind: string; spec: RuleFile }>(PROMETHEUS_RULE_FILE);
+    assert.equal(resource.kind, 'PrometheusRule');
+    const extracted = join(scratch, 'from-prometheus-rule.yaml');
+    await writeFile(extracted, stringify(resource.spec));
+    const out = await promtool('check', 'rules', extracted);
+    assert.match(out, new RegExp(`SUCCESS: ${rules().length} rules found`));
+  });
+
+  it('test rules passes: each alert fires when it should and stays silent when it should not', async () => {
+    const out = await promtool('test', 'rules', ALERT_TESTS);
+    assert.match(out, /SUCCESS/);
+  });
+});
+
+describe('the alert unit tests cover every alert', () => {
+  it('reads the rule file the manifests hold', () => {
+    const file = readYaml<AlertTestFile>(ALERT_TESTS);
+    assert.deepEqual(file.rule_files.map((f) => resolve(join(PROJECT_ROOT, 'test', 'monitoring'), f)), [RULES_FILE]);
+  });
+
+  for (const rule of alerts()) {
+    it(`${rule.alert}: tested firing and tested silent`, () => {
+      const cases = readYaml<AlertTestFile>(ALERT_TESTS).tests.flatMap((t) => t.alert_rule_test).filter((c) => c.alertname === rule.alert);
+      assert.ok(cases.some((c) => (c.exp_alerts ?? []).length > 0), 'no test where it fires');
+      assert.ok(cases.some((c) => (c.exp_alerts ?? []).length === 0), 'no test where it stays silent');
+    });
+  }
+});
+
+describe('every alert is actionable', () => {
+  const readme = readFileSync(README, 'utf8');
+  const runbook = readme.split(/^## Runbook$/m)[1]?.split(/^## /m)[0] ?? '';
+  const runbookAnchors = new Set([...runbook.matchAll(/^### (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
+
+  for (const rule of alerts()) {
+    it(`${rule.alert}: severity, summary, description, a runbook section in the README; grouped by namespace and cluster_id`, () => {
+      assert.match(rule.labels?.['severity'] ?? '', /^(critical|warning)$/);
+      assert.ok((rule.annotations?.['summary'] ?? '').length > 20, 'summary');
+      assert.ok((rule.annotations?.['description'] ?? '').length > 50, 'description');
+      const url = rule.annotations?.['runbook_url'] ?? '';
+      assert.equal(url, `README.md#${githubAnchor(rule.alert!)}`);
+      assert.ok(runbookAnchors.has(githubAnchor(rule.alert!)), `README has no "### ${rule.alert}" under "## Runbook"`);
+      assert.match(rule.expr, /by \(namespace, cluster_id(, pod)?\)/);
+      assert.match(rule.expr, /group_left \(cluster_id\) flink_ha_sidecar_build_info/);
+    });
+  }
+});
+
+describe('manifests', () => {
+  it('the PrometheusRule is generated from the rule file and up to date', () => {
+    assert.equal(
+      readFileSync(PROMETHEUS_RULE_FILE, 'utf8'),
+      renderPrometheusRule(readFileSync(RULES_FILE, 'utf8')),
+      'manifests/monitoring/prometheus-rule.yaml is out of date: run npm run monitoring:generate',
+    );
+    const resource = readYaml<{ apiVersion: string; spec: RuleFile }>(PROMETHEUS_RULE_FILE);
+    assert.equal(resource.apiVersion, 'monitoring.coreos.com/v1');
+    assert.deepEqual(resource.spec, readYaml<RuleFile>(RULES_FILE));
+  });
+
+  it("the PodMonitor scrapes /metrics on the sidecar's named port, as the README wires it", () => {
+    const monitor = readYaml<{
+      apiVersion: string;
+      kind: string;
+      spec: { podMetricsEndpoints: { port: string; path: string }[] };
+    }>(join(MONITORING_DIR, 'pod-monitor.yaml'));
+    assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
+    assert.equal(monitor.kind, 'PodMonitor');
+    assert.deepEqual(monitor.spec.podMetricsEndpoints.map((e) => [e.port, e.path]), [['ha-probes', '/metrics']]);
+    assert.match(readFileSync(README, 'utf8'), /ports: \[\{ name: ha-probes, containerPort: 8090 \}\]/);
+  });
+
+  it('the kustomization lists both resources', () => {
+    const k = readYaml<{ kind: string; resources: string[] }>(join(MONITORING_DIR, 'kustomization.yaml'));
+    assert.equal(k.kind, 'Kustomization');
+    assert.deepEqual([...k.resources].sort(), ['pod-monitor.yaml', 'prometheus-rule.yaml']);
+    for (const r of k.resources) assert.ok(existsSync(join(MONITORING_DIR, r)), r);
+  });
+
+  it('kubectl kustomize builds it (where kubectl is installed)', async (t) => {
+    const kubectl = ['/usr/bin/kubectl', '/usr/local/bin/kubectl'].find((p) => existsSync(p));
+    if (kubectl === undefined) {
+      t.skip('kubectl is not installed');
+      return;
+    }
+    const { stdout } = await run(kubectl, ['kustomize', MONITORING_DIR], { timeout: PROMTOOL_TIMEOUT_MS });
+    const kinds = stdout.split(/^---$/m).map((doc) => (parse(doc) as { kind: string }).kind).sort();
+    assert.deepEqual(kinds, ['PodMonitor', 'PrometheusRule']);
+  });
+});
