@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { SidecarEvent } from '../../core/model.js';
@@ -13,6 +14,25 @@ export interface JobManagerCheckerOptions {
   onEvent: (event: SidecarEvent) => void;
   /** TLS options for an https REST API (CA bundle, client certificate and key). */
   tls?: https.AgentOptions;
+}
+
+/** PEM files for an https REST API: the CA bundle to trust, and a client certificate with its key. */
+export interface RestTlsFiles {
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+}
+
+/**
+ * Reads the PEM files once, at start-up, into agent options. The key stays in memory only, in
+ * the agent; it is never logged or shown.
+ */
+export function loadRestTls(files: RestTlsFiles): https.AgentOptions {
+  return {
+    ...(files.caFile ? { ca: readFileSync(files.caFile) } : {}),
+    ...(files.certFile ? { cert: readFileSync(files.certFile) } : {}),
+    ...(files.keyFile ? { key: readFileSync(files.keyFile) } : {}),
+  };
 }
 
 /** The heartbeat name of the checker's loop. */
@@ -90,7 +110,8 @@ export class JobManagerChecker {
           ? { type: 'restCheckSucceeded', atMs, durationMs, httpStatus: outcome.httpStatus }
           : { type: 'restCheckFailed', atMs, durationMs, reason: outcome.reason, detail: outcome.detail, httpStatus: outcome.httpStatus },
       );
-      this.scheduleNext(outcome.healthy, atMs);
+      // A listener may have stopped the checker while handling the event.
+      if (!this.stopped) this.scheduleNext(outcome.healthy, atMs);
     });
   }
 
