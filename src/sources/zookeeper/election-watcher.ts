@@ -71,27 +71,22 @@ export class ElectionWatcher {
   }
 
   private readLatch(path: string): void {
-    const client = this.client;
-    if (!client) return;
-    const generation = this.generation;
-    readLatchState(client, path, this.watcherFor('latch', path)).then(
-      (state) => {
-        if (generation !== this.generation) return;
-        this.latches.set(path, state);
-        this.publish();
-      },
-      (err: unknown) => this.failed(generation, err, path),
-    );
+    this.read(path, this.latches, (client) => readLatchState(client, path, this.watcherFor('latch', path)));
   }
 
   private readLeaderInfo(path: string): void {
+    this.read(path, this.infos, (client) => readRawLeaderInfo(client, path, this.watcherFor('info', path)));
+  }
+
+  /** One read (which re-arms its watch); its result replaces the last one unless a restart came between. */
+  private read<T>(path: string, results: Map<string, T>, reader: (client: Client) => Promise<T>): void {
     const client = this.client;
     if (!client) return;
     const generation = this.generation;
-    readRawLeaderInfo(client, path, this.watcherFor('info', path)).then(
-      (info) => {
+    reader(client).then(
+      (result) => {
         if (generation !== this.generation) return;
-        this.infos.set(path, info);
+        results.set(path, result);
         this.publish();
       },
       (err: unknown) => this.failed(generation, err, path),
