@@ -1,19 +1,33 @@
 /**
- * Settings: the one place that reads flags and environment variables, validates them and reports
- * every problem at once. Nothing here touches `process`; main.ts passes argv and env in.
+ * Settings: the one place that reads flags, environment variables and Flink's own configuration
+ * file, validates them and reports every problem at once. Nothing here touches `process`; main.ts
+ * passes argv and env in. Flink's file is read synchronously at load time.
  *
- * Precedence: flag, then environment variable, then default. An empty environment variable counts
- * as unset (Kubernetes renders an unset downward-API field or an empty ConfigMap value as ""); an
- * empty flag value is a value and is validated like any other.
+ * Precedence: flag, then environment variable, then Flink's configuration file (flink-conf.yaml or
+ * config.yaml in FLINK_CONF_DIR, for the settings that Flink has too), then default. An empty
+ * environment variable counts as unset (Kubernetes renders an unset downward-API field or an empty
+ * ConfigMap value as ""); an empty flag value is a value and is validated like any other.
  */
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './errors.js';
+import { parseFlinkDuration } from './flink-conf/flink-duration.js';
+import {
+  LEGACY_FILE_NAME,
+  NODE_IO,
+  readFlinkConf,
+  STANDARD_FILE_NAME,
+  type FlinkConfIo,
+  type FlinkConfRead,
+} from './flink-conf/read-flink-conf.js';
+import type { FlinkConfEntry } from './flink-conf/types.js';
 
 /** ZooKeeper znode layout, named by the Flink line that introduced it (DESIGN.md section 2). */
 export type HaLayout = 'auto' | '1.15' | '1.14' | '1.13';
 
-export type SettingSource = 'flag' | 'environment' | 'default';
+/** 'flink-conf': Flink's configuration file (the one named in Config.flinkConfFile). */
+export type SettingSource = 'flag' | 'environment' | 'flink-conf' | 'default';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -31,7 +45,24 @@ export interface ZooKeeperQuorum {
   connectString: string;
 }
 
-export interface Config {
+/**
+ * PEM files for the JobManager's REST API over https, as paths: checked to be readable regular
+ * files at load time, never read here (so no key material is ever in a Config). Used only when
+ * flinkRestUrl is https. certFile and keyFile are both set or both null.
+ */
+export interface FlinkRestTls {
+  /** CA bundle that verifies the JobManager's certificate; null = Node's default CAs. */
+  caFile: string | null;
+  /** Client certificate, for Flink's security.ssl.rest.authentication-enabled (mutual TLS). */
+  certFile: string | null;
+  /** The client certificate's private key. */
+  keyFile: string | null;
+}
+
+/** One value per setting (a flag and a variable each); Config is built from these. */
+interface SettingValues {
+  /** Where Flink's configuration file is looked for. */
+  flinkConfDir: string;
   zookeeperQuorum: ZooKeeperQuorum;
   /**
    * high-availability.zookeeper.path.root, normalized like Flink: '/flink', or '/' when empty. Join
@@ -45,31 +76,64 @@ export interface Config {
   zookeeperLatchPath: string;
   /** 1.13 layout only: high-availability.zookeeper.path.leader, normalized like the root. */
   zookeeperLeaderPath: string;
+  /** The sidecar's own ZooKeeper session timeout. */
+  zookeeperSessionTimeoutMs: number;
+  /**
+   * The JobManagers' ZooKeeper session timeout (high-availability.zookeeper.client.session-timeout,
+   * Flink's default 60000), 1..2147483647: how long a JobManager that lost ZooKeeper may go on
+   * leading when tolerateSuspendedConnections is true.
+   */
+  flinkSessionTimeoutMs: number;
+  /**
+   * high-availability.zookeeper.client.tolerate-suspended-connections (Flink's default false): with
+   * false a leader revokes itself the moment its ZooKeeper connection is suspended; with true it
+   * keeps leading until its session is lost.
+   */
+  tolerateSuspendedConnections: boolean;
   /**
    * The local JobManager's REST API: http or https, no credentials, query or fragment. Its path
    * always ends with '/', so `new URL('overview', flinkRestUrl)` keeps a path prefix.
    */
   flinkRestUrl: URL;
+  flinkRestCaFile: string | null;
+  flinkRestCertFile: string | null;
+  flinkRestKeyFile: string | null;
   /**
    * Hosts the local JobManager advertises: lowercase, IPv6 canonical and unbracketed, no duplicates.
    * null = not set (use the pod's interface addresses).
    */
   advertisedAddresses: string[] | null;
+  jobmanagerCheckIntervalMs: number;
+  /** Always below jobmanagerCheckIntervalMs. */
+  jobmanagerCheckTimeoutMs: number;
   /** Listen address, normalized like advertisedAddresses; null = not set (listen on '::', falling back to 0.0.0.0). */
   host: string | null;
   /** Listen port, 1..65535. */
   port: number;
-  zookeeperSessionTimeoutMs: number;
-  jobmanagerCheckIntervalMs: number;
-  /** Always below jobmanagerCheckIntervalMs. */
-  jobmanagerCheckTimeoutMs: number;
   shutdownTimeoutMs: number;
   logLevel: LogLevel;
+}
+
+/** Every setting: each has a flag, an environment variable and an entry in Config.sources. */
+export type SettingName = keyof SettingValues;
+
+type TlsSettingName = 'flinkRestCaFile' | 'flinkRestCertFile' | 'flinkRestKeyFile';
+
+export interface Config extends Omit<SettingValues, TlsSettingName> {
+  /** The Flink configuration file actually read (flink-conf.yaml or config.yaml in flinkConfDir), or null when there was none. */
+  flinkConfFile: string | null;
+  /**
+   * From Flink's file only: rest.address, falling back to jobmanager.rpc.address as Flink's
+   * RestOptions.ADDRESS does, trimmed as written; null when the file sets neither. For debug output
+   * and early warnings only, never as this JobManager's identity: the file is usually one ConfigMap
+   * shared by every JobManager, and the JobManager's start-up arguments often override it.
+   */
+  flinkRestAddress: string | null;
+  /** Built from --flink-rest-ca-file, --flink-rest-cert-file and --flink-rest-key-file. */
+  flinkRestTls: FlinkRestTls;
   /** Where each setting came from, for /debug/config. */
   sources: Record<SettingName, SettingSource>;
 }
-
-export type SettingName = Exclude<keyof Config, 'sources'>;
 
 export type LoadResult =
   | { kind: 'run'; config: Config }
@@ -351,6 +415,188 @@ function parseRestUrl(raw: string): Parsed<URL> {
   return ok(url);
 }
 
+// --- booleans, durations, files ----------------------------------------------------------------
+
+/** Flink's ConfigurationUtils#convertToBoolean: 'true' or 'false' in any case, nothing else ('yes' and '1' fail the JobManager too). */
+function parseBoolean(raw: string): Parsed<boolean> {
+  const lower = raw.toLowerCase();
+  if (lower === 'true') return ok(true);
+  if (lower === 'false') return ok(false);
+  return fail(`${show(raw)} is not true or false`);
+}
+
+/** Flink's session timeout is an int of milliseconds; 2^31-1 is also the longest timer Node keeps. */
+const MAX_INT_MS = 2_147_483_647;
+
+/** A Flink duration ('60 s', '60000', '1 min') in milliseconds, 1..2^31-1. */
+function parseFlinkSessionTimeout(raw: string): Parsed<number> {
+  const duration = parseFlinkDuration(raw);
+  if (!duration.ok) return fail(duration.problem);
+  if (duration.ms < 1 || duration.ms > MAX_INT_MS) {
+    return fail(`${show(raw)} is ${duration.ms} ms, outside 1..${MAX_INT_MS} milliseconds`);
+  }
+  return ok(duration.ms);
+}
+
+function parseDirectory(raw: string): Parsed<string> {
+  return raw === '' ? fail('"" names no directory') : ok(raw);
+}
+
+/**
+ * A path to a readable regular file: opened and closed, never read, so that a private key stays out
+ * of the sidecar's memory until the REST client loads it.
+ */
+function parseReadableFile(raw: string): Parsed<string | null> {
+  if (raw === '') return fail('"" names no file');
+  let fd: number | undefined;
+  try {
+    fd = openSync(raw, 'r');
+    if (!fstatSync(fd).isFile()) return fail(`${show(raw)} is not a regular file`);
+    return ok(raw);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ENOENT') return fail(`${show(raw)} does not exist`);
+    if (code === 'EACCES' || code === 'EPERM') return fail(`${show(raw)} cannot be read (permission denied)`);
+    return fail(`${show(raw)} cannot be read (${typeof code === 'string' ? code : String(error)})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+// --- Flink's REST endpoint --------------------------------------------------------------------------
+//
+// Where the local JobManager's REST server listens (apache/flink RestOptions, RestServerEndpoint,
+// NetUtils#getPortRangeFromString, SSLUtils#isRestSSLEnabled):
+// - port: rest.bind-port, falling back to rest.port, then the old web.port and jobmanager.web.port;
+//   default 8081. rest.bind-port may be a list or ranges ('8081-8090,8095'): the server binds the
+//   first free port of them in order. The sidecar cannot see which one that was, so it takes the
+//   first; a JobManager that found it busy is only reachable through an explicit FLINK_REST_URL.
+//   Port 0 lets the server take any free port: refused, for the same reason.
+// - scheme: https when security.ssl.rest.enabled is true (falling back to the deprecated
+//   security.ssl.enabled).
+// - host: the sidecar shares the JobManager's network namespace, so 127.0.0.1, unless
+//   rest.bind-address (or web.address, jobmanager.web.address) binds the server to one address
+//   other than a wildcard or localhost: then only that address answers.
+
+const REST_SSL_KEYS = ['security.ssl.rest.enabled', 'security.ssl.enabled'] as const;
+const REST_BIND_PORT_KEYS = ['rest.bind-port', 'rest.port', 'web.port', 'jobmanager.web.port'] as const;
+const REST_BIND_ADDRESS_KEYS = ['rest.bind-address', 'web.address', 'jobmanager.web.address'] as const;
+const REST_ADDRESS_KEYS = ['rest.address', 'jobmanager.rpc.address'] as const;
+const REST_AUTHENTICATION_KEY = 'security.ssl.rest.authentication-enabled';
+const DEFAULT_REST_PORT = 8081;
+
+/** The first port of Flink's port list/range syntax: '8081', '8081-8090', '8081,8082', '50100-50200,50300'. */
+function parseBindPort(raw: string): Parsed<number> {
+  // Java's split drops trailing empty strings; NetUtils trims each entry but not around the '-'.
+  const entries = raw.trim().split(',');
+  while (entries.length > 1 && entries[entries.length - 1] === '') entries.pop();
+  const ranges: [number, number][] = [];
+  for (const entry of entries.map((e) => e.trim())) {
+    const match = /^([0-9]+)(?:-([0-9]+))?$/.exec(entry);
+    const start = match === null ? NaN : Number(match[1]);
+    const end = match?.[2] === undefined ? start : Number(match[2]);
+    if (!(start <= 65535 && end <= 65535)) {
+      return fail(`${show(raw)} is not a port, a port range (8081-8090) or a comma-separated list of them`);
+    }
+    if (start > end) return fail(`${show(raw)}: the range ${show(entry)} is empty`);
+    ranges.push([start, end]);
+  }
+  const first = ranges[0]?.[0] ?? 0;
+  if (first === 0) {
+    return fail(`${show(raw)} lets the JobManager take any free port, which the sidecar cannot know; set --flink-rest-url / FLINK_REST_URL`);
+  }
+  return ok(first);
+}
+
+const WILDCARD_OR_LOCAL = new Set(['0.0.0.0', '::', 'localhost']);
+
+/** The host to reach a REST server bound to `raw`: 127.0.0.1 for wildcards and localhost, else the address itself. */
+function parseBindHost(raw: string): Parsed<string> {
+  const host = normalizeHost(raw);
+  if (!host.ok) return fail(...host.problems.map((p) => `${show(raw)} ${p}`));
+  return ok(WILDCARD_OR_LOCAL.has(host.value) ? '127.0.0.1' : host.value);
+}
+
+// --- Flink's configuration file, as the settings see it ----------------------------------------
+
+interface FlinkFile {
+  readonly path: string;
+  readonly entries: ReadonlyMap<string, FlinkConfEntry>;
+}
+
+/** The first of `keys` the file sets: Flink looks up a key, then its fallback and deprecated keys, in declaration order. */
+function firstEntry(file: FlinkFile, keys: readonly string[]): FlinkConfEntry | null {
+  for (const key of keys) {
+    const entry = file.entries.get(key);
+    if (entry !== undefined) return entry;
+  }
+  return null;
+}
+
+/** 'file:line[:column]: key', the head of a problem with a value from the file. */
+function where(file: FlinkFile, entry: FlinkConfEntry): string {
+  const column = entry.column === null ? '' : `:${entry.column}`;
+  return `${file.path}:${entry.line}${column}: ${entry.key}`;
+}
+
+const KIND_PROBLEMS: Readonly<Record<Exclude<FlinkConfEntry['kind'], 'text'>, string>> = {
+  list: 'is a YAML list; Flink expects a single value here',
+  timestamp: "is a YAML date, which Flink turns into text that depends on the JobManager's time zone; quote it",
+  binary: 'is a !!binary value; Flink expects a single plain value here',
+  collection: 'is a tagged YAML collection; Flink expects a single plain value here',
+};
+
+/** Parses one entry; problems name the key, the file and the line instead of the flag. */
+function parseEntry<T>(file: FlinkFile, entry: FlinkConfEntry, parse: (raw: string) => Parsed<T>): Parsed<T> {
+  if (entry.kind !== 'text') return fail(`${where(file, entry)} ${KIND_PROBLEMS[entry.kind]}`);
+  const parsed = parse(entry.value);
+  return parsed.ok ? parsed : fail(...parsed.problems.map((p) => `${where(file, entry)}: ${p}`));
+}
+
+/** How a setting is read from Flink's file. */
+interface FlinkSource<T> {
+  /** Every key read, in Flink's lookup order; the first is the one to mention. */
+  readonly keys: readonly string[];
+  /** For --help. */
+  readonly help: string;
+  /** The value the file gives, or null when it sets none of `keys`. */
+  readonly resolve: (file: FlinkFile) => Parsed<T> | null;
+}
+
+/** A setting that is one Flink option: its key and then its fallback/deprecated keys. */
+function flinkOption<T>(keys: readonly string[], parse: (raw: string) => Parsed<T>, help?: string): FlinkSource<T> {
+  const [key = '', ...others] = keys;
+  return {
+    keys,
+    help: help ?? (others.length === 0 ? key : `${key} (deprecated: ${others.join(', ')})`),
+    resolve: (file) => {
+      const entry = firstEntry(file, keys);
+      return entry === null ? null : parseEntry(file, entry, parse);
+    },
+  };
+}
+
+const FLINK_REST_URL_SOURCE: FlinkSource<URL> = {
+  keys: [...REST_SSL_KEYS, ...REST_BIND_PORT_KEYS, ...REST_BIND_ADDRESS_KEYS],
+  help:
+    'https when security.ssl.rest.enabled; the port of rest.bind-port (the first of a range) or rest.port; ' +
+    '127.0.0.1, or rest.bind-address when it names one address other than localhost',
+  resolve: (file) => {
+    const ssl = firstEntry(file, REST_SSL_KEYS);
+    const port = firstEntry(file, REST_BIND_PORT_KEYS);
+    const bind = firstEntry(file, REST_BIND_ADDRESS_KEYS);
+    if (ssl === null && port === null && bind === null) return null;
+    const https = ssl === null ? ok(false) : parseEntry(file, ssl, parseBoolean);
+    const portNumber = port === null ? ok(DEFAULT_REST_PORT) : parseEntry(file, port, parseBindPort);
+    const host = bind === null ? ok('127.0.0.1') : parseEntry(file, bind, parseBindHost);
+    if (!https.ok || !portNumber.ok || !host.ok) {
+      return fail(...[https, portNumber, host].flatMap((p) => (p.ok ? [] : p.problems)));
+    }
+    const hostText = isIPv6(host.value) ? `[${host.value}]` : host.value;
+    return ok(new URL(`${https.value ? 'https' : 'http'}://${hostText}:${portNumber.value}/`));
+  },
+};
+
 // ---------------------------------------------------------------------------------------------
 // The settings table: one entry per setting drives parsing, precedence, sources and --help.
 
@@ -371,10 +617,13 @@ interface SettingSpec<T> {
   readonly section: string;
   /** Meaning, for --help; lines are wrapped by hand. */
   readonly help: readonly string[];
+  /** Parses the flag or variable (and a `raw` default). */
   readonly parse: (raw: string) => Parsed<T>;
+  /** Settings that Flink has too are read from its file after flag and variable. */
+  readonly flink?: FlinkSource<T>;
 }
 
-type SettingSpecs = { readonly [K in SettingName]: SettingSpec<Config[K]> };
+type SettingSpecs = { readonly [K in SettingName]: SettingSpec<SettingValues[K]> };
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LAYOUTS: readonly HaLayout[] = ['auto', '1.15', '1.14', '1.13'];
@@ -382,6 +631,20 @@ const MAX_MS = 600_000;
 
 /** In --help order. */
 const SETTINGS: SettingSpecs = {
+  flinkConfDir: {
+    flag: 'flink-conf-dir',
+    env: 'FLINK_CONF_DIR',
+    valueHint: '<dir>',
+    unset: { raw: '/opt/flink/conf' },
+    section: "Flink's configuration file",
+    help: [
+      `The directory with the JobManager's ${LEGACY_FILE_NAME} (read first when both exist, as Flink`,
+      `1.19 and 1.20 do) or ${STANDARD_FILE_NAME} (Flink 1.19 and later). Settings marked "Flink file"`,
+      'below come from it when neither flag nor variable is set. A missing file, or a missing default',
+      'directory, is fine when every required setting comes from a flag or variable.',
+    ],
+    parse: parseDirectory,
+  },
   zookeeperQuorum: {
     flag: 'zookeeper-quorum',
     env: 'ZOOKEEPER_QUORUM',
@@ -391,10 +654,11 @@ const SETTINGS: SettingSpecs = {
     help: [
       "The ZooKeeper servers, as in Flink's high-availability.zookeeper.quorum, e.g.",
       'zk-0:2181,zk-1:2181,zk-2:2181/flink-chroot. A server without a port uses 2181, like',
-      "ZooKeeper's own client. IPv6 servers need a DNS name (the client cannot use IPv6 literals). An optional",
-      'chroot follows the last server.',
+      "ZooKeeper's own client. IPv6 servers need a DNS name (the client cannot use IPv6",
+      'literals). An optional chroot follows the last server.',
     ],
     parse: parseQuorum,
+    flink: flinkOption(['high-availability.zookeeper.quorum', 'recovery.zookeeper.quorum'], parseQuorum),
   },
   zookeeperRoot: {
     flag: 'zookeeper-root',
@@ -406,6 +670,7 @@ const SETTINGS: SettingSpecs = {
       "Flink's high-availability.zookeeper.path.root. Leading and trailing slashes are trimmed",
       "as Flink does ('flink/' is '/flink')."],
     parse: parseFlinkPath,
+    flink: flinkOption(['high-availability.zookeeper.path.root', 'recovery.zookeeper.path.root'], parseFlinkPath),
   },
   clusterId: {
     flag: 'cluster-id',
@@ -415,6 +680,11 @@ const SETTINGS: SettingSpecs = {
     section: 'ZooKeeper',
     help: ["Flink's high-availability.cluster-id, trimmed like the root ('default' is '/default')."],
     parse: parseFlinkPath,
+    // Flink's HighAvailabilityOptions.HA_CLUSTER_ID and its deprecated keys, in that order.
+    flink: flinkOption(
+      ['high-availability.cluster-id', 'high-availability.zookeeper.path.namespace', 'recovery.zookeeper.path.namespace'],
+      parseFlinkPath,
+    ),
   },
   layout: {
     flag: 'layout',
@@ -437,6 +707,7 @@ const SETTINGS: SettingSpecs = {
     section: 'ZooKeeper',
     help: ["1.13 layout only: Flink's high-availability.zookeeper.path.latch."],
     parse: parseFlinkPath,
+    flink: flinkOption(['high-availability.zookeeper.path.latch', 'recovery.zookeeper.path.latch'], parseFlinkPath),
   },
   zookeeperLeaderPath: {
     flag: 'zookeeper-leader-path',
@@ -446,6 +717,7 @@ const SETTINGS: SettingSpecs = {
     section: 'ZooKeeper',
     help: ["1.13 layout only: Flink's high-availability.zookeeper.path.leader."],
     parse: parseFlinkPath,
+    flink: flinkOption(['high-availability.zookeeper.path.leader', 'recovery.zookeeper.path.leader'], parseFlinkPath),
   },
   zookeeperSessionTimeoutMs: {
     flag: 'zookeeper-session-timeout-ms',
@@ -459,6 +731,36 @@ const SETTINGS: SettingSpecs = {
     ],
     parse: parseMs(2000, MAX_MS),
   },
+  flinkSessionTimeoutMs: {
+    flag: 'flink-session-timeout-ms',
+    env: 'FLINK_SESSION_TIMEOUT_MS',
+    valueHint: '<ms>',
+    unset: { raw: '60000' },
+    section: 'ZooKeeper',
+    help: [
+      "The JobManagers' ZooKeeper session timeout, 1 to 2147483647 (in Flink's file a Flink",
+      "duration: 60000, 60 s, 1 min). With tolerated suspended connections, how long a leader",
+      'that lost ZooKeeper may go on leading.',
+    ],
+    parse: parseMs(1, MAX_INT_MS),
+    flink: flinkOption(
+      ['high-availability.zookeeper.client.session-timeout', 'recovery.zookeeper.client.session-timeout'],
+      parseFlinkSessionTimeout,
+    ),
+  },
+  tolerateSuspendedConnections: {
+    flag: 'tolerate-suspended-connections',
+    env: 'FLINK_TOLERATE_SUSPENDED_CONNECTIONS',
+    valueHint: '<true|false>',
+    unset: { raw: 'false' },
+    section: 'ZooKeeper',
+    help: [
+      'Whether the JobManagers keep leading while their ZooKeeper connection is suspended (true) or',
+      'give up leadership at once (false, as Flink by default).',
+    ],
+    parse: parseBoolean,
+    flink: flinkOption(['high-availability.zookeeper.client.tolerate-suspended-connections'], parseBoolean),
+  },
   flinkRestUrl: {
     flag: 'flink-rest-url',
     env: 'FLINK_REST_URL',
@@ -470,6 +772,37 @@ const SETTINGS: SettingSpecs = {
       'a path is kept as a prefix.',
     ],
     parse: parseRestUrl,
+    flink: FLINK_REST_URL_SOURCE,
+  },
+  flinkRestCaFile: {
+    flag: 'flink-rest-ca-file',
+    env: 'FLINK_REST_CA_FILE',
+    valueHint: '<file>',
+    unset: { value: null, help: "Node's default CAs" },
+    section: 'Flink JobManager',
+    help: ["PEM CA bundle that verifies the JobManager's certificate when the REST URL is https."],
+    parse: parseReadableFile,
+  },
+  flinkRestCertFile: {
+    flag: 'flink-rest-cert-file',
+    env: 'FLINK_REST_CERT_FILE',
+    valueHint: '<file>',
+    unset: { value: null, help: 'none' },
+    section: 'Flink JobManager',
+    help: [
+      "PEM client certificate for the JobManager's REST API over https (needed with Flink's",
+      'security.ssl.rest.authentication-enabled); give it together with its key.',
+    ],
+    parse: parseReadableFile,
+  },
+  flinkRestKeyFile: {
+    flag: 'flink-rest-key-file',
+    env: 'FLINK_REST_KEY_FILE',
+    valueHint: '<file>',
+    unset: { value: null, help: 'none' },
+    section: 'Flink JobManager',
+    help: ['PEM private key of the client certificate. Only its path is checked at start-up; the', 'key itself is never read here nor logged.'],
+    parse: parseReadableFile,
   },
   advertisedAddresses: {
     flag: 'advertised-address',
@@ -630,8 +963,53 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 type Resolved<T> = { source: SettingSource } & Parsed<T>;
 
-function resolveSetting<K extends SettingName>(name: K, scan: ArgScan, env: Env): Resolved<Config[K]> {
-  const spec: SettingSpec<Config[K]> = SETTINGS[name];
+/** What became of Flink's configuration file, for the settings and their problems. */
+interface FlinkContext {
+  /** null when flinkConfDir itself is invalid, so nothing was read. */
+  readonly read: FlinkConfRead | null;
+  /** The file's entries when it was read. */
+  readonly file: FlinkFile | null;
+  /** The file was there but unreadable or refused: whether it sets a required setting is unknown. */
+  readonly failed: boolean;
+}
+
+/** Every Flink key the settings and the checks read; nothing else from the file is kept. */
+const FLINK_KEYS: ReadonlySet<string> = new Set([
+  ...Object.values<SettingSpec<unknown>>(SETTINGS).flatMap((spec) => spec.flink?.keys ?? []),
+  ...REST_ADDRESS_KEYS,
+  REST_AUTHENTICATION_KEY,
+  'high-availability.type',
+  'recovery.mode',
+  'high-availability',
+]);
+
+/** 'required, e.g. ...', with where Flink's file was looked for when the setting could have come from it. */
+function requiredProblem(spec: SettingSpec<unknown>, example: string, flink: FlinkContext): string {
+  const head = `${label(spec)}: required, e.g. ${example}`;
+  if (spec.flink === undefined) return head;
+  const key = spec.flink.keys[0] ?? '';
+  const read = flink.read;
+  if (read === null) return `${head}, or ${key} in Flink's configuration file`;
+  if (read.kind === 'missing') {
+    const found = read.dirExists ? `has neither ${LEGACY_FILE_NAME} nor ${STANDARD_FILE_NAME}` : 'does not exist';
+    return `${head}, or ${key} in Flink's configuration file (${read.dir} ${found})`;
+  }
+  const hints =
+    read.kind === 'read'
+      ? read.skipped
+          .filter((line) => line.key !== null && spec.flink?.keys.includes(line.key))
+          .map((line) => `; ${read.path}:${line.line} sets ${line.key ?? ''} without ": " after the key, so Flink skips that line`)
+      : [];
+  return `${head}, or ${key} in Flink's configuration file (${read.path} does not set it)${hints.join('')}`;
+}
+
+function resolveSetting<K extends SettingName>(
+  name: K,
+  scan: ArgScan,
+  env: Env,
+  flink: FlinkContext,
+): Resolved<SettingValues[K]> | null {
+  const spec: SettingSpec<SettingValues[K]> = SETTINGS[name];
   const flagValues = scan.values.get(spec.flag) ?? [];
   const envValue = env[spec.env];
   if (flagValues.length > 1) {
@@ -639,60 +1017,165 @@ function resolveSetting<K extends SettingName>(name: K, scan: ArgScan, env: Env)
     const problem = `${label(spec)}: --${spec.flag} is given ${flagValues.length} times (${given}); give it once`;
     return { source: 'flag', ...fail(problem) };
   }
-  const prefix = (parsed: Parsed<Config[K]>): Parsed<Config[K]> =>
+  const prefix = (parsed: Parsed<SettingValues[K]>): Parsed<SettingValues[K]> =>
     parsed.ok ? parsed : fail(...parsed.problems.map((p) => `${label(spec)}: ${p}`));
   const flagValue = flagValues[0];
   if (flagValue !== undefined) return { source: 'flag', ...prefix(spec.parse(flagValue)) };
   if (envValue !== undefined && envValue !== '') {
     return { source: 'environment', ...prefix(spec.parse(envValue)) };
   }
+  const fromFile = flink.file === null ? null : (spec.flink?.resolve(flink.file) ?? null);
+  // Problems from the file already name the key, the file and the line.
+  if (fromFile !== null) return { source: 'flink-conf', ...fromFile };
   const unset = spec.unset;
   if ('example' in unset) {
-    return { source: 'default', ...fail(`${label(spec)}: required, e.g. ${unset.example}`) };
+    // A file that could not be read may well set it: its own problem says what to fix first.
+    if (flink.failed && spec.flink !== undefined) return null;
+    return { source: 'default', ...fail(requiredProblem(spec, unset.example, flink)) };
   }
   if ('value' in unset) return { source: 'default', ...ok(unset.value) };
   return { source: 'default', ...prefix(spec.parse(unset.raw)) };
 }
 
-type PartialConfig = { -readonly [K in SettingName]?: Config[K] };
-
-function crossCheckProblems(values: PartialConfig): string[] {
-  const { jobmanagerCheckTimeoutMs: timeout, jobmanagerCheckIntervalMs: interval } = values;
-  if (timeout === undefined || interval === undefined || timeout < interval) return [];
-  return [
-    `${label(SETTINGS.jobmanagerCheckTimeoutMs)}: ${show(String(timeout))} must be below ` +
-      `${label(SETTINGS.jobmanagerCheckIntervalMs)} (${interval})`,
-  ];
+/** Problems of the file as a whole: unreadable, refused by Flink, or not configured for ZooKeeper high availability. */
+function flinkFileProblems(read: FlinkConfRead, dirSource: SettingSource): string[] {
+  if (read.kind === 'missing') {
+    // The default directory may well be absent (a sidecar given only flags); one named on purpose may not.
+    if (read.dirExists || dirSource === 'default') return [];
+    return [`${label(SETTINGS.flinkConfDir)}: ${show(read.dir)} does not exist or is not a directory`];
+  }
+  if (read.kind === 'unreadable') return [`${read.path}: cannot read Flink's configuration file: ${read.reason}`];
+  const problems = read.problems.map((p) => {
+    const column = p.column === null ? '' : `:${p.column}`;
+    return `${read.path}:${p.line}${column}: ${p.description}`;
+  });
+  return [...problems, ...haTypeProblems({ path: read.path, entries: read.entries })];
 }
 
 /**
- * Reads the settings from command-line arguments (without the node and script paths) and the
- * environment; flags beat variables, variables beat defaults, empty variables count as unset.
- * --help/-h and --version/-v win over everything, problems included, so that they work in a
- * misconfigured pod. Durations are in milliseconds.
- * @param version shown by --version.
- * @throws ConfigError listing every problem found, each naming the flag and the variable.
+ * Flink's HighAvailabilityMode#fromConfig: high-availability.type, then the deprecated recovery.mode
+ * and high-availability; 'standalone' means NONE; a value that is no mode name is the class name of
+ * a custom HighAvailabilityServicesFactory. Flink has no factory class for ZooKeeper (the ZOOKEEPER
+ * mode builds its services directly), so only 'zookeeper', in any case, is ZooKeeper. Unset is fine:
+ * the JobManager may get it as a start-up argument (-D, FLINK_PROPERTIES).
  */
-export function loadConfig(argv: readonly string[], env: Env, version: string): LoadResult {
+function haTypeProblems(file: FlinkFile): string[] {
+  const entry = firstEntry(file, ['high-availability.type', 'recovery.mode', 'high-availability']);
+  if (entry === null) return [];
+  if (entry.kind !== 'text') return [`${where(file, entry)} ${KIND_PROBLEMS[entry.kind]}`];
+  const mode = entry.value.toUpperCase();
+  if (mode === 'ZOOKEEPER') return [];
+  const found = `${where(file, entry)}: ${show(entry.value)}`;
+  const wanted = 'the sidecar works only with ZooKeeper high availability (high-availability.type: zookeeper)';
+  if (mode === 'NONE' || mode === 'STANDALONE') {
+    return [`${found} turns high availability off, so no JobManager is elected; ${wanted}`];
+  }
+  if (mode === 'KUBERNETES') {
+    return [`${found} keeps the leader election in Kubernetes ConfigMaps, not in ZooKeeper; ${wanted}`];
+  }
+  return [`${found} names a custom high-availability services factory, not ZooKeeper; ${wanted}`];
+}
+
+type PartialValues = { -readonly [K in SettingName]?: SettingValues[K] };
+
+function crossCheckProblems(values: PartialValues, file: FlinkFile | null): string[] {
+  const problems: string[] = [];
+  const { jobmanagerCheckTimeoutMs: timeout, jobmanagerCheckIntervalMs: interval } = values;
+  if (timeout !== undefined && interval !== undefined && timeout >= interval) {
+    problems.push(
+      `${label(SETTINGS.jobmanagerCheckTimeoutMs)}: ${show(String(timeout))} must be below ` +
+        `${label(SETTINGS.jobmanagerCheckIntervalMs)} (${interval})`,
+    );
+  }
+  const { flinkRestCertFile: cert, flinkRestKeyFile: key } = values;
+  if (cert !== undefined && key !== undefined && (cert === null) !== (key === null)) {
+    const [given, missing] =
+      cert === null ? [SETTINGS.flinkRestKeyFile, SETTINGS.flinkRestCertFile] : [SETTINGS.flinkRestCertFile, SETTINGS.flinkRestKeyFile];
+    problems.push(
+      `${label(given)}: a client certificate needs both its certificate and its key; ${label(missing)} is not set`,
+    );
+  }
+  problems.push(...mutualTlsProblems(values, file));
+  return problems;
+}
+
+/**
+ * Flink's SSLUtils#isRestSSLAuthenticationEnabled: REST SSL on and security.ssl.rest.authentication-enabled
+ * true means the JobManager refuses a TLS client without a certificate, so every check would fail.
+ */
+function mutualTlsProblems(values: PartialValues, file: FlinkFile | null): string[] {
+  if (file === null || values.flinkRestUrl?.protocol !== 'https:' || values.flinkRestCertFile !== null) return [];
+  const entry = firstEntry(file, [REST_AUTHENTICATION_KEY]);
+  if (entry === null) return [];
+  const required = parseEntry(file, entry, parseBoolean);
+  if (!required.ok) return required.problems;
+  if (!required.value) return [];
+  return [
+    `${where(file, entry)}: true: the JobManager's REST API accepts only clients with a certificate; set ` +
+      `${label(SETTINGS.flinkRestCertFile)} and ${label(SETTINGS.flinkRestKeyFile)}`,
+  ];
+}
+
+/** File access for Flink's configuration file; tests inject it, main uses the real file system. */
+export type LoadOptions = Partial<FlinkConfIo>;
+
+/**
+ * Reads the settings from command-line arguments (without the node and script paths), the
+ * environment and Flink's configuration file in FLINK_CONF_DIR (read synchronously); flags beat
+ * variables, variables beat the file, the file beats defaults; empty variables count as unset.
+ * --help/-h and --version/-v win over everything, problems included, so that they work in a
+ * misconfigured pod (and then no file is read). Durations are in milliseconds.
+ * @param version shown by --version.
+ * @param options injectable file access for Flink's configuration file (default: node:fs).
+ * @throws ConfigError listing every problem found: arguments first, then each setting in --help
+ *   order with the file's own problems after --flink-conf-dir's, then problems between settings.
+ *   A problem names the flag and the variable, or, for a value from Flink's file, the file, line,
+ *   column (config.yaml) and Flink key. No problem quotes any other part of the file.
+ */
+export function loadConfig(argv: readonly string[], env: Env, version: string, options: LoadOptions = {}): LoadResult {
   const scan: ArgScan = { values: new Map(), help: false, version: false, positionals: [], problems: [] };
   scanArgs(argv, scan);
   if (scan.help) return { kind: 'help', text: helpText() };
   if (scan.version) return { kind: 'version', text: `flink-ha-sidecar ${version}` };
 
   const problems = [...scan.problems, ...positionalProblems(scan.positionals)];
-  const values: PartialConfig = {};
+  const values: PartialValues = {};
   const sources = {} as Record<SettingName, SettingSource>;
-  const resolveInto = <K extends SettingName>(name: K): void => {
-    const resolved = resolveSetting(name, scan, env);
+  const resolveInto = <K extends SettingName>(name: K, flink: FlinkContext): void => {
+    const resolved = resolveSetting(name, scan, env, flink);
+    if (resolved === null) {
+      sources[name] = 'default';
+      return;
+    }
     sources[name] = resolved.source;
     if (resolved.ok) values[name] = resolved.value;
     else problems.push(...resolved.problems);
   };
-  SETTING_NAMES.forEach(resolveInto);
-  problems.push(...crossCheckProblems(values));
+
+  resolveInto('flinkConfDir', { read: null, file: null, failed: false });
+  const io: FlinkConfIo = { ...NODE_IO, ...options };
+  const read = values.flinkConfDir === undefined ? null : readFlinkConf(values.flinkConfDir, FLINK_KEYS, io);
+  const file = read?.kind === 'read' ? { path: read.path, entries: read.entries } : null;
+  const failed = read?.kind === 'unreadable' || (read?.kind === 'read' && read.problems.length > 0);
+  if (read !== null) problems.push(...flinkFileProblems(read, sources.flinkConfDir));
+  const flink: FlinkContext = { read, file, failed };
+  SETTING_NAMES.filter((name) => name !== 'flinkConfDir').forEach((name) => resolveInto(name, flink));
+
+  problems.push(...crossCheckProblems(values, file));
   if (problems.length > 0) throw new ConfigError(problems);
   // Every setting resolved without a problem, so every key is present.
-  return { kind: 'run', config: { ...(values as Required<PartialConfig>), sources } };
+  const { flinkRestCaFile, flinkRestCertFile, flinkRestKeyFile, ...rest } = values as Required<PartialValues>;
+  const restAddress = file === null ? null : firstEntry(file, REST_ADDRESS_KEYS);
+  return {
+    kind: 'run',
+    config: {
+      ...rest,
+      flinkConfFile: read?.kind === 'read' ? read.path : null,
+      flinkRestAddress: restAddress?.kind === 'text' ? restAddress.value : null,
+      flinkRestTls: { caFile: flinkRestCaFile, certFile: flinkRestCertFile, keyFile: flinkRestKeyFile },
+      sources,
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -706,7 +1189,28 @@ function defaultHelp(spec: SettingSpec<unknown>): string {
 
 function settingHelp(spec: SettingSpec<unknown>): string[] {
   const head = [`  --${spec.flag} ${spec.valueHint}`, `      ${spec.env}, ${defaultHelp(spec)}`];
-  return [...head, ...spec.help.map((line) => `      ${line}`)];
+  const flink = spec.flink === undefined ? [] : wrap(`Flink file: ${spec.flink.help}`, HELP_WIDTH - 6, '  ');
+  return [...head, ...[...flink, ...spec.help].map((line) => `      ${line}`)];
+}
+
+/** The hand-wrapped help lines are at most this wide. */
+const HELP_WIDTH = 100;
+
+/** Wraps at spaces; continuation lines get `indent`. A word longer than the width stays whole. */
+function wrap(text: string, width: number, indent: string): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const candidate = line === '' ? word : `${line} ${word}`;
+    if (candidate.length > width && line !== '') {
+      lines.push(line);
+      line = `${indent}${word}`;
+    } else {
+      line = candidate;
+    }
+  }
+  lines.push(line);
+  return lines;
 }
 
 /** The --help text: every flag with its variable, default and meaning, then the exit codes. Ends with a newline. */
@@ -718,8 +1222,9 @@ export function helpText(): string {
     "election from ZooKeeper and the local JobManager's health from its REST API; only the",
     'healthy leader is Ready.',
     '',
-    'Each flag has an environment variable; the flag wins over the variable, and an empty',
-    'variable counts as unset. Write --flag=value or --flag value.',
+    'Each flag has an environment variable. The flag wins over the variable, the variable over',
+    "Flink's configuration file (for the settings marked \"Flink file\"), the file over the",
+    'default. An empty variable counts as unset. Write --flag=value or --flag value.',
   ];
   let section = '';
   for (const name of SETTING_NAMES) {

@@ -1,19 +1,48 @@
 /**
- * Covers src/config.ts: defaults, every setting from environment and from flag, precedence and
- * sources, path normalization as Flink's ZooKeeperUtils does it, IPv6 hosts, every invalid input
- * with its exact problem line, many problems in one report, --help and --version.
+ * Covers src/config.ts without a Flink configuration file (test/unit/flink-conf-settings.test.ts
+ * covers the file): defaults, every setting from environment and from flag, precedence and
+ * sources, path normalization as Flink's ZooKeeperUtils does it, IPv6 hosts, TLS file checks, every
+ * invalid input with its exact problem line, many problems in one report, --help and --version.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { helpText, loadConfig, type Config, type SettingName } from '../../src/config.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { helpText, loadConfig, type Config, type LoadOptions, type SettingName } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
 type Env = Record<string, string>;
 
 const QUORUM = { ZOOKEEPER_QUORUM: 'zk-0:2181' };
 
+/** Every directory exists and holds no file: Flink's configuration file is never found. */
+const NO_FLINK_FILE: LoadOptions = {
+  readFile: (path) => {
+    throw Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT' });
+  },
+  isDirectory: () => true,
+};
+
+/** Real PEM-named files for the TLS settings (their content is never read by config). */
+const TLS_DIR = mkdtempSync(join(tmpdir(), 'config-test-tls-'));
+after(() => rmSync(TLS_DIR, { recursive: true, force: true }));
+const tlsFile = (name: string): string => {
+  const path = join(TLS_DIR, name);
+  writeFileSync(path, `-----BEGIN ${name}-----\n-----END ${name}-----\n`);
+  return path;
+};
+const CA = tlsFile('ca.pem');
+const CA_2 = tlsFile('ca-2.pem');
+const CERT = tlsFile('cert.pem');
+const CERT_2 = tlsFile('cert-2.pem');
+const KEY = tlsFile('key.pem');
+const KEY_2 = tlsFile('key-2.pem');
+const A_DIRECTORY = join(TLS_DIR, 'a-directory');
+mkdirSync(A_DIRECTORY);
+
 function load(argv: readonly string[], env: Env = QUORUM): Config {
-  const result = loadConfig(argv, env, '1.2.3');
+  const result = loadConfig(argv, env, '1.2.3', NO_FLINK_FILE);
   assert.equal(result.kind, 'run');
   return (result as { kind: 'run'; config: Config }).config;
 }
@@ -21,7 +50,7 @@ function load(argv: readonly string[], env: Env = QUORUM): Config {
 /** The problems of a configuration that must be refused; fails the test if it loads. */
 function problemsOf(argv: readonly string[], env: Env = QUORUM): readonly string[] {
   try {
-    loadConfig(argv, env, '1.2.3');
+    loadConfig(argv, env, '1.2.3', NO_FLINK_FILE);
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected ConfigError, got ${String(error)}`);
     return error.problems;
@@ -35,6 +64,7 @@ function plain(config: Config): Record<string, unknown> {
 }
 
 const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
+  flinkConfDir: 'default',
   zookeeperQuorum: 'default',
   zookeeperRoot: 'default',
   clusterId: 'default',
@@ -46,6 +76,11 @@ const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
   host: 'default',
   port: 'default',
   zookeeperSessionTimeoutMs: 'default',
+  flinkSessionTimeoutMs: 'default',
+  tolerateSuspendedConnections: 'default',
+  flinkRestCaFile: 'default',
+  flinkRestCertFile: 'default',
+  flinkRestKeyFile: 'default',
   jobmanagerCheckIntervalMs: 'default',
   jobmanagerCheckTimeoutMs: 'default',
   shutdownTimeoutMs: 'default',
@@ -55,6 +90,9 @@ const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
 describe('config defaults', () => {
   it('fills every setting but the quorum with its documented default', () => {
     assert.deepEqual(plain(load([])), {
+      flinkConfDir: '/opt/flink/conf',
+      flinkConfFile: null,
+      flinkRestAddress: null,
       zookeeperQuorum: { servers: [{ host: 'zk-0', port: 2181 }], chroot: null, connectString: 'zk-0:2181' },
       zookeeperRoot: '/flink',
       clusterId: '/default',
@@ -62,10 +100,13 @@ describe('config defaults', () => {
       zookeeperLatchPath: '/leaderlatch',
       zookeeperLeaderPath: '/leader',
       flinkRestUrl: 'http://127.0.0.1:8081/',
+      flinkRestTls: { caFile: null, certFile: null, keyFile: null },
       advertisedAddresses: null,
       host: null,
       port: 8090,
       zookeeperSessionTimeoutMs: 10000,
+      flinkSessionTimeoutMs: 60000,
+      tolerateSuspendedConnections: false,
       jobmanagerCheckIntervalMs: 2000,
       jobmanagerCheckTimeoutMs: 1000,
       shutdownTimeoutMs: 10000,
@@ -84,14 +125,29 @@ describe('config defaults', () => {
   });
 
   it('requires the quorum, and an empty variable does not provide it', () => {
-    const expected = ['--zookeeper-quorum / ZOOKEEPER_QUORUM: required, e.g. zk-0:2181,zk-1:2181,zk-2:2181'];
+    const expected = [
+      '--zookeeper-quorum / ZOOKEEPER_QUORUM: required, e.g. zk-0:2181,zk-1:2181,zk-2:2181, or ' +
+        "high-availability.zookeeper.quorum in Flink's configuration file (/opt/flink/conf has neither flink-conf.yaml nor config.yaml)",
+    ];
     assert.deepEqual(problemsOf([], {}), expected);
     assert.deepEqual(problemsOf([], { ZOOKEEPER_QUORUM: '' }), expected);
   });
 });
 
-/** One valid value per setting: the raw text, and the value it must load as. */
-const SETTING_CASES: { name: SettingName; flag: string; env: string; raw: string; other: string; expected: unknown }[] = [
+/**
+ * One valid value per setting: the raw text, and the value it must load as. `companion` is set in
+ * the environment alongside, for a setting that is only valid with another.
+ */
+const SETTING_CASES: {
+  name: SettingName;
+  flag: string;
+  env: string;
+  raw: string;
+  other: string;
+  expected: unknown;
+  companion?: { name: SettingName; env: string; raw: string };
+}[] = [
+  { name: 'flinkConfDir', flag: 'flink-conf-dir', env: 'FLINK_CONF_DIR', raw: '/etc/flink', other: '/x', expected: '/etc/flink' },
   {
     name: 'zookeeperQuorum',
     flag: 'zookeeper-quorum',
@@ -153,6 +209,41 @@ const SETTING_CASES: { name: SettingName; flag: string; env: string; raw: string
     expected: 4000,
   },
   {
+    name: 'flinkSessionTimeoutMs',
+    flag: 'flink-session-timeout-ms',
+    env: 'FLINK_SESSION_TIMEOUT_MS',
+    raw: '30000',
+    other: '40000',
+    expected: 30000,
+  },
+  {
+    name: 'tolerateSuspendedConnections',
+    flag: 'tolerate-suspended-connections',
+    env: 'FLINK_TOLERATE_SUSPENDED_CONNECTIONS',
+    raw: 'TRUE',
+    other: 'false',
+    expected: true,
+  },
+  { name: 'flinkRestCaFile', flag: 'flink-rest-ca-file', env: 'FLINK_REST_CA_FILE', raw: CA, other: CA_2, expected: CA },
+  {
+    name: 'flinkRestCertFile',
+    flag: 'flink-rest-cert-file',
+    env: 'FLINK_REST_CERT_FILE',
+    raw: CERT,
+    other: CERT_2,
+    expected: CERT,
+    companion: { name: 'flinkRestKeyFile', env: 'FLINK_REST_KEY_FILE', raw: KEY },
+  },
+  {
+    name: 'flinkRestKeyFile',
+    flag: 'flink-rest-key-file',
+    env: 'FLINK_REST_KEY_FILE',
+    raw: KEY,
+    other: KEY_2,
+    expected: KEY,
+    companion: { name: 'flinkRestCertFile', env: 'FLINK_REST_CERT_FILE', raw: CERT },
+  },
+  {
     name: 'jobmanagerCheckIntervalMs',
     flag: 'jobmanager-check-interval-ms',
     env: 'JOBMANAGER_CHECK_INTERVAL_MS',
@@ -180,6 +271,9 @@ const SETTING_CASES: { name: SettingName; flag: string; env: string; raw: string
 ];
 
 function valueOf(config: Config, name: SettingName): unknown {
+  if (name === 'flinkRestCaFile') return config.flinkRestTls.caFile;
+  if (name === 'flinkRestCertFile') return config.flinkRestTls.certFile;
+  if (name === 'flinkRestKeyFile') return config.flinkRestTls.keyFile;
   const value = config[name];
   return value instanceof URL ? value.href : value;
 }
@@ -190,20 +284,28 @@ describe('config settings from environment and flags', () => {
   });
 
   for (const c of SETTING_CASES) {
+    const base = c.companion === undefined ? QUORUM : { ...QUORUM, [c.companion.env]: c.companion.raw };
+    const baseSources = c.companion === undefined ? {} : { [c.companion.name]: 'environment' };
+
     it(`${c.name} from ${c.env}`, () => {
-      const config = load([], { ...QUORUM, [c.env]: c.raw });
+      const config = load([], { ...base, [c.env]: c.raw });
       assert.deepEqual(valueOf(config, c.name), c.expected);
-      assert.deepEqual(config.sources, { ...ALL_DEFAULT_SOURCES, zookeeperQuorum: 'environment', [c.name]: 'environment' });
+      assert.deepEqual(config.sources, {
+        ...ALL_DEFAULT_SOURCES,
+        ...baseSources,
+        zookeeperQuorum: 'environment',
+        [c.name]: 'environment',
+      });
     });
 
     it(`${c.name} from --${c.flag}=value`, () => {
-      const config = load([`--${c.flag}=${c.raw}`]);
+      const config = load([`--${c.flag}=${c.raw}`], base);
       assert.deepEqual(valueOf(config, c.name), c.expected);
       assert.equal(config.sources[c.name], 'flag');
     });
 
     it(`${c.name} from --${c.flag} value, beating ${c.env}`, () => {
-      const config = load([`--${c.flag}`, c.raw], { ...QUORUM, [c.env]: c.other });
+      const config = load([`--${c.flag}`, c.raw], { ...base, [c.env]: c.other });
       assert.deepEqual(valueOf(config, c.name), c.expected);
       assert.equal(config.sources[c.name], 'flag');
     });
@@ -503,6 +605,51 @@ const INVALID_CASES: { title: string; argv?: string[]; env?: Env; problems: stri
     problems: ['--host / SIDECAR_HOST: "http://0.0.0.0" is not a host name or IP address'],
   },
   {
+    title: 'an empty Flink configuration directory',
+    argv: ['--flink-conf-dir='],
+    problems: ['--flink-conf-dir / FLINK_CONF_DIR: "" names no directory'],
+  },
+  ...['0', '2147483648', '60s', '1e3'].map((raw) => ({
+    title: `Flink session timeout ${JSON.stringify(raw)} as a flag (milliseconds only, unlike in the Flink file)`,
+    env: { FLINK_SESSION_TIMEOUT_MS: raw },
+    problems: [
+      /^[0-9]+$/.test(raw)
+        ? `--flink-session-timeout-ms / FLINK_SESSION_TIMEOUT_MS: ${JSON.stringify(raw)} is outside 1..2147483647 milliseconds`
+        : `--flink-session-timeout-ms / FLINK_SESSION_TIMEOUT_MS: ${JSON.stringify(raw)} is not a whole number of milliseconds (digits only)`,
+    ],
+  })),
+  ...['yes', '1', ''].map((raw) => ({
+    title: `tolerate-suspended-connections ${JSON.stringify(raw)}`,
+    argv: [`--tolerate-suspended-connections=${raw}`],
+    problems: [`--tolerate-suspended-connections / FLINK_TOLERATE_SUSPENDED_CONNECTIONS: ${JSON.stringify(raw)} is not true or false`],
+  })),
+  {
+    title: 'TLS files that do not exist, are directories or are empty names',
+    env: { FLINK_REST_CA_FILE: join(TLS_DIR, 'missing.pem'), FLINK_REST_CERT_FILE: A_DIRECTORY },
+    argv: ['--flink-rest-key-file='],
+    problems: [
+      `--flink-rest-ca-file / FLINK_REST_CA_FILE: ${JSON.stringify(join(TLS_DIR, 'missing.pem'))} does not exist`,
+      `--flink-rest-cert-file / FLINK_REST_CERT_FILE: ${JSON.stringify(A_DIRECTORY)} is not a regular file`,
+      '--flink-rest-key-file / FLINK_REST_KEY_FILE: "" names no file',
+    ],
+  },
+  {
+    title: 'a client certificate without its key',
+    env: { FLINK_REST_CERT_FILE: CERT, FLINK_REST_URL: 'https://127.0.0.1:8443' },
+    problems: [
+      '--flink-rest-cert-file / FLINK_REST_CERT_FILE: a client certificate needs both its certificate and its key; ' +
+        '--flink-rest-key-file / FLINK_REST_KEY_FILE is not set',
+    ],
+  },
+  {
+    title: 'a key without its client certificate',
+    argv: [`--flink-rest-key-file=${KEY}`],
+    problems: [
+      '--flink-rest-key-file / FLINK_REST_KEY_FILE: a client certificate needs both its certificate and its key; ' +
+        '--flink-rest-cert-file / FLINK_REST_CERT_FILE is not set',
+    ],
+  },
+  {
     title: 'unknown flags, long and short',
     argv: ['--bogus=1', '-x', '--Port=1'],
     problems: ['unknown flag --bogus (see --help)', 'unknown flag -x (see --help)', 'unknown flag --Port (see --help)'],
@@ -569,13 +716,14 @@ describe('config invalid settings', () => {
 
   it('puts every problem in the error message, one per line', () => {
     assert.throws(
-      () => loadConfig(['--port=0'], {}, '1.2.3'),
+      () => loadConfig(['--port=0', '--flink-conf-dir=/etc/flink'], {}, '1.2.3', NO_FLINK_FILE),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.equal(
           error.message,
           'invalid configuration:\n' +
-            '  - --zookeeper-quorum / ZOOKEEPER_QUORUM: required, e.g. zk-0:2181,zk-1:2181,zk-2:2181\n' +
+            '  - --zookeeper-quorum / ZOOKEEPER_QUORUM: required, e.g. zk-0:2181,zk-1:2181,zk-2:2181, or ' +
+            "high-availability.zookeeper.quorum in Flink's configuration file (/etc/flink has neither flink-conf.yaml nor config.yaml)\n" +
             '  - --port / SIDECAR_PORT: "0" is not a port number (1-65535)',
         );
         return true;
@@ -607,6 +755,7 @@ describe('config --help and --version', () => {
   it('lists every flag with its variable and default, and the exit codes', () => {
     const text = helpText();
     const expected: [string, string, string][] = [
+      ['--flink-conf-dir <dir>', 'FLINK_CONF_DIR', 'default /opt/flink/conf'],
       ['--zookeeper-quorum <host:port,...[/chroot]>', 'ZOOKEEPER_QUORUM', 'required'],
       ['--zookeeper-root <path>', 'ZOOKEEPER_ROOT', 'default /flink'],
       ['--cluster-id <path>', 'FLINK_CLUSTER_ID', 'default /default'],
@@ -614,7 +763,12 @@ describe('config --help and --version', () => {
       ['--zookeeper-latch-path <path>', 'ZOOKEEPER_LATCH_PATH', 'default /leaderlatch'],
       ['--zookeeper-leader-path <path>', 'ZOOKEEPER_LEADER_PATH', 'default /leader'],
       ['--zookeeper-session-timeout-ms <ms>', 'ZOOKEEPER_SESSION_TIMEOUT_MS', 'default 10000'],
+      ['--flink-session-timeout-ms <ms>', 'FLINK_SESSION_TIMEOUT_MS', 'default 60000'],
+      ['--tolerate-suspended-connections <true|false>', 'FLINK_TOLERATE_SUSPENDED_CONNECTIONS', 'default false'],
       ['--flink-rest-url <url>', 'FLINK_REST_URL', 'default http://127.0.0.1:8081'],
+      ['--flink-rest-ca-file <file>', 'FLINK_REST_CA_FILE', "default: Node's default CAs"],
+      ['--flink-rest-cert-file <file>', 'FLINK_REST_CERT_FILE', 'default: none'],
+      ['--flink-rest-key-file <file>', 'FLINK_REST_KEY_FILE', 'default: none'],
       ['--advertised-address <host,...>', 'POD_IP', "default: the pod's interface addresses"],
       ['--jobmanager-check-interval-ms <ms>', 'JOBMANAGER_CHECK_INTERVAL_MS', 'default 2000'],
       ['--jobmanager-check-timeout-ms <ms>', 'JOBMANAGER_CHECK_TIMEOUT_MS', 'default 1000'],
@@ -627,6 +781,11 @@ describe('config --help and --version', () => {
       assert.ok(text.includes(`\n  ${flag}\n      ${env}, ${fallback}\n`), `help lacks ${flag}`);
     }
     assert.match(text, /A server without a port uses 2181/);
+    // Settings Flink has too name their Flink keys, deprecated ones included.
+    assert.match(text, /\n {6}Flink file: high-availability\.zookeeper\.quorum \(deprecated: recovery\.zookeeper\.quorum\)\n/);
+    assert.match(text, /\n {6}Flink file: high-availability\.cluster-id \(deprecated:\n {8}high-availability\.zookeeper\.path\.namespace, recovery\.zookeeper\.path\.namespace\)\n/);
+    assert.match(text, /the variable over\nFlink's configuration file/);
+    for (const line of text.split('\n')) assert.ok(line.length <= 100, `help line over 100 characters: ${line}`);
     assert.match(text, /\n {2}-h, --help {7}Show this help and exit\.\n/);
     assert.match(text, /\n {2}-v, --version {4}Show the version and exit\.\n/);
     assert.match(text, /\nExit codes:\n {2}0 {2}help or version shown, or stopped cleanly\n {2}1 {2}failure at run time.*\n {2}2 {2}invalid settings/);
