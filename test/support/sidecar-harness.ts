@@ -1,3 +1,4 @@
+import type { DestinationStream } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { SidecarState } from '../../src/core/model.js';
 import { createLogger } from '../../src/log.js';
@@ -14,6 +15,8 @@ export interface TestSidecarOptions {
   sessionTimeoutMs?: number;
   checkIntervalMs?: number;
   logLevel?: string;
+  /** Where the JSON log lines go instead of stdout (to assert on them). */
+  logDestination?: DestinationStream;
 }
 
 /** A real sidecar (the same wiring as main, minus process handling) listening on 127.0.0.1. */
@@ -54,7 +57,7 @@ export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidec
   if (loaded.kind !== 'run') throw new Error(`unexpected ${loaded.kind}`);
   // Port 0 (any free port) is for tests only; the settings insist on a real port.
   const config: Config = { ...loaded.config, port: 0 };
-  const running = await startSidecar(config, createLogger(config.logLevel));
+  const running = await startSidecar(config, createLogger(config.logLevel, o.logDestination));
   const url = `http://127.0.0.1:${running.address.port}`;
   return {
     url,
