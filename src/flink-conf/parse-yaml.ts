@@ -122,6 +122,8 @@ interface Walk {
   readonly lines: LineCounter;
   readonly entries: Map<string, FlinkConfEntry>;
   readonly problems: FileProblem[];
+  /** Alias#resolve searches the whole document each time; an alias-heavy file would crawl without this. */
+  readonly aliasTargets: Map<Node, Node | null>;
   values: number;
 }
 
@@ -133,7 +135,12 @@ function position(walk: Walk, node: Node | null | undefined): { line: number; co
 
 function resolveNode(walk: Walk, node: unknown): Node | null {
   if (!isAlias(node)) return (node as Node | null) ?? null;
-  return (node.resolve(walk.doc) as Node | undefined) ?? null;
+  let target = walk.aliasTargets.get(node);
+  if (target === undefined) {
+    target = (node.resolve(walk.doc) as Node | undefined) ?? null;
+    walk.aliasTargets.set(node, target);
+  }
+  return target;
 }
 
 /** Aliases written in the document that point at a mapping or list: what SnakeYAML counts. */
@@ -218,9 +225,9 @@ function flattenMap(walk: Walk, map: YAMLMap, prefix: string): void {
 }
 
 /**
- * Parses the text of a config.yaml into flattened entries, the way Flink does. On any YAML error the
- * entries are empty (Flink refuses the whole file) and `problems` has one line and column per
- * error; null values are problems too, but leave the other entries in place.
+ * Parses the text of a config.yaml into flattened entries, the way Flink does. On a YAML error the
+ * entries are empty (Flink refuses the whole file) and `problems` holds the first error, with its
+ * line and column; null values are problems too (one each), but leave the other entries in place.
  */
 export function parseStandardFlinkConf(text: string): ParsedFlinkConf {
   const lines = new LineCounter();
@@ -231,14 +238,15 @@ export function parseStandardFlinkConf(text: string): ParsedFlinkConf {
     lineCounter: lines,
     prettyErrors: false,
   });
-  const walk: Walk = { doc, lines, entries: new Map(), problems: [], values: 0 };
-  const failures = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')];
-  if (failures.length > 0) {
-    const problems = failures.map((error) => {
-      const { line, col } = lines.linePos(error.pos[0]);
-      return { line, column: col, description: describeYamlError(error.code, error.message) };
-    });
-    return { entries: new Map(), skipped: [], problems };
+  const walk: Walk = { doc, lines, entries: new Map(), problems: [], aliasTargets: new Map(), values: 0 };
+  // SnakeYAML stops at the first error, and later ones are mostly its echoes: report the first.
+  const failure = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')].sort(
+    (a, b) => a.pos[0] - b.pos[0],
+  )[0];
+  if (failure !== undefined) {
+    const { line, col } = lines.linePos(failure.pos[0]);
+    const problem = { line, column: col, description: describeYamlError(failure.code, failure.message) };
+    return { entries: new Map(), skipped: [], problems: [problem] };
   }
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return { entries: new Map(), skipped: [], problems: [] };
