@@ -293,7 +293,8 @@ describe('exposition', () => {
     for (const [name, type] of types) {
       assert.equal(name.endsWith('_total'), type === 'counter', `${name} is a ${type}`);
     }
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_active_handles']) {
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds', 'nodejs_active_handles', 'nodejs_gc_duration_seconds']) {
       assert.ok(types.has(name), name);
     }
     const own = [...types.keys()].filter((n) => n.startsWith(METRIC_PREFIX)).sort();
@@ -308,6 +309,19 @@ describe('exposition', () => {
       [...text.matchAll(/^flink_ha_sidecar_\w+\{([^}]*)\}/gm)].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!)),
     );
     assert.deepEqual([...labelNames].sort(), ['cluster_id', 'flink_ha_layout', 'le', 'reason', 'version']);
+  });
+
+  it('event-loop delay gauges are seconds, set once the loop has been sampled', async () => {
+    const { metrics } = setUp();
+    await metrics.render();
+    // The monitor samples every 10 ms; let it record a few delays before the next scrape reads them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const samples = await scrape(metrics);
+    const p99 = samples.get('nodejs_eventloop_lag_p99_seconds')!;
+    const max = samples.get('nodejs_eventloop_lag_max_seconds')!;
+    assert.ok(p99 > 0 && p99 < 1, `p99 ${p99}`);
+    assert.ok(max >= p99 && max < 5, `max ${max}`);
+    assert.ok(samples.get('nodejs_eventloop_lag_seconds')! >= 0);
   });
 
   it('several sidecars in one process each have their own registry and counters', async () => {
