@@ -102,7 +102,7 @@ export interface Verdict {
 
 /** One named condition of /readyz; `reason` is a stable code, `detail` a sentence for people. */
 export interface Check {
-  /** shutdown, zookeeper, leadership, jobmanager; for /livez the name of each loop. */
+  /** shutdown, zookeeper, leadership, jobmanager, label (label routing only); for /livez the name of each loop. */
   name: string;
   ok: boolean;
   reason: string;
@@ -128,6 +128,51 @@ export interface LoopHeartbeat {
   maxSilenceMs: number;
 }
 
+/**
+ * How a Service finds the leader: `readiness` (only the leader is Ready) or `label` (the sidecar
+ * keeps a role label on its pod for the Service to select, and readiness means "healthy").
+ */
+export type RoutingMode = 'readiness' | 'label';
+
+/**
+ * The role label on this pod, by meaning (the configured values are the adapter's business):
+ * `absent` when the pod has no such label, `unrecognized` when it has one with a value that is
+ * neither the leader nor the standby value.
+ */
+export type PodLabelValue = 'leader' | 'standby' | 'absent' | 'unrecognized';
+
+/** Label routing: what the pod's role label is and should be, and how updating it goes. */
+export interface PodLabelState {
+  /** What the verdict asks for: the role while it is known and the sidecar is running, else absent. */
+  desired: Exclude<PodLabelValue, 'unrecognized'>;
+  /** The label as the API server last confirmed it (read or patched); null before the first answer. */
+  applied: PodLabelValue | null;
+  appliedAtMs: number | null;
+  /** Since when the updates have been failing without our own label being patched since; null when not failing. */
+  failingSinceMs: number | null;
+  /** Failed steps of label updates since start (a counter for metrics). */
+  failureCount: number;
+  /** Leader labels taken off other pods of the cluster since start. */
+  staleLeaderLabelsRemoved: number;
+  lastError: PodLabelError | null;
+}
+
+/** One failed step of a label update, for people and /debug/state. */
+export interface PodLabelError {
+  atMs: number;
+  operation: PodLabelOperation;
+  /** The pod the step was about (ours, or the one whose stale leader label was being removed); null for a list. */
+  podName: string | null;
+  /** HTTP status from the API server; null when none came (timeout, connection error). */
+  httpStatus: number | null;
+  /** Stable code: forbidden, unauthorized, not-found, conflict, http-5xx, http-status, timeout, connection-error, ... */
+  reason: string;
+  detail: string;
+}
+
+/** The steps of a label update, in the order a new leader takes them. */
+export type PodLabelOperation = 'read-own-pod' | 'list-leader-pods' | 'unlabel-stale-leader' | 'label-own-pod';
+
 /** Settings the decisions depend on; fixed for the life of the sidecar. */
 export interface CoreSettings {
   layoutSetting: LayoutSetting;
@@ -141,12 +186,17 @@ export interface CoreSettings {
   jobmanagerLivenessGraceMs: number;
   /** /jobmanager/livez: how long a JM never seen healthy gets to start. */
   jobmanagerStartupAllowanceMs: number;
+  routingMode: RoutingMode;
+  /** Label routing: how long label updates may keep failing before /readyz fails (check `label`). */
+  labelFailureReadinessTimeoutMs: number;
 }
 
 export const DEFAULT_CORE_SETTINGS: Omit<CoreSettings, 'layoutSetting'> = {
   tolerateSuspendedMs: null,
   jobmanagerLivenessGraceMs: 60_000,
   jobmanagerStartupAllowanceMs: 180_000,
+  routingMode: 'readiness',
+  labelFailureReadinessTimeoutMs: 30_000,
 };
 
 /** One check of the local JM, kept for people debugging. */
@@ -188,6 +238,8 @@ export interface SidecarState {
   jobmanager: JobManagerCheck;
   loops: Readonly<Record<string, LoopHeartbeat>>;
   shuttingDown: boolean;
+  /** Label routing only; kept (unused) in readiness mode. */
+  podLabel: PodLabelState;
   verdict: Verdict;
   /** The most recent transitions, oldest first, at most MAX_TRANSITIONS. */
   transitions: readonly Transition[];
@@ -218,6 +270,14 @@ export type SidecarEvent =
       httpStatus: number | null;
     }
   | { type: 'loopTicked'; atMs: number; loop: string; maxSilenceMs: number }
-  /** Time passed: re-evaluates decisions that expire (a tolerated disconnection). */
+  /** Time passed: re-evaluates decisions that expire (a tolerated disconnection, failing label updates). */
   | { type: 'clockTicked'; atMs: number }
+  /** Label routing: the API server showed our pod's role label (a read of the pod). */
+  | { type: 'podLabelRead'; atMs: number; value: PodLabelValue }
+  /** Label routing: the API server accepted our patch of our own pod's role label. */
+  | { type: 'podLabelApplied'; atMs: number; value: Exclude<PodLabelValue, 'unrecognized'> }
+  /** Label routing: a step of a label update failed (its reads included); it will be retried. */
+  | ({ type: 'podLabelPatchFailed' } & PodLabelError)
+  /** Label routing: a new leader took the leader label off another pod of its cluster. */
+  | { type: 'staleLeaderLabelRemoved'; atMs: number; podName: string }
   | { type: 'shutdownStarted'; atMs: number };

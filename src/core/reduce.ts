@@ -13,6 +13,7 @@ import {
   type Verdict,
   type ZooKeeperStatus,
 } from './model.js';
+import { applyPodLabelEvent, desiredPodLabel, initialPodLabelState, podLabelCheck, withDesiredPodLabel } from './pod-label.js';
 import { decideRole, zookeeperHoldUntil } from './role.js';
 
 type Inputs = Omit<SidecarState, 'verdict' | 'transitions'>;
@@ -45,6 +46,7 @@ export function initialState(
     },
     loops: {},
     shuttingDown: false,
+    podLabel: initialPodLabelState(),
   };
   return { ...inputs, verdict: decide(inputs), transitions: [] };
 }
@@ -59,10 +61,11 @@ export function reduce(state: SidecarState, event: SidecarEvent): SidecarState {
   const inputs: Inputs = { ...applied, nowMs: Math.max(state.nowMs, event.atMs) };
   const verdict = decide(inputs);
   const jobmanager = withDeadSince(inputs.jobmanager, verdict, inputs.nowMs);
+  const podLabel = withDesiredPodLabel(inputs.podLabel, desiredPodLabel(verdict.role, inputs.shuttingDown));
   const transition = transitionBetween(state.verdict, verdict, event.atMs);
   const transitions =
     transition === null ? state.transitions : [...state.transitions, transition].slice(-MAX_TRANSITIONS);
-  return { ...inputs, jobmanager, verdict, transitions };
+  return { ...inputs, jobmanager, podLabel, verdict, transitions };
 }
 
 function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState {
@@ -116,6 +119,11 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
       return { ...state, nowMs: Math.max(state.nowMs, event.atMs) };
     case 'shutdownStarted':
       return state.shuttingDown ? state : { ...state, shuttingDown: true };
+    case 'podLabelRead':
+    case 'podLabelApplied':
+    case 'podLabelPatchFailed':
+    case 'staleLeaderLabelRemoved':
+      return { ...state, podLabel: applyPodLabelEvent(state.podLabel, event) };
   }
 }
 
@@ -194,7 +202,15 @@ export function decide(inputs: Inputs): Verdict {
       ? { name: 'jobmanager', ok: true, reason: 'jm-healthy', detail: jm.httpStatus === null ? null : `HTTP ${jm.httpStatus}` }
       : { name: 'jobmanager', ok: false, reason: jm.reason ?? 'jm-unhealthy', detail: jm.detail },
   ];
-  return { ...role, checks, ready: checks.every((c) => c.ok), holdUntilMs };
+  // Label routing: the Service selects the leader by label, so readiness means "healthy", and a
+  // standby counts as ready (the leadership check stays as it is, for /leader).
+  const isLabelMode = inputs.settings.routingMode === 'label';
+  if (isLabelMode) {
+    const desired = desiredPodLabel(role.role, inputs.shuttingDown);
+    checks.push(podLabelCheck(inputs.podLabel, desired, inputs.settings.labelFailureReadinessTimeoutMs, inputs.nowMs));
+  }
+  const ready = checks.every((c) => c.ok || (isLabelMode && c.name === 'leadership' && role.role === 'standby'));
+  return { ...role, checks, ready, holdUntilMs };
 }
 
 function zookeeperCheck(zk: Inputs['zookeeper'], holdUntilMs: number | null, nowMs: number): Check {

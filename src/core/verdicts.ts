@@ -6,8 +6,13 @@ export interface ProbeResult {
   checks: readonly Check[];
 }
 
-/** /readyz: the healthy, current leader with a live ZooKeeper session, and not shutting down. */
+/**
+ * /readyz: the healthy, current leader with a live ZooKeeper session, and not shutting down. In
+ * label mode a healthy standby passes too (the role label routes to the leader), and every pod
+ * fails while its label updates have failed for longer than the timeout (check `label`).
+ */
 export function readiness(state: SidecarState): ProbeResult {
+  if (state.settings.routingMode === 'label' && state.verdict.role === 'standby') return standby(state);
   return { ok: state.verdict.ready, checks: state.verdict.checks };
 }
 
