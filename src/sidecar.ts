@@ -9,6 +9,7 @@ import { createMetrics } from './metrics/create-metrics.js';
 import { packageVersion } from './metrics/package-version.js';
 import { buildIdentity } from './identity.js';
 import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
+import { labelRoutingCoreSettings, startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
 import { createHostResolver } from './sources/resolve-host.js';
 import { ElectionWatcher } from './sources/zookeeper/election-watcher.js';
 import { allElectionPaths } from './sources/zookeeper/paths.js';
@@ -31,14 +32,25 @@ export interface RunningSidecar {
   shutdown: (why: string) => Promise<void>;
 }
 
+export interface SidecarOptions {
+  /** ROUTING_MODE=label: keep a role label on the pod; absent or mode `readiness`: readiness routing. */
+  labelRouting?: LabelRoutingOptions;
+}
+
 /**
  * Wires sources, core and HTTP together and starts them. Touches no process-wide state
  * (signals, exit codes): that is main's job, so tests can run several sidecars in one process.
  */
-export async function startSidecar(config: Config, logger: Logger, clock = monotonicClock): Promise<RunningSidecar> {
+export async function startSidecar(
+  config: Config,
+  logger: Logger,
+  clock = monotonicClock,
+  options: SidecarOptions = {},
+): Promise<RunningSidecar> {
   const resolveHost = createHostResolver(DNS_TIMEOUT_MS);
   const identity = await buildIdentity(config.advertisedAddresses, config.flinkRestUrl, resolveHost);
-  const store = new Store(initialState(config.layout, identity, clock()));
+  const coreSettings = options.labelRouting ? labelRoutingCoreSettings(options.labelRouting.settings) : {};
+  const store = new Store(initialState(config.layout, identity, clock(), coreSettings));
   const log = logger.child({ module: 'sidecar' });
   log.info(
     {
@@ -107,6 +119,8 @@ export async function startSidecar(config: Config, logger: Logger, clock = monot
     if (b !== null && (a === null || a.owner !== b.owner || a.sessionId !== b.sessionId)) checker.checkSoon();
   });
 
+  const labeler = options.labelRouting ? startLabelRouting(options.labelRouting, store, clock, logger) : null;
+
   const app = createApp({ getState: () => store.state, clock, metrics });
   const { server, host, port } = await listen(app, config.host, config.port);
   log.info({ host, port }, 'probe server listening');
@@ -118,6 +132,8 @@ export async function startSidecar(config: Config, logger: Logger, clock = monot
     stopping ??= (async () => {
       log.info({ why }, 'shutting down: readiness fails from now on');
       store.dispatch({ type: 'shutdownStarted', atMs: clock() });
+      // The label goes first, so that the leader Service drops this pod before its server drains.
+      await labeler?.stop(config.shutdownTimeoutMs);
       await closeServer(server, config.shutdownTimeoutMs);
       checker.stop();
       watcher.stop();

@@ -91,8 +91,27 @@ export function debugState(state: SidecarState): Record<string, unknown> {
       lastChecks: jm.recent.map((c) => ({ ...c, at: iso(c.atMs), atMs: undefined })),
     },
     loops: Object.fromEntries(Object.entries(state.loops).map(([k, b]) => [k, { last: iso(b.lastMs), maxSilenceMs: b.maxSilenceMs }])),
+    labelRouting: labelRouting(state),
     shuttingDown: state.shuttingDown,
     transitions: state.transitions.map((t) => ({ at: iso(t.atMs), ...t, atMs: undefined })),
+  };
+}
+
+/** Label routing: the role label wanted and confirmed, and how its updates go; only the mode in readiness mode. */
+function labelRouting(state: SidecarState): Record<string, unknown> {
+  const mode = state.settings.routingMode;
+  if (mode !== 'label') return { mode };
+  const l = state.podLabel;
+  return {
+    mode,
+    desired: l.desired,
+    applied: l.applied,
+    appliedAt: iso(l.appliedAtMs),
+    failingSince: iso(l.failingSinceMs),
+    failureReadinessTimeoutMs: state.settings.labelFailureReadinessTimeoutMs,
+    failures: l.failureCount,
+    staleLeaderLabelsRemoved: l.staleLeaderLabelsRemoved,
+    lastError: l.lastError === null ? null : { ...l.lastError, at: iso(l.lastError.atMs), atMs: undefined },
   };
 }
 
