@@ -22,6 +22,7 @@ interface Pod {
   jm: FakeJobManager;
   sidecar: ChildProcess;
   url: string;
+  debugUrl: string;
   log: string;
 }
 
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
       const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId: '/demo', sessionTimeoutMs: 6000 });
       if (name === 'jm-0') await jm.waitFor(/^leader rest_server /);
       const port = await findFreePort();
+      const debugPort = await findFreePort();
       const log = join(dir, `${name}-sidecar.log`);
       const out = createWriteStream(log);
       const sidecar = spawn(process.execPath, [MAIN], {
@@ -81,12 +83,13 @@ async function main(): Promise<void> {
           POD_IP: '127.0.0.1',
           SIDECAR_HOST: '127.0.0.1',
           SIDECAR_PORT: String(port),
+          SIDECAR_DEBUG_PORT: String(debugPort),
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       sidecar.stdout!.pipe(out);
       sidecar.stderr!.pipe(out);
-      pods.push({ name, jm, sidecar, url: `http://127.0.0.1:${port}`, log });
+      pods.push({ name, jm, sidecar, url: `http://127.0.0.1:${port}`, debugUrl: `http://127.0.0.1:${debugPort}`, log });
     }
     await waitUntil('one ready sidecar and one standby', async () => (await probe(pods[0]!.url)).status === 200 && (await probe(pods[1]!.url)).role === 'standby');
     await show(pods, 'Both JobManagers run; jm-0 leads, so only its sidecar is ready:');
@@ -102,7 +105,8 @@ async function main(): Promise<void> {
       return;
     }
     console.log('\nEverything keeps running. Try:');
-    for (const p of pods) console.log(`  curl -s ${p.url}/readyz ; curl -s ${p.url}/standby`);
+    for (const p of pods) console.log(`  curl -s '${p.url}/readyz?verbose' ; curl -s ${p.url}/metrics ; curl -s ${p.debugUrl}/debug/state`);
+    console.log(`  node dist/main.js status --zookeeper-quorum=${zk.connectString} --cluster-id=/demo`);
     console.log('Press Ctrl-C to stop.');
     await new Promise(() => undefined);
   } catch (err) {

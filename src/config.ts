@@ -106,11 +106,21 @@ interface SettingValues {
   jobmanagerCheckIntervalMs: number;
   /** Always below jobmanagerCheckIntervalMs. */
   jobmanagerCheckTimeoutMs: number;
+  /** /jobmanager/livez: how long the JM may stay dead after it was first seen healthy. */
+  jobmanagerLivenessGraceMs: number;
+  /** /jobmanager/livez: how long a JM never seen healthy gets to start. */
+  jobmanagerStartupAllowanceMs: number;
   /** Listen address, normalized like advertisedAddresses; null = not set (listen on '::', falling back to 0.0.0.0). */
   host: string | null;
   /** Listen port, 1..65535. */
   port: number;
   shutdownTimeoutMs: number;
+  /** Listen address of the debug endpoints, normalized like host. */
+  debugHost: string;
+  /** Listen port of the debug endpoints; 0 turns them off. */
+  debugPort: number;
+  /** File holding the bearer token the debug endpoints require; null for none (loopback only). */
+  debugTokenFile: string | null;
   logLevel: LogLevel;
 }
 
@@ -834,6 +844,27 @@ const SETTINGS: SettingSpecs = {
     help: ['Timeout of one check, 1 to 600000 and below the check interval.'],
     parse: parseMs(1, MAX_MS),
   },
+  jobmanagerLivenessGraceMs: {
+    flag: 'jobmanager-liveness-grace-ms',
+    env: 'JOBMANAGER_LIVENESS_GRACE_MS',
+    valueHint: '<ms>',
+    unset: { raw: '60000' },
+    section: 'Flink JobManager',
+    help: [
+      '/jobmanager/livez fails once the JobManager, after it was first seen healthy, has been dead',
+      '(refused, timed out, 5xx, or "no leader" while ZooKeeper has one) this long, 0 to 3600000.',
+    ],
+    parse: parseMs(0, 3_600_000),
+  },
+  jobmanagerStartupAllowanceMs: {
+    flag: 'jobmanager-startup-allowance-ms',
+    env: 'JOBMANAGER_STARTUP_ALLOWANCE_MS',
+    valueHint: '<ms>',
+    unset: { raw: '180000' },
+    section: 'Flink JobManager',
+    help: ['/jobmanager/livez: how long a JobManager never seen healthy gets to start, 0 to 3600000.'],
+    parse: parseMs(0, 3_600_000),
+  },
   host: {
     flag: 'host',
     env: 'SIDECAR_HOST',
@@ -863,6 +894,36 @@ const SETTINGS: SettingSpecs = {
       "below the pod's terminationGracePeriodSeconds.",
     ],
     parse: parseMs(0, MAX_MS),
+  },
+  debugHost: {
+    flag: 'debug-host',
+    env: 'SIDECAR_DEBUG_HOST',
+    valueHint: '<host>',
+    unset: { raw: '127.0.0.1' },
+    section: 'Debug endpoints',
+    help: [
+      'Listen address of /debug/state and /debug/config (reach them with kubectl port-forward).',
+      'Any address other than a loopback one needs --debug-token-file.',
+    ],
+    parse: parseHost,
+  },
+  debugPort: {
+    flag: 'debug-port',
+    env: 'SIDECAR_DEBUG_PORT',
+    valueHint: '<port>',
+    unset: { raw: '8091' },
+    section: 'Debug endpoints',
+    help: ['Listen port of the debug endpoints, 1 to 65535, or 0 to turn them off.'],
+    parse: (raw) => (raw === '0' ? ok(0) : parsePort(raw)),
+  },
+  debugTokenFile: {
+    flag: 'debug-token-file',
+    env: 'SIDECAR_DEBUG_TOKEN_FILE',
+    valueHint: '<file>',
+    unset: { value: null, help: 'none' },
+    section: 'Debug endpoints',
+    help: ['A file holding the bearer token that every debug request must send (Authorization: Bearer).'],
+    parse: parseReadableFile,
   },
   logLevel: {
     flag: 'log-level',
@@ -1096,7 +1157,29 @@ function crossCheckProblems(values: PartialValues, file: FlinkFile | null): stri
     );
   }
   problems.push(...mutualTlsProblems(values, file));
+  problems.push(...debugProblems(values));
   return problems;
+}
+
+/** The debug endpoints show the whole state: off the loopback interface only behind a token. */
+function debugProblems(values: PartialValues): string[] {
+  const { debugHost: host, debugPort: port, debugTokenFile: token } = values;
+  if (host === undefined || port === undefined || port === 0) return [];
+  const problems: string[] = [];
+  if (!isLoopbackHost(host) && token === null) {
+    problems.push(
+      `${label(SETTINGS.debugHost)}: ${show(host)} is not a loopback address; debug endpoints bound there need ` +
+        `${label(SETTINGS.debugTokenFile)}, or set ${label(SETTINGS.debugPort)} to 0 to turn them off`,
+    );
+  }
+  if (port === values.port) {
+    problems.push(`${label(SETTINGS.debugPort)}: ${port} is also the probe port (${label(SETTINGS.port)}); give the debug endpoints their own`);
+  }
+  return problems;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

@@ -11,13 +11,22 @@ export const MASK = '******';
  */
 export function effectiveSettings(config: Config): EffectiveSetting[] {
   const sources = config.sources as Record<string, string>;
-  return Object.keys(sources)
-    .sort()
-    .map((name) => ({
-      name,
-      value: SECRET_NAME.test(name) ? MASK : mask(plain((config as unknown as Record<string, unknown>)[name])),
-      source: sources[name] ?? 'default',
-    }));
+  const values: Record<string, unknown> = {
+    ...(config as unknown as Record<string, unknown>),
+    // The TLS files are settings of their own, kept together in flinkRestTls.
+    flinkRestCaFile: config.flinkRestTls.caFile,
+    flinkRestCertFile: config.flinkRestTls.certFile,
+    flinkRestKeyFile: config.flinkRestTls.keyFile,
+  };
+  const settings = Object.keys(sources).map((name) => ({ name, value: values[name], source: sources[name] ?? 'default' }));
+  // Read from Flink's file, or found there, rather than set.
+  settings.push(
+    { name: 'flinkConfFile', value: config.flinkConfFile, source: 'flink-conf' },
+    { name: 'flinkRestAddress', value: config.flinkRestAddress, source: 'flink-conf' },
+  );
+  return settings
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .map((s) => ({ ...s, value: SECRET_NAME.test(s.name) ? MASK : mask(plain(s.value)) }));
 }
 
 /** Masks the values of secret-named keys in plain data (objects and arrays), leaving the rest. */

@@ -3,12 +3,15 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { initialState } from './core/reduce.js';
 import type { SidecarState } from './core/model.js';
+import { readFileSync } from 'node:fs';
+import { effectiveSettings } from './effective-config.js';
 import { createApp } from './http/create-app.js';
+import { createDebugApp } from './http/debug-app.js';
 import { listen } from './http/listen.js';
 import { createMetrics } from './metrics/create-metrics.js';
 import { packageVersion } from './metrics/package-version.js';
 import { buildIdentity } from './identity.js';
-import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
+import { JobManagerChecker, loadRestTls } from './sources/flink-rest/jobmanager-checker.js';
 import { labelRoutingCoreSettings, startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
 import { createHostResolver } from './sources/resolve-host.js';
 import { ElectionWatcher } from './sources/zookeeper/election-watcher.js';
@@ -28,6 +31,8 @@ export interface RunningSidecar {
   server: Server;
   /** The address the probe server listens on. */
   address: { host: string; port: number };
+  /** The address of the debug endpoints; null when they are off. */
+  debugAddress: { host: string; port: number } | null;
   /** Fails readiness at once, drains the server, closes ZooKeeper. Resolves when all is stopped. */
   shutdown: (why: string) => Promise<void>;
 }
@@ -50,7 +55,15 @@ export async function startSidecar(
   const resolveHost = createHostResolver(DNS_TIMEOUT_MS);
   const identity = await buildIdentity(config.advertisedAddresses, config.flinkRestUrl, resolveHost);
   const coreSettings = options.labelRouting ? labelRoutingCoreSettings(options.labelRouting.settings) : {};
-  const store = new Store(initialState(config.layout, identity, clock(), coreSettings));
+  const store = new Store(
+    initialState(config.layout, identity, clock(), {
+      // Flink's leader keeps leading through a suspended connection for up to its session timeout.
+      tolerateSuspendedMs: config.tolerateSuspendedConnections ? config.flinkSessionTimeoutMs : null,
+      jobmanagerLivenessGraceMs: config.jobmanagerLivenessGraceMs,
+      jobmanagerStartupAllowanceMs: config.jobmanagerStartupAllowanceMs,
+      ...coreSettings,
+    }),
+  );
   const log = logger.child({ module: 'sidecar' });
   log.info(
     {
@@ -110,6 +123,7 @@ export async function startSidecar(
     timeoutMs: config.jobmanagerCheckTimeoutMs,
     clock,
     onEvent: store.dispatch,
+    ...(config.flinkRestUrl.protocol === 'https:' ? { tls: loadRestTls(config.flinkRestTls) } : {}),
   });
   // A JM answers the election 503 for a moment during a failover: when ZooKeeper shows a new
   // leader, look at the local JM again now instead of keeping a verdict up to an interval old.
@@ -121,9 +135,23 @@ export async function startSidecar(
 
   const labeler = options.labelRouting ? startLabelRouting(options.labelRouting, store, clock, logger) : null;
 
+  // A tolerated loss of ZooKeeper holds the verdict until a deadline: wake the core up then.
+  let holdTimer: NodeJS.Timeout | null = null;
+  store.subscribe((next, previous) => {
+    const until = next.verdict.holdUntilMs;
+    if (until === previous.verdict.holdUntilMs) return;
+    if (holdTimer) clearTimeout(holdTimer);
+    holdTimer = null;
+    if (until !== null) {
+      holdTimer = setTimeout(() => store.dispatch({ type: 'clockTicked', atMs: Math.max(clock(), until) }), Math.max(0, until - clock()));
+    }
+  });
+
   const app = createApp({ getState: () => store.state, clock, metrics });
   const { server, host, port } = await listen(app, config.host, config.port);
   log.info({ host, port }, 'probe server listening');
+  const debug = config.debugPort === 0 ? null : await startDebugServer(config, store);
+  if (debug) log.info({ host: debug.host, port: debug.port, token: config.debugTokenFile !== null }, 'debug endpoints listening');
   session.start();
   checker.start();
 
@@ -134,7 +162,8 @@ export async function startSidecar(
       store.dispatch({ type: 'shutdownStarted', atMs: clock() });
       // The label goes first, so that the leader Service drops this pod before its server drains.
       await labeler?.stop(config.shutdownTimeoutMs);
-      await closeServer(server, config.shutdownTimeoutMs);
+      await Promise.all([closeServer(server, config.shutdownTimeoutMs), debug && closeServer(debug.server, config.shutdownTimeoutMs)]);
+      if (holdTimer) clearTimeout(holdTimer);
       checker.stop();
       watcher.stop();
       if (retryTimer) clearTimeout(retryTimer);
@@ -143,7 +172,15 @@ export async function startSidecar(
     })();
     return stopping;
   };
-  return { store, server, address: { host, port }, shutdown };
+  return { store, server, address: { host, port }, debugAddress: debug && { host: debug.host, port: debug.port }, shutdown };
+}
+
+/** The debug endpoints on their own port; the token file is read once, at start. */
+async function startDebugServer(config: Config, store: Store) {
+  const token = config.debugTokenFile === null ? null : readFileSync(config.debugTokenFile, 'utf8').trim();
+  if (token === '') throw new Error(`the debug token file ${config.debugTokenFile} is empty`);
+  const app = createDebugApp({ getState: () => store.state, getConfig: () => effectiveSettings(config), token });
+  return listen(app, config.debugHost, config.debugPort);
 }
 
 /** Logs each transition once, at info: from, to, and why. */

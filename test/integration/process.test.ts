@@ -4,13 +4,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { findFreePort, sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
+const PLANTED = 'planted-secret-7f3a9c';
 const VERSION = (require('../../package.json') as { version: string }).version;
 
 function runOnce(args: string[], env: Record<string, string> = {}) {
@@ -64,12 +66,27 @@ describe('a running sidecar process', () => {
 
   it('becomes ready as the leader, logs the transition once, and on SIGTERM fails readiness and exits 0', async () => {
     const port = await findFreePort();
+    const debugPort = await findFreePort();
+    // Flink's own file, as a ConfigMap would hold it, with secrets that must never show anywhere.
+    const confDir = mkdtempSync(join(tmpdir(), 'flink-conf-'));
+    writeFileSync(
+      join(confDir, 'flink-conf.yaml'),
+      [
+        'high-availability: zookeeper',
+        `high-availability.zookeeper.quorum: ${zk.connectString}`,
+        'high-availability.cluster-id: /process-test',
+        `security.ssl.rest.keystore-password: ${PLANTED}`,
+        `s3.secret-key: ${PLANTED}`,
+        `metrics.reporter.prom.password: ${PLANTED}`,
+        '',
+      ].join('\n'),
+    );
     child = spawn(process.execPath, [MAIN], {
       env: {
         PATH: process.env.PATH ?? '',
-        ZOOKEEPER_QUORUM: zk.connectString,
-        FLINK_CLUSTER_ID: 'process-test',
+        FLINK_CONF_DIR: confDir,
         FLINK_REST_URL: jm.restUrl,
+        SIDECAR_DEBUG_PORT: String(debugPort),
         POD_IP: '127.0.0.1',
         SIDECAR_HOST: '127.0.0.1',
         SIDECAR_PORT: String(port),
@@ -93,6 +110,17 @@ describe('a running sidecar process', () => {
     assert.equal(status, 200, `not ready; log:\n${stdout}`);
     for (let i = 0; i < 5; i++) await fetch(`${url}/readyz`);
 
+    // Settings came from Flink's file, and no endpoint shows the secrets planted there.
+    const debugUrl = `http://127.0.0.1:${debugPort}`;
+    const config = (await (await fetch(`${debugUrl}/debug/config`)).json()) as { settings: { name: string; value: unknown; source: string }[] };
+    assert.deepEqual(config.settings.find((x) => x.name === 'clusterId'), { name: 'clusterId', value: '/process-test', source: 'flink-conf' });
+    const bodies = await Promise.all(
+      [`${url}/readyz`, `${url}/readyz?verbose`, `${url}/livez`, `${url}/metrics`, `${url}/jobmanager/livez`, `${debugUrl}/debug/state`, `${debugUrl}/debug/config`].map(
+        async (u) => (await fetch(u)).text(),
+      ),
+    );
+    for (const body of bodies) assert.ok(!body.includes(PLANTED), 'a planted secret leaked into an endpoint');
+
     const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const toLeader = lines.filter((l) => l.to === 'leader' && l.from !== 'leader');
     assert.equal(toLeader.length, 1, 'the change to leader is logged exactly once');
@@ -109,6 +137,7 @@ describe('a running sidecar process', () => {
     const after = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(after.some((l) => l.reason === 'shutting-down' && l.ready === false), 'readiness failed on SIGTERM');
     assert.ok(after.some((l) => l.msg === 'stopped'));
+    assert.ok(!stdout.includes(PLANTED), 'a planted secret leaked into the log');
     child = undefined;
   });
 });

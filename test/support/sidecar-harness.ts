@@ -17,6 +17,8 @@ export interface TestSidecarOptions {
   logLevel?: string;
   /** Where the JSON log lines go instead of stdout (to assert on them). */
   logDestination?: DestinationStream;
+  /** More flags; the debug endpoints are off unless these set --debug-port. */
+  extraFlags?: string[];
 }
 
 /** A real sidecar (the same wiring as main, minus process handling) listening on 127.0.0.1. */
@@ -52,7 +54,10 @@ export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidec
     '--host=127.0.0.1',
     `--log-level=${o.logLevel ?? process.env.TEST_SIDECAR_LOG_LEVEL ?? 'silent'}`,
     ...(o.advertised ? [`--advertised-address=${o.advertised.join(',')}`] : []),
+    ...(o.extraFlags ?? []),
   ];
+  // Several sidecars share this machine: no fixed debug port unless a test asks for one.
+  if (!flags.some((f) => f.startsWith('--debug-port'))) flags.push('--debug-port=0');
   const loaded = loadConfig(flags, {}, 'test');
   if (loaded.kind !== 'run') throw new Error(`unexpected ${loaded.kind}`);
   // Port 0 (any free port) is for tests only; the settings insist on a real port.

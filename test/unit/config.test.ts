@@ -83,7 +83,12 @@ const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
   flinkRestKeyFile: 'default',
   jobmanagerCheckIntervalMs: 'default',
   jobmanagerCheckTimeoutMs: 'default',
+  jobmanagerLivenessGraceMs: 'default',
+  jobmanagerStartupAllowanceMs: 'default',
   shutdownTimeoutMs: 'default',
+  debugHost: 'default',
+  debugPort: 'default',
+  debugTokenFile: 'default',
   logLevel: 'default',
 };
 
@@ -109,10 +114,20 @@ describe('config defaults', () => {
       tolerateSuspendedConnections: false,
       jobmanagerCheckIntervalMs: 2000,
       jobmanagerCheckTimeoutMs: 1000,
+      jobmanagerLivenessGraceMs: 60000,
+      jobmanagerStartupAllowanceMs: 180000,
       shutdownTimeoutMs: 10000,
+      debugHost: '127.0.0.1',
+      debugPort: 8091,
+      debugTokenFile: null,
       logLevel: 'info',
       sources: { ...ALL_DEFAULT_SOURCES, zookeeperQuorum: 'environment' },
     });
+  });
+
+  it('allows debug endpoints off the loopback interface with a token, or turned off', () => {
+    assert.equal(load([], { ...QUORUM, SIDECAR_DEBUG_HOST: '0.0.0.0', SIDECAR_DEBUG_TOKEN_FILE: KEY }).debugHost, '0.0.0.0');
+    assert.equal(load([], { ...QUORUM, SIDECAR_DEBUG_HOST: '0.0.0.0', SIDECAR_DEBUG_PORT: '0' }).debugPort, 0);
   });
 
   it('counts an empty environment variable as unset', () => {
@@ -260,6 +275,22 @@ const SETTING_CASES: {
     expected: 1500,
   },
   {
+    name: 'jobmanagerLivenessGraceMs',
+    flag: 'jobmanager-liveness-grace-ms',
+    env: 'JOBMANAGER_LIVENESS_GRACE_MS',
+    raw: '30000',
+    other: '0',
+    expected: 30000,
+  },
+  {
+    name: 'jobmanagerStartupAllowanceMs',
+    flag: 'jobmanager-startup-allowance-ms',
+    env: 'JOBMANAGER_STARTUP_ALLOWANCE_MS',
+    raw: '600000',
+    other: '1000',
+    expected: 600000,
+  },
+  {
     name: 'shutdownTimeoutMs',
     flag: 'shutdown-timeout-ms',
     env: 'SHUTDOWN_TIMEOUT_MS',
@@ -267,6 +298,9 @@ const SETTING_CASES: {
     other: '100',
     expected: 0,
   },
+  { name: 'debugHost', flag: 'debug-host', env: 'SIDECAR_DEBUG_HOST', raw: '[::1]', other: 'localhost', expected: '::1' },
+  { name: 'debugPort', flag: 'debug-port', env: 'SIDECAR_DEBUG_PORT', raw: '0', other: '9091', expected: 0 },
+  { name: 'debugTokenFile', flag: 'debug-token-file', env: 'SIDECAR_DEBUG_TOKEN_FILE', raw: KEY, other: KEY_2, expected: KEY },
   { name: 'logLevel', flag: 'log-level', env: 'LOG_LEVEL', raw: 'DEBUG', other: 'warn', expected: 'debug' },
 ];
 
@@ -543,6 +577,19 @@ const INVALID_CASES: { title: string; argv?: string[]; env?: Env; problems: stri
     title: 'quorum with an unbracketed IPv6 server',
     env: { ZOOKEEPER_QUORUM: 'fd00::1' },
     problems: ['--zookeeper-quorum / ZOOKEEPER_QUORUM: server "fd00::1": write an IPv6 address in brackets, then its port: [fd00::1]:2181'],
+  },
+  {
+    title: 'debug endpoints on every address without a token',
+    env: { SIDECAR_DEBUG_HOST: '0.0.0.0' },
+    problems: [
+      '--debug-host / SIDECAR_DEBUG_HOST: "0.0.0.0" is not a loopback address; debug endpoints bound there need ' +
+        '--debug-token-file / SIDECAR_DEBUG_TOKEN_FILE, or set --debug-port / SIDECAR_DEBUG_PORT to 0 to turn them off',
+    ],
+  },
+  {
+    title: 'debug endpoints on the probe port',
+    env: { SIDECAR_DEBUG_PORT: '8090' },
+    problems: ['--debug-port / SIDECAR_DEBUG_PORT: 8090 is also the probe port (--port / SIDECAR_PORT); give the debug endpoints their own'],
   },
   {
     title: 'quorum server with two colons',

@@ -1,0 +1,103 @@
+/**
+ * The local JobManager misbehaving, and ZooKeeper lost under Flink's tolerate-suspended-connections:
+ * /jobmanager/livez through a JM that hangs and one that keeps answering the leader-election 503
+ * while ZooKeeper has a leader; readiness held through a suspension only when Flink tolerates it.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { FakeJobManager } from '../support/fake-jobmanager.js';
+import { isReady, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
+import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+
+let zk: ZooKeeperServer;
+const cleanups: (() => Promise<void>)[] = [];
+
+before(async () => {
+  zk = await startZooKeeper();
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  await zk.destroy();
+});
+
+async function leaderWithSidecar(clusterId: string, extraFlags: string[]): Promise<{ jm: FakeJobManager; sidecar: TestSidecar }> {
+  const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId });
+  cleanups.push(() => jm.stop());
+  await jm.waitFor(/^leader rest_server /);
+  const sidecar = await startTestSidecar({
+    zookeeper: zk.connectString,
+    clusterId,
+    restUrl: jm.restUrl,
+    advertised: ['127.0.0.1'],
+    checkIntervalMs: 500,
+    extraFlags,
+  });
+  cleanups.push(() => sidecar.stop());
+  await sidecar.waitFor('ready', isReady);
+  return { jm, sidecar };
+}
+
+const GRACE = ['--jobmanager-liveness-grace-ms=1000', '--jobmanager-startup-allowance-ms=1000'];
+
+describe('/jobmanager/livez', () => {
+  it('a JM that stops answering is alive within the grace, dead after it, alive again when it answers', async () => {
+    const { jm, sidecar } = await leaderWithSidecar('/jm-livez-hang', GRACE);
+    assert.equal((await sidecar.get('/jobmanager/livez')).status, 200);
+    await jm.send('rest hang');
+    await sidecar.waitFor('check timed out', (s) => s.jobmanager.reason === 'timeout');
+    assert.equal((await sidecar.get('/readyz')).status, 503);
+    const early = await sidecar.get('/jobmanager/livez');
+    assert.equal(early.status, 200);
+    assert.equal(early.body.checks[0]?.reason, 'jm-within-grace');
+    await sidecar.waitFor('dead beyond the grace', (s) => s.jobmanager.deadSinceMs !== null && performance.timeOrigin + performance.now() - s.jobmanager.deadSinceMs > 1200, 10_000).catch(() => undefined);
+    let dead = await sidecar.get('/jobmanager/livez');
+    for (let i = 0; dead.status !== 503 && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      dead = await sidecar.get('/jobmanager/livez');
+    }
+    assert.equal(dead.status, 503);
+    assert.equal(dead.body.checks[0]?.reason, 'timeout');
+    await jm.send('rest auto');
+    await sidecar.waitFor('healthy again', isReady);
+    assert.equal((await sidecar.get('/jobmanager/livez')).status, 200);
+  });
+
+  it('a JM that keeps saying "no leader" while ZooKeeper has one is stuck', async () => {
+    const { jm, sidecar } = await leaderWithSidecar('/jm-livez-election', GRACE);
+    await jm.send('rest election');
+    await sidecar.waitFor('jm reports no leader', (s) => s.jobmanager.status === 'no-leader');
+    const ready = await sidecar.get('/readyz');
+    assert.equal(ready.status, 503);
+    assert.equal(ready.body.reason, 'jm-reports-no-leader');
+    let res = await sidecar.get('/jobmanager/livez');
+    for (let i = 0; res.status !== 503 && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      res = await sidecar.get('/jobmanager/livez');
+    }
+    assert.equal(res.status, 503);
+    assert.equal(res.body.checks[0]?.reason, 'jm-stuck-without-leader');
+  });
+});
+
+describe('tolerate-suspended-connections', () => {
+  it('true: the leader stays ready through a ZooKeeper outage up to Flink\'s session timeout; false: not ready at once', async () => {
+    const tolerant = await leaderWithSidecar('/tolerate-true', ['--tolerate-suspended-connections=true', '--flink-session-timeout-ms=3000']);
+    const strict = await leaderWithSidecar('/tolerate-false', []);
+    // A JM that tolerates suspension keeps serving REST through the outage.
+    await tolerant.jm.send('rest ok');
+    await strict.jm.send('rest ok');
+    const stoppedAt = performance.now();
+    await zk.stop();
+    await strict.sidecar.waitFor('strict not ready', (s) => !s.verdict.ready, 10_000);
+    const held = await tolerant.sidecar.waitFor('tolerated', (s) => s.verdict.checks.some((c) => c.reason === 'zookeeper-suspended-tolerated'), 10_000);
+    assert.equal(held.verdict.ready, true);
+    assert.equal((await tolerant.sidecar.get('/readyz')).status, 200);
+    assert.equal((await strict.sidecar.get('/readyz')).status, 503);
+    const lost = await tolerant.sidecar.waitFor('gave up after the session timeout', (s) => !s.verdict.ready, 10_000);
+    const heldMs = performance.now() - stoppedAt;
+    assert.ok(heldMs >= 2500, `held for ${Math.round(heldMs)} ms, expected about 3000`);
+    assert.equal(lost.verdict.role, 'unknown');
+    await zk.start();
+    await tolerant.sidecar.waitFor('ready again', isReady, 30_000);
+  });
+});
