@@ -1300,6 +1300,7 @@ function wrap(text: string, width: number, indent: string): string[] {
 export function helpText(): string {
   const lines = [
     'Usage: flink-ha-sidecar [flags]',
+    '       flink-ha-sidecar status [--json] [flags]   read the leader election once and exit',
     '',
     'Readiness for Apache Flink JobManagers in ZooKeeper high-availability mode: reads the leader',
     "election from ZooKeeper and the local JobManager's health from its REST API; only the",
@@ -1325,9 +1326,9 @@ export function helpText(): string {
     '  -v, --version    Show the version and exit.',
     '',
     'Exit codes:',
-    '  0  help or version shown, or stopped cleanly',
-    '  1  failure at run time (the log says which)',
-    '  2  invalid settings (every problem is listed on stderr)',
+    '  0  help or version shown, or stopped cleanly (status: rest_server has a current leader)',
+    '  1  failure at run time (the log says which; status: no current rest_server leader)',
+    '  2  invalid settings (every problem is listed on stderr; status: also ZooKeeper unreachable)',
   );
   return `${lines.join('\n')}\n`;
 }

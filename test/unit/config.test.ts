@@ -835,7 +835,8 @@ describe('config --help and --version', () => {
     for (const line of text.split('\n')) assert.ok(line.length <= 100, `help line over 100 characters: ${line}`);
     assert.match(text, /\n {2}-h, --help {7}Show this help and exit\.\n/);
     assert.match(text, /\n {2}-v, --version {4}Show the version and exit\.\n/);
-    assert.match(text, /\nExit codes:\n {2}0 {2}help or version shown, or stopped cleanly\n {2}1 {2}failure at run time.*\n {2}2 {2}invalid settings/);
+    assert.match(text, /\nExit codes:\n {2}0 {2}help or version shown, or stopped cleanly.*\n {2}1 {2}failure at run time.*\n {2}2 {2}invalid settings/);
+    assert.match(text, /flink-ha-sidecar status \[--json\]/);
     assert.ok(text.endsWith('\n'));
   });
 });
