@@ -62,6 +62,9 @@ export class PodLabeler {
   /** Set when the desired label changes; a pending backoff is cut short. */
   private hasDesiredChanged = false;
   private wakeUp: (() => void) | null = null;
+  /** True while the loop has nothing to do (no request in flight). */
+  private isIdle = false;
+  private onIdle: (() => void) | null = null;
   /** The value of the cluster label on our pod at the last read; undefined before any read. */
   private clusterValue: string | null | undefined = undefined;
   private nextResyncAtMs = 0;
@@ -105,7 +108,17 @@ export class PodLabeler {
   async stop(timeoutMs: number): Promise<void> {
     if (this.loop === null) return;
     const isRemoved = (s: SidecarState): boolean => s.podLabel.desired === 'absent' && s.podLabel.applied === 'absent';
-    await waitForState(this.o.store, isRemoved, timeoutMs);
+    // Idle as well as removed: a patch still in flight (to leader, say) would land after a check of the state alone.
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, timeoutMs));
+      this.onIdle = () => {
+        if (isRemoved(this.o.store.state)) resolve();
+      };
+      if (this.isIdle) this.onIdle();
+    });
+    clearTimeout(timer);
+    this.onIdle = null;
     if (!isRemoved(this.o.store.state)) {
       this.log.warn({ label: this.o.settings.roleLabel, applied: this.o.store.state.podLabel.applied, timeoutMs },
         'stopping without having removed the role label');
@@ -125,13 +138,19 @@ export class PodLabeler {
       this.hasDesiredChanged = false;
       const step = this.nextStep();
       if (step === 'idle') {
+        this.isIdle = true;
+        this.onIdle?.();
         await this.sleep(this.nextResyncAtMs - this.o.clock());
+        this.isIdle = false;
         continue;
       }
       try {
         await this.perform(step);
-        failures = 0;
-        conflicts = 0;
+        // A read alone does not end a spell of failures: the backoff keeps growing until the label is right.
+        if (step !== 'read') {
+          failures = 0;
+          conflicts = 0;
+        }
       } catch (err) {
         const e = asKubernetesError(err);
         if (e.reason === 'conflict' && conflicts < MAX_IMMEDIATE_CONFLICT_RETRIES) {
@@ -201,6 +220,8 @@ export class PodLabeler {
     const { roleLabel, leaderValue, clusterLabel, podName } = this.o.settings;
     this.operation = { operation: 'list-leader-pods', podName: null };
     if (this.clusterValue === null || this.clusterValue === undefined) {
+      // Read the pod again before the next attempt: the label may have been added meanwhile.
+      this.clusterValue = undefined;
       throw new KubernetesError(
         `pod ${podName} has no label ${clusterLabel}, so the pods of its cluster cannot be told apart from others ` +
           'and stale leader labels cannot be removed safely; give every JM pod of the cluster that label (POD_CLUSTER_LABEL)',
@@ -309,20 +330,4 @@ function asKubernetesError(err: unknown): KubernetesError {
   if (err instanceof KubernetesError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new KubernetesError(message, 'internal-error', null, { cause: err });
-}
-
-/** Resolves once `predicate` holds for the store's state, or after timeoutMs, whichever comes first. */
-function waitForState(store: LabelerStore, predicate: (s: SidecarState) => boolean, timeoutMs: number): Promise<void> {
-  if (predicate(store.state)) return Promise.resolve();
-  return new Promise((resolve) => {
-    const finish = (): void => {
-      clearTimeout(timer);
-      unsubscribe();
-      resolve();
-    };
-    const timer = setTimeout(finish, Math.max(0, timeoutMs));
-    const unsubscribe = store.subscribe((next) => {
-      if (predicate(next)) finish();
-    });
-  });
 }

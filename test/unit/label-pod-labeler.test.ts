@@ -1,0 +1,298 @@
+/**
+ * The PodLabeler with a real Store, the real KubeClient and the fake Kubernetes API: the order of
+ * its calls (stale leader labels off other pods of the cluster before ours goes on; our own label
+ * first when leadership ends), retries with backoff, conflicts, failures surfacing in the state
+ * and failing readiness after the timeout without any other event, and removal on shutdown.
+ */
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, it } from 'node:test';
+import type { LocalIdentity } from '../../src/core/identity.js';
+import type { LayoutObservation, SidecarEvent } from '../../src/core/model.js';
+import { initialState } from '../../src/core/reduce.js';
+import { readiness } from '../../src/core/verdicts.js';
+import { createLogger } from '../../src/log.js';
+import type { KubeClient } from '../../src/sources/kubernetes/kube-client.js';
+import { PodLabeler, type PodLabelerOptions } from '../../src/sources/kubernetes/pod-labeler.js';
+import { Store } from '../../src/store.js';
+import { kubeClientFor, startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+
+const ROLE = 'flink-ha-sidecar/role';
+const CLUSTER = 'app.kubernetes.io/instance';
+const ME = '10.0.0.5';
+const OTHER = '10.0.0.6';
+const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['127.0.0.1', ME], restPort: 8081 };
+const clock = (): number => performance.timeOrigin + performance.now();
+
+function election(leaderHost: string): LayoutObservation[] {
+  const owner = leaderHost === ME ? '0000000000000aaa' : '0000000000000bbb';
+  return [{
+    layout: '1.15', component: 'rest_server', latchPath: '/flink/default/leader/latch',
+    leaderInfoPath: '/flink/default/leader/rest_server/connection_info', latchExists: true,
+    participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
+    leaderInfo: { kind: 'published', owner, address: `http://${leaderHost}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', resolvedAddresses: [leaderHost] },
+  }];
+}
+
+let api: FakeKubeApi;
+let seq = 0;
+const running: PodLabeler[] = [];
+
+before(async () => {
+  api = await startFakeKubeApi();
+});
+afterEach(async () => {
+  for (const l of running.splice(0)) await l.stop(0);
+  api.allowAll();
+  api.clearFailures();
+});
+after(() => api.close());
+
+interface Rig {
+  store: Store;
+  pod: string;
+  cluster: string;
+  labeler: PodLabeler;
+  role: (r: 'leader' | 'standby' | 'unknown') => void;
+  /** Requests made from now on, as `VERB pod`. */
+  since: () => () => string[];
+}
+
+function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client?: KubeClient; labeler?: Partial<PodLabelerOptions> } = {}): Rig {
+  seq += 1;
+  const pod = `jm-${seq}`;
+  const cluster = `c${seq}`;
+  api.addPod(pod, opts.labels ?? { [CLUSTER]: cluster });
+  const store = new Store(initialState('auto', identity, clock(), { routingMode: 'label', labelFailureReadinessTimeoutMs: opts.timeoutMs ?? 30_000 }));
+  store.dispatch({ type: 'zookeeperConnected', atMs: clock(), sessionId: 'ccc' });
+  store.dispatch({ type: 'restCheckSucceeded', atMs: clock(), durationMs: 1, httpStatus: 200 });
+  const labeler = new PodLabeler({
+    client: opts.client ?? kubeClientFor(api, { requestTimeoutMs: 1000 }),
+    store,
+    settings: { podName: pod, roleLabel: ROLE, leaderValue: 'leader', standbyValue: 'standby', clusterLabel: CLUSTER },
+    clock,
+    logger: createLogger('silent'),
+    initialBackoffMs: 20,
+    maxBackoffMs: 100,
+    random: () => 0.5,
+    ...opts.labeler,
+  });
+  running.push(labeler);
+  const role = (r: 'leader' | 'standby' | 'unknown'): void => {
+    const event: SidecarEvent = r === 'unknown'
+      ? { type: 'electionObserved', atMs: clock(), observations: [] }
+      : { type: 'electionObserved', atMs: clock(), observations: election(r === 'leader' ? ME : OTHER) };
+    store.dispatch(event);
+  };
+  const since = () => {
+    const from = api.requests.length;
+    return () => api.requests.slice(from).map((r) => `${r.method} ${r.pod ?? `pods?${decodeURIComponent(r.query.replace(/^\?labelSelector=/, ''))}`}${r.status === 200 ? '' : ` ${r.status}`}`);
+  };
+  return { store, pod, cluster, labeler, role, since };
+}
+
+const labelOf = (pod: string): string | undefined => api.pod(pod)?.labels[ROLE];
+const waitLabel = (pod: string, value: string | undefined) =>
+  api.waitFor(`${pod} labelled ${value ?? '(none)'}`, () => labelOf(pod) === value, 5000);
+
+function waitState(store: Store, what: string, predicate: (s: Store['state']) => boolean, timeoutMs = 5000): Promise<void> {
+  if (predicate(store.state)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      unsubscribe();
+      reject(new Error(`timed out waiting for ${what}: ${JSON.stringify(store.state.podLabel)}`));
+    }, timeoutMs);
+    const unsubscribe = store.subscribe((next) => {
+      if (!predicate(next)) return;
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    });
+  });
+}
+
+describe('PodLabeler', () => {
+  it('becoming leader: takes the stale leader label off the other pod of its cluster first, then labels itself', async () => {
+    const r = rig();
+    api.addPod(`${r.pod}-old`, { [ROLE]: 'leader', [CLUSTER]: r.cluster });
+    api.addPod(`${r.pod}-foreign`, { [ROLE]: 'leader', [CLUSTER]: 'some-other-cluster' });
+    r.labeler.start();
+    await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
+    const calls = r.since();
+    r.role('leader');
+    await waitLabel(r.pod, 'leader');
+    assert.deepEqual(calls(), [
+      `GET pods?${ROLE}=leader,${CLUSTER}=${r.cluster}`,
+      `PATCH ${r.pod}-old`,
+      `PATCH ${r.pod}`,
+    ]);
+    assert.equal(labelOf(`${r.pod}-old`), undefined);
+    assert.equal(labelOf(`${r.pod}-foreign`), 'leader', "another cluster's leader is left alone");
+    const removal = api.requests.find((q) => q.method === 'PATCH' && q.pod === `${r.pod}-old`)!;
+    assert.ok(JSON.parse(removal.body).metadata.resourceVersion, 'the removal is conditional on the listed resourceVersion');
+    await waitState(r.store, 'applied leader', (s) => s.podLabel.applied === 'leader');
+    assert.equal(r.store.state.podLabel.staleLeaderLabelsRemoved, 1);
+  });
+
+  it('losing leadership: its own label is the first call, then nothing else', async () => {
+    const r = rig();
+    r.labeler.start();
+    r.role('leader');
+    await waitState(r.store, 'applied leader', (s) => s.podLabel.applied === 'leader');
+    const calls = r.since();
+    r.role('standby');
+    await waitLabel(r.pod, 'standby');
+    await waitState(r.store, 'applied standby', (s) => s.podLabel.applied === 'standby');
+    assert.deepEqual(calls(), [`PATCH ${r.pod}`]);
+    r.role('unknown');
+    await waitLabel(r.pod, undefined);
+  });
+
+  it('a stale pod that changes between list and patch (409) is listed again at once, not counted as a failure', async () => {
+    const base = kubeClientFor(api, { requestTimeoutMs: 1000 });
+    let bumped = false;
+    const r = rig({
+      client: {
+        ...base,
+        listPods: async (selector) => {
+          const pods = await base.listPods(selector);
+          if (!bumped && pods.length > 0) {
+            bumped = true;
+            // Its own sidecar relabels it in the meantime (say, from leader to leader with a note).
+            await base.patchPodLabels(pods[0]!.name, { note: 'changed' });
+          }
+          return pods;
+        },
+      },
+    });
+    api.addPod(`${r.pod}-old`, { [ROLE]: 'leader', [CLUSTER]: r.cluster });
+    r.labeler.start();
+    await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
+    const calls = r.since();
+    r.role('leader');
+    await waitLabel(r.pod, 'leader');
+    assert.deepEqual(calls(), [
+      `GET pods?${ROLE}=leader,${CLUSTER}=${r.cluster}`,
+      `PATCH ${r.pod}-old`, // the test's own change, between list and patch
+      `PATCH ${r.pod}-old 409`,
+      `GET pods?${ROLE}=leader,${CLUSTER}=${r.cluster}`,
+      `PATCH ${r.pod}-old`,
+      `PATCH ${r.pod}`,
+    ]);
+    assert.equal(labelOf(`${r.pod}-old`), undefined);
+    assert.equal(r.store.state.podLabel.failureCount, 0);
+  });
+
+  it('5xx answers are retried with backoff, counted, and end the failing spell when the patch goes through', async () => {
+    const r = rig();
+    r.labeler.start();
+    await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
+    api.inject({ verb: 'patch', pod: r.pod, status: 503, times: 3 });
+    const calls = r.since();
+    r.role('standby');
+    await waitLabel(r.pod, 'standby');
+    await waitState(r.store, 'applied standby', (s) => s.podLabel.applied === 'standby');
+    assert.deepEqual(calls(), [`PATCH ${r.pod} 503`, `PATCH ${r.pod} 503`, `PATCH ${r.pod} 503`, `PATCH ${r.pod}`]);
+    const patches = api.requests.filter((q) => q.pod === r.pod && q.method === 'PATCH').slice(-4).map((q) => q.atMs);
+    const gaps = patches.slice(1).map((t, i) => t - patches[i]!);
+    // Backoff 20 ms doubling, equal jitter at 0.5: about 15, 30, 60 ms (plus request time).
+    assert.ok(gaps[0]! >= 14 && gaps[1]! >= 29 && gaps[2]! >= 59, `gaps ${gaps.map(Math.round).join(', ')} ms`);
+    const label = r.store.state.podLabel;
+    assert.equal(label.failureCount, 3);
+    assert.equal(label.failingSinceMs, null);
+    assert.equal(label.lastError?.reason, 'http-5xx');
+    assert.equal(label.lastError?.httpStatus, 503);
+    assert.equal(label.lastError?.operation, 'label-own-pod');
+  });
+
+  it('403 without RBAC: keeps retrying, and readiness fails after the timeout with no other event', async () => {
+    const r = rig({ timeoutMs: 1000 });
+    r.labeler.start();
+    await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
+    api.deny('patch');
+    r.role('standby');
+    await waitState(r.store, 'failing', (s) => s.podLabel.failingSinceMs !== null);
+    assert.equal(readiness(r.store.state).ok, true, 'tolerated at first');
+    const failingSinceMs = r.store.state.podLabel.failingSinceMs!;
+    await waitState(r.store, 'not ready', (s) => !readiness(s).ok, 3000);
+    const s = r.store.state;
+    assert.ok(s.nowMs - failingSinceMs > 1000);
+    const check = s.verdict.checks.find((c) => c.name === 'label')!;
+    assert.equal(check.reason, 'label-update-failing');
+    assert.match(check.detail ?? '', /label-own-pod jm-\d+: forbidden: PATCH pod flink\/jm-\d+: HTTP 403: pods "jm-\d+" is forbidden/);
+    assert.ok(s.podLabel.failureCount >= 3, `failures ${s.podLabel.failureCount}`);
+    api.allowAll();
+    await waitState(r.store, 'ready again', (st) => readiness(st).ok);
+    assert.equal(labelOf(r.pod), 'standby');
+  });
+
+  it('a change of the desired label cuts a long backoff short', async () => {
+    const r = rig({ labeler: { initialBackoffMs: 10_000, maxBackoffMs: 10_000 } });
+    r.labeler.start();
+    await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
+    api.inject({ verb: 'list', status: 500, times: Infinity });
+    r.role('leader');
+    await waitState(r.store, 'failing', (s) => s.podLabel.failureCount === 1);
+    const t0 = performance.now();
+    r.role('standby');
+    await waitLabel(r.pod, 'standby');
+    assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+  });
+
+  it('a pod without the cluster label neither lists nor labels itself leader, says why, and goes ahead once it has one', async () => {
+    const r = rig({ labels: {} });
+    r.labeler.start();
+    await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
+    const calls = r.since();
+    r.role('leader');
+    await waitState(r.store, 'two failures', (s) => s.podLabel.failureCount >= 2);
+    const error = r.store.state.podLabel.lastError!;
+    assert.equal(error.reason, 'cluster-label-missing');
+    assert.equal(error.operation, 'list-leader-pods');
+    assert.match(error.detail, /has no label app\.kubernetes\.io\/instance/);
+    assert.ok(calls().every((c) => c === `GET ${r.pod}`), `only reads of its own pod: ${calls().join(', ')}`);
+    assert.equal(labelOf(r.pod), undefined);
+    // Once the pod has the label, the next attempt reads it and goes ahead.
+    await kubeClientFor(api).patchPodLabels(r.pod, { [CLUSTER]: 'late' });
+    await waitLabel(r.pod, 'leader');
+  });
+
+  it('reads its own label at start and patches only what differs', async () => {
+    const r = rig({ labels: { [CLUSTER]: 'x', [ROLE]: 'standby' } });
+    const calls = r.since();
+    r.labeler.start();
+    r.role('standby');
+    await waitState(r.store, 'read standby', (s) => s.podLabel.applied === 'standby');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(calls(), [`GET ${r.pod}`]);
+  });
+
+  it('stop() after shutdownStarted waits until its label is gone', async () => {
+    const r = rig();
+    r.labeler.start();
+    r.role('leader');
+    await waitLabel(r.pod, 'leader');
+    api.setLatencyMs(100);
+    try {
+      r.store.dispatch({ type: 'shutdownStarted', atMs: clock() });
+      await r.labeler.stop(3000);
+      assert.equal(labelOf(r.pod), undefined);
+      assert.equal(r.store.state.podLabel.applied, 'absent');
+    } finally {
+      api.setLatencyMs(0);
+    }
+  });
+
+  it('stop() gives up after its timeout when the API does not answer', async () => {
+    const r = rig();
+    r.labeler.start();
+    r.role('leader');
+    await waitLabel(r.pod, 'leader');
+    api.deny('patch');
+    r.store.dispatch({ type: 'shutdownStarted', atMs: clock() });
+    const t0 = performance.now();
+    await r.labeler.stop(300);
+    const tookMs = performance.now() - t0;
+    assert.ok(tookMs >= 290 && tookMs < 1000, `took ${Math.round(tookMs)} ms`);
+    assert.equal(labelOf(r.pod), 'leader');
+  });
+});
