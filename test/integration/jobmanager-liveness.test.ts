@@ -98,6 +98,7 @@ describe('tolerate-suspended-connections', () => {
     assert.ok(heldMs >= 2500, `held for ${Math.round(heldMs)} ms, expected about 3000`);
     assert.equal(lost.verdict.role, 'unknown');
     await zk.start();
-    await tolerant.sidecar.waitFor('ready again', isReady, 30_000);
+    // Whether the JM wins its latch back depends on Curator; the sidecar's part is to reconnect.
+    await tolerant.sidecar.waitFor('connected again', (s) => s.zookeeper.status === 'connected', 30_000);
   });
 });
