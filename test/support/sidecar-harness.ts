@@ -3,6 +3,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import type { SidecarState } from '../../src/core/model.js';
 import { createLogger } from '../../src/log.js';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar.js';
+import type { LabelRoutingOptions } from '../../src/sources/kubernetes/label-routing.js';
 
 export interface TestSidecarOptions {
   zookeeper: string;
@@ -19,6 +20,8 @@ export interface TestSidecarOptions {
   logDestination?: DestinationStream;
   /** More flags; the debug endpoints are off unless these set --debug-port. */
   extraFlags?: string[];
+  /** Label routing: its settings and a KubeClient (e.g. kubeClientFor(fakeKubeApi)) instead of in-cluster credentials. */
+  labelRouting?: LabelRoutingOptions;
 }
 
 /** A real sidecar (the same wiring as main, minus process handling) listening on 127.0.0.1. */
@@ -62,7 +65,8 @@ export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidec
   if (loaded.kind !== 'run') throw new Error(`unexpected ${loaded.kind}`);
   // Port 0 (any free port) is for tests only; the settings insist on a real port.
   const config: Config = { ...loaded.config, port: 0 };
-  const running = await startSidecar(config, createLogger(config.logLevel, o.logDestination));
+  const running = await startSidecar(config, createLogger(config.logLevel, o.logDestination), undefined,
+    o.labelRouting ? { labelRouting: o.labelRouting } : {});
   const url = `http://127.0.0.1:${running.address.port}`;
   return {
     url,

@@ -256,6 +256,24 @@ describe('PodLabeler', () => {
     await waitLabel(r.pod, 'leader');
   });
 
+  it('resync: the leader sweeps again, so a leader label that appears on another pod later goes too; a standby re-reads and repairs', async () => {
+    const leader = rig({ labeler: { resyncIntervalMs: 150 } });
+    leader.labeler.start();
+    leader.role('leader');
+    await waitLabel(leader.pod, 'leader');
+    // An old leader's patch that landed after the sweep, from a sidecar that has since lost the API.
+    api.addPod(`${leader.pod}-late`, { [ROLE]: 'leader', [CLUSTER]: leader.cluster });
+    await waitLabel(`${leader.pod}-late`, undefined);
+    assert.equal(labelOf(leader.pod), 'leader');
+
+    const standby = rig({ labeler: { resyncIntervalMs: 150 } });
+    standby.labeler.start();
+    standby.role('standby');
+    await waitLabel(standby.pod, 'standby');
+    await kubeClientFor(api).patchPodLabels(standby.pod, { [ROLE]: 'leader' });
+    await waitLabel(standby.pod, 'standby');
+  });
+
   it('reads its own label at start and patches only what differs', async () => {
     const r = rig({ labels: { [CLUSTER]: 'x', [ROLE]: 'standby' } });
     const calls = r.since();

@@ -42,7 +42,12 @@ export interface PodLabelerOptions {
   initialBackoffMs?: number;
   /** Default 5000. */
   maxBackoffMs?: number;
-  /** How often the pod is read again to catch changes made by others (a person, a lagging old leader). Default 30000. */
+  /**
+   * How often the labels are looked at again to undo changes made by others: a standby reads its
+   * pod; the leader sweeps the cluster's leader labels again and re-applies its own (an old leader's
+   * patch that landed after the sweep, by a sidecar that then lost the API, stays no longer than
+   * this). Default 30000.
+   */
   resyncIntervalMs?: number;
   /** A number in [0, 1) for jitter; Math.random by default. */
   random?: () => number;
@@ -146,6 +151,7 @@ export class PodLabeler {
       }
       try {
         await this.perform(step);
+        this.nextResyncAtMs = this.o.clock() + this.o.resyncIntervalMs;
         // A read alone does not end a spell of failures: the backoff keeps growing until the label is right.
         if (step !== 'read') {
           failures = 0;
@@ -177,7 +183,7 @@ export class PodLabeler {
       if (label.desired !== 'leader') return 'label-self';
       return this.clusterValue === undefined ? 'read' : 'become-leader';
     }
-    if (!isShuttingDown && this.o.clock() >= this.nextResyncAtMs) return 'read';
+    if (!isShuttingDown && this.o.clock() >= this.nextResyncAtMs) return label.desired === 'leader' ? 'become-leader' : 'read';
     return 'idle';
   }
 
@@ -206,7 +212,6 @@ export class PodLabeler {
       );
     }
     this.clusterValue = clusterValue;
-    this.nextResyncAtMs = this.o.clock() + this.o.resyncIntervalMs;
     const value = this.classify(pod);
     const before = this.o.store.state.podLabel.applied;
     if (before !== null && before !== value) {
@@ -259,7 +264,9 @@ export class PodLabeler {
     this.operation = { operation: 'label-own-pod', podName };
     const text = value === 'leader' ? leaderValue : value === 'standby' ? standbyValue : null;
     await this.o.client.patchPodLabels(podName, { [roleLabel]: text });
-    this.log.info({ pod: podName, label: roleLabel, value: text }, text === null ? 'role label removed' : `role label set: ${text}`);
+    if (this.o.store.state.podLabel.applied !== value) {
+      this.log.info({ pod: podName, label: roleLabel, value: text }, text === null ? 'role label removed' : `role label set: ${text}`);
+    }
     this.o.store.dispatch({ type: 'podLabelApplied', atMs: this.o.clock(), value });
   }
 
