@@ -1,21 +1,14 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { loadConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
 import { runStatus } from './cli/status.js';
+import { packageVersion } from './package-version.js';
 import { startSidecar } from './sidecar.js';
 
 /** Exit codes: 0 after a clean stop, 1 on a failure at run time, 2 for invalid settings. */
 const EXIT_RUNTIME_FAILURE = 1;
 const EXIT_INVALID_SETTINGS = 2;
-
-function packageVersion(): string {
-  // dist/main.js and src/main.ts both sit one level below package.json.
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

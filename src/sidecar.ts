@@ -1,16 +1,16 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { initialState } from './core/reduce.js';
 import type { SidecarState } from './core/model.js';
-import { readFileSync } from 'node:fs';
+import { initialState } from './core/reduce.js';
 import { effectiveSettings } from './effective-config.js';
 import { createApp } from './http/create-app.js';
 import { createDebugApp } from './http/debug-app.js';
 import { listen } from './http/listen.js';
 import { createMetrics } from './metrics/create-metrics.js';
-import { packageVersion } from './metrics/package-version.js';
 import { buildIdentity } from './identity.js';
+import { packageVersion } from './package-version.js';
 import { JobManagerChecker, loadRestTls } from './sources/flink-rest/jobmanager-checker.js';
 import { labelRoutingCoreSettings, startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
 import { createHostResolver } from './sources/resolve-host.js';
@@ -164,6 +164,7 @@ export async function startSidecar(
       await labeler?.stop(config.shutdownTimeoutMs);
       await Promise.all([closeServer(server, config.shutdownTimeoutMs), debug && closeServer(debug.server, config.shutdownTimeoutMs)]);
       if (holdTimer) clearTimeout(holdTimer);
+      metrics.close();
       checker.stop();
       watcher.stop();
       if (retryTimer) clearTimeout(retryTimer);
@@ -188,7 +189,8 @@ function logTransitions(log: Logger) {
   return (next: SidecarState, previous: SidecarState): void => {
     const t = next.transitions.at(-1);
     if (t === undefined || t === previous.transitions.at(-1)) return;
-    const level = t.reason === 'identity-ambiguous' ? 'error' : 'info';
+    // A misconfigured identity keeps every JM out of the Service: an error, not news.
+    const level = t.roleReason === 'identity-ambiguous' ? 'error' : 'info';
     log[level](
       {
         from: t.fromRole,
@@ -199,6 +201,9 @@ function logTransitions(log: Logger) {
         detail: t.detail,
         roleReason: t.roleReason,
         leader: next.verdict.currentLeader?.address ?? null,
+        // The transition's own time on the monotonic clock (epoch scale), so that the transitions
+        // of several sidecars can be put on one time line; `time` is the wall clock at writing.
+        atMs: t.atMs,
       },
       t.fromRole === t.toRole ? `still ${t.toRole}: ${t.reason}` : `role ${t.fromRole} -> ${t.toRole}: ${t.reason}`,
     );

@@ -16,7 +16,7 @@ import {
   type SidecarMetrics,
 } from '../../src/metrics/create-metrics.js';
 import { DROPPED_DEFAULT_METRICS } from '../../src/metrics/process-metrics.js';
-import { packageVersion } from '../../src/metrics/package-version.js';
+import { packageVersion } from '../../src/package-version.js';
 import { Store } from '../../src/store.js';
 import { listenLocal } from '../support/listen-local.js';
 

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 
 /**
  * The `version` of the sidecar's package.json, read synchronously (call it once, at start-up).
- * src/metrics/*.ts and dist/metrics/*.js both sit two levels below package.json.
+ * src/package-version.ts and dist/package-version.js both sit one level below package.json.
  */
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version?: unknown };
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
