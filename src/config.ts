@@ -22,6 +22,17 @@ import {
   type FlinkConfRead,
 } from './flink-conf/read-flink-conf.js';
 import type { FlinkConfEntry } from './flink-conf/types.js';
+import type { RoutingMode } from './core/model.js';
+import {
+  labelKeyProblems,
+  labelValueProblems,
+  missingInClusterCredentials,
+  namespaceProblems,
+  notInClusterProblem,
+  podNameProblems,
+  ROUTING_MODES,
+  type InClusterFacts,
+} from './sources/kubernetes/settings.js';
 
 /** ZooKeeper znode layout, named by the Flink line that introduced it (DESIGN.md section 2). */
 export type HaLayout = 'auto' | '1.15' | '1.14' | '1.13';
@@ -121,6 +132,20 @@ interface SettingValues {
   debugPort: number;
   /** File holding the bearer token the debug endpoints require; null for none (loopback only). */
   debugTokenFile: string | null;
+  /** readiness: only the leader is Ready; label: the sidecar keeps a role label on its pod, readiness means healthy. */
+  routingMode: RoutingMode;
+  /** This pod's name (downward API); required in label mode. */
+  podName: string | null;
+  /** This pod's namespace (downward API); required in label mode. */
+  podNamespace: string | null;
+  /** The label key the sidecar owns on its pod. (No "key" in the name: /debug/config masks such settings.) */
+  roleLabel: string;
+  roleLabelLeaderValue: string;
+  roleLabelStandbyValue: string;
+  /** A label every JM pod of this Flink cluster carries with the same value (read from our pod). */
+  podClusterLabel: string;
+  /** Label mode: how long label updates may fail before /readyz fails. */
+  labelFailureReadinessTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -446,6 +471,14 @@ function parseFlinkSessionTimeout(raw: string): Parsed<number> {
     return fail(`${show(raw)} is ${duration.ms} ms, outside 1..${MAX_INT_MS} milliseconds`);
   }
   return ok(duration.ms);
+}
+
+/** A parser from a function that lists problems (none: the raw text is the value). */
+function checkedBy(problems: (raw: string) => string[]): (raw: string) => Parsed<string> {
+  return (raw) => {
+    const found = problems(raw);
+    return found.length === 0 ? ok(raw) : fail(...found);
+  };
 }
 
 function parseDirectory(raw: string): Parsed<string> {
@@ -925,6 +958,88 @@ const SETTINGS: SettingSpecs = {
     help: ['A file holding the bearer token that every debug request must send (Authorization: Bearer).'],
     parse: parseReadableFile,
   },
+  routingMode: {
+    flag: 'routing-mode',
+    env: 'ROUTING_MODE',
+    valueHint: '<readiness|label>',
+    unset: { raw: 'readiness' },
+    section: 'Routing',
+    help: [
+      'readiness: only the healthy leader is Ready, so a Service over the JM pods reaches the leader.',
+      'label: the sidecar keeps a role label on its own pod (--role-label) through the Kubernetes',
+      'API, for a Service that selects the leader value; /readyz then passes on a healthy leader or',
+      'standby. Needs the pod, its namespace and in-cluster credentials (RBAC: get, list and',
+      'patch pods in the namespace).',
+    ],
+    parse: parseOneOf(ROUTING_MODES, ''),
+  },
+  podName: {
+    flag: 'pod-name',
+    env: 'POD_NAME',
+    valueHint: '<name>',
+    unset: { value: null, help: 'none (required with --routing-mode=label)' },
+    section: 'Routing',
+    help: ["This pod's name, from the downward API (fieldRef metadata.name)."],
+    parse: checkedBy(podNameProblems),
+  },
+  podNamespace: {
+    flag: 'pod-namespace',
+    env: 'POD_NAMESPACE',
+    valueHint: '<namespace>',
+    unset: { value: null, help: 'none (required with --routing-mode=label)' },
+    section: 'Routing',
+    help: ["This pod's namespace, from the downward API (fieldRef metadata.namespace)."],
+    parse: checkedBy(namespaceProblems),
+  },
+  roleLabel: {
+    flag: 'role-label',
+    env: 'ROLE_LABEL',
+    valueHint: '<key>',
+    unset: { raw: 'flink-ha-sidecar/role' },
+    section: 'Routing',
+    help: ['Label mode: the label the sidecar sets on its pod ([prefix/]name), removed while the role is', 'unknown.'],
+    parse: checkedBy(labelKeyProblems),
+  },
+  roleLabelLeaderValue: {
+    flag: 'role-label-leader-value',
+    env: 'ROLE_LABEL_LEADER_VALUE',
+    valueHint: '<value>',
+    unset: { raw: 'leader' },
+    section: 'Routing',
+    help: ["Label mode: the role label's value on the leader's pod; the leader Service selects it."],
+    parse: checkedBy(labelValueProblems),
+  },
+  roleLabelStandbyValue: {
+    flag: 'role-label-standby-value',
+    env: 'ROLE_LABEL_STANDBY_VALUE',
+    valueHint: '<value>',
+    unset: { raw: 'standby' },
+    section: 'Routing',
+    help: ["Label mode: the role label's value on a standby's pod."],
+    parse: checkedBy(labelValueProblems),
+  },
+  podClusterLabel: {
+    flag: 'pod-cluster-label',
+    env: 'POD_CLUSTER_LABEL',
+    valueHint: '<key>',
+    unset: { raw: 'app.kubernetes.io/instance' },
+    section: 'Routing',
+    help: [
+      'Label mode: a label that every JM pod of this Flink cluster carries with the same value and no',
+      'other pod in the namespace does; its value is read from this pod. A new leader removes stale',
+      'leader labels only from pods with that value.',
+    ],
+    parse: checkedBy(labelKeyProblems),
+  },
+  labelFailureReadinessTimeoutMs: {
+    flag: 'label-failure-readiness-timeout-ms',
+    env: 'LABEL_FAILURE_READINESS_TIMEOUT_MS',
+    valueHint: '<ms>',
+    unset: { raw: '30000' },
+    section: 'Routing',
+    help: ['Label mode: /readyz fails once label updates have failed this long, 1000 to 600000.'],
+    parse: parseMs(1000, MAX_MS),
+  },
   logLevel: {
     flag: 'log-level',
     env: 'LOG_LEVEL',
@@ -1199,8 +1314,41 @@ function mutualTlsProblems(values: PartialValues, file: FlinkFile | null): strin
   ];
 }
 
-/** File access for Flink's configuration file; tests inject it, main uses the real file system. */
-export type LoadOptions = Partial<FlinkConfIo>;
+/**
+ * File access: Flink's configuration file, and whether the service account's files can be read
+ * (label mode); tests inject them, main uses the real file system.
+ */
+export type LoadOptions = Partial<FlinkConfIo> & { isReadableFile?: (path: string) => boolean };
+
+/** A readable regular file: opened and closed, never read (the service account token stays out of memory). */
+function isReadableRegularFile(path: string): boolean {
+  return parseReadableFile(path).ok;
+}
+
+/** Label routing's settings together: distinct values, and in label mode the pod and in-cluster credentials. */
+function labelRoutingProblems(values: PartialValues, cluster: InClusterFacts): string[] {
+  const problems: string[] = [];
+  const { roleLabelLeaderValue: leader, roleLabelStandbyValue: standby, roleLabel, podClusterLabel } = values;
+  if (leader !== undefined && leader === standby) {
+    problems.push(`${label(SETTINGS.roleLabelStandbyValue)}: ${show(leader)} is also ${label(SETTINGS.roleLabelLeaderValue)}; give each role its own value`);
+  }
+  if (roleLabel !== undefined && roleLabel === podClusterLabel) {
+    problems.push(
+      `${label(SETTINGS.podClusterLabel)}: ${show(roleLabel)} is also ${label(SETTINGS.roleLabel)}, which the sidecar rewrites; ` +
+        'name a label that every JM pod of the cluster shares',
+    );
+  }
+  if (values.routingMode !== 'label') return problems;
+  if (values.podName === null) {
+    problems.push(`${label(SETTINGS.podName)}: required with --routing-mode=label; set it from the downward API (fieldRef metadata.name)`);
+  }
+  if (values.podNamespace === null) {
+    problems.push(`${label(SETTINGS.podNamespace)}: required with --routing-mode=label; set it from the downward API (fieldRef metadata.namespace)`);
+  }
+  const missing = missingInClusterCredentials(cluster);
+  if (missing.length > 0) problems.push(`${label(SETTINGS.routingMode)}: label ${notInClusterProblem(missing)}`);
+  return problems;
+}
 
 /**
  * Reads the settings from command-line arguments (without the node and script paths), the
@@ -1245,6 +1393,7 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
   SETTING_NAMES.filter((name) => name !== 'flinkConfDir').forEach((name) => resolveInto(name, flink));
 
   problems.push(...crossCheckProblems(values, file));
+  problems.push(...labelRoutingProblems(values, { env, isReadableFile: options.isReadableFile ?? isReadableRegularFile }));
   if (problems.length > 0) throw new ConfigError(problems);
   // Every setting resolved without a problem, so every key is present.
   const { flinkRestCaFile, flinkRestCertFile, flinkRestKeyFile, ...rest } = values as Required<PartialValues>;

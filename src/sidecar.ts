@@ -38,7 +38,7 @@ export interface RunningSidecar {
 }
 
 export interface SidecarOptions {
-  /** ROUTING_MODE=label: keep a role label on the pod; absent or mode `readiness`: readiness routing. */
+  /** Label routing as given here (tests: with a KubeClient of their own) instead of from the settings. */
   labelRouting?: LabelRoutingOptions;
 }
 
@@ -54,7 +54,8 @@ export async function startSidecar(
 ): Promise<RunningSidecar> {
   const resolveHost = createHostResolver(DNS_TIMEOUT_MS);
   const identity = await buildIdentity(config.advertisedAddresses, config.flinkRestUrl, resolveHost);
-  const coreSettings = options.labelRouting ? labelRoutingCoreSettings(options.labelRouting.settings) : {};
+  const labelRouting = options.labelRouting ?? labelRoutingOf(config);
+  const coreSettings = labelRouting ? labelRoutingCoreSettings(labelRouting.settings) : {};
   const store = new Store(
     initialState(config.layout, identity, clock(), {
       // Flink's leader keeps leading through a suspended connection for up to its session timeout.
@@ -133,7 +134,7 @@ export async function startSidecar(
     if (b !== null && (a === null || a.owner !== b.owner || a.sessionId !== b.sessionId)) checker.checkSoon();
   });
 
-  const labeler = options.labelRouting ? startLabelRouting(options.labelRouting, store, clock, logger) : null;
+  const labeler = labelRouting ? startLabelRouting(labelRouting, store, clock, logger) : null;
 
   // A tolerated loss of ZooKeeper holds the verdict until a deadline: wake the core up then.
   let holdTimer: NodeJS.Timeout | null = null;
@@ -182,6 +183,23 @@ async function startDebugServer(config: Config, store: Store) {
   if (token === '') throw new Error(`the debug token file ${config.debugTokenFile} is empty`);
   const app = createDebugApp({ getState: () => store.state, getConfig: () => effectiveSettings(config), token });
   return listen(app, config.debugHost, config.debugPort);
+}
+
+/** Label routing as the settings ask for it (the pod's in-cluster credentials); undefined in readiness mode. */
+function labelRoutingOf(config: Config): LabelRoutingOptions | undefined {
+  if (config.routingMode !== 'label') return undefined;
+  return {
+    settings: {
+      mode: 'label',
+      podName: config.podName,
+      podNamespace: config.podNamespace,
+      roleLabel: config.roleLabel,
+      leaderValue: config.roleLabelLeaderValue,
+      standbyValue: config.roleLabelStandbyValue,
+      clusterLabel: config.podClusterLabel,
+      failureReadinessTimeoutMs: config.labelFailureReadinessTimeoutMs,
+    },
+  };
 }
 
 /** Logs each transition once, at info: from, to, and why. */

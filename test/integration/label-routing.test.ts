@@ -7,6 +7,7 @@
  * /debug/state, readiness failing after the timeout), and heal.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { KubeClient } from '../../src/sources/kubernetes/kube-client.js';
@@ -302,5 +303,21 @@ describe('label routing with real ZooKeeper and Curator JobManagers', () => {
     const after = b.sidecar.running.store.state.podLabel.failureCount + a.sidecar.running.store.state.podLabel.failureCount;
     assert.ok(after >= before + 4, `failures ${before} -> ${after}`);
     assert.equal(api.requests.filter((r) => r.status === 503).length >= 4, true);
+  });
+});
+
+describe('label routing outside a cluster', () => {
+  it('the process stops at start with exit code 2 and says why', async () => {
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('KUBERNETES_')));
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', 'src/main.ts', '--zookeeper-quorum=127.0.0.1:1', '--routing-mode=label', '--pod-name=jm-0', '--pod-namespace=flink'],
+        { env, timeout: 20_000 },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
+      );
+    });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--routing-mode \/ ROUTING_MODE: label needs the Kubernetes API .* not a pod with in-cluster credentials: KUBERNETES_SERVICE_HOST is not set/);
   });
 });

@@ -89,6 +89,14 @@ const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
   debugHost: 'default',
   debugPort: 'default',
   debugTokenFile: 'default',
+  routingMode: 'default',
+  podName: 'default',
+  podNamespace: 'default',
+  roleLabel: 'default',
+  roleLabelLeaderValue: 'default',
+  roleLabelStandbyValue: 'default',
+  podClusterLabel: 'default',
+  labelFailureReadinessTimeoutMs: 'default',
   logLevel: 'default',
 };
 
@@ -120,6 +128,14 @@ describe('config defaults', () => {
       debugHost: '127.0.0.1',
       debugPort: 8091,
       debugTokenFile: null,
+      routingMode: 'readiness',
+      podName: null,
+      podNamespace: null,
+      roleLabel: 'flink-ha-sidecar/role',
+      roleLabelLeaderValue: 'leader',
+      roleLabelStandbyValue: 'standby',
+      podClusterLabel: 'app.kubernetes.io/instance',
+      labelFailureReadinessTimeoutMs: 30000,
       logLevel: 'info',
       sources: { ...ALL_DEFAULT_SOURCES, zookeeperQuorum: 'environment' },
     });
@@ -301,6 +317,22 @@ const SETTING_CASES: {
   { name: 'debugHost', flag: 'debug-host', env: 'SIDECAR_DEBUG_HOST', raw: '[::1]', other: 'localhost', expected: '::1' },
   { name: 'debugPort', flag: 'debug-port', env: 'SIDECAR_DEBUG_PORT', raw: '0', other: '9091', expected: 0 },
   { name: 'debugTokenFile', flag: 'debug-token-file', env: 'SIDECAR_DEBUG_TOKEN_FILE', raw: KEY, other: KEY_2, expected: KEY },
+  // 'label' alone is refused here (no pod, no in-cluster credentials): test/unit/label-config.test.ts covers it.
+  { name: 'routingMode', flag: 'routing-mode', env: 'ROUTING_MODE', raw: 'readiness', other: 'label', expected: 'readiness' },
+  { name: 'podName', flag: 'pod-name', env: 'POD_NAME', raw: 'flink-jm-0', other: 'flink-jm-1', expected: 'flink-jm-0' },
+  { name: 'podNamespace', flag: 'pod-namespace', env: 'POD_NAMESPACE', raw: 'flink', other: 'other', expected: 'flink' },
+  { name: 'roleLabel', flag: 'role-label', env: 'ROLE_LABEL', raw: 'example.com/role', other: 'role', expected: 'example.com/role' },
+  { name: 'roleLabelLeaderValue', flag: 'role-label-leader-value', env: 'ROLE_LABEL_LEADER_VALUE', raw: 'primary', other: 'p', expected: 'primary' },
+  { name: 'roleLabelStandbyValue', flag: 'role-label-standby-value', env: 'ROLE_LABEL_STANDBY_VALUE', raw: 'replica', other: 'r', expected: 'replica' },
+  { name: 'podClusterLabel', flag: 'pod-cluster-label', env: 'POD_CLUSTER_LABEL', raw: 'app', other: 'x', expected: 'app' },
+  {
+    name: 'labelFailureReadinessTimeoutMs',
+    flag: 'label-failure-readiness-timeout-ms',
+    env: 'LABEL_FAILURE_READINESS_TIMEOUT_MS',
+    raw: '5000',
+    other: '6000',
+    expected: 5000,
+  },
   { name: 'logLevel', flag: 'log-level', env: 'LOG_LEVEL', raw: 'DEBUG', other: 'warn', expected: 'debug' },
 ];
 
@@ -822,6 +854,14 @@ describe('config --help and --version', () => {
       ['--host <host>', 'SIDECAR_HOST', 'default: :: with fallback to 0.0.0.0'],
       ['--port <port>', 'SIDECAR_PORT', 'default 8090'],
       ['--shutdown-timeout-ms <ms>', 'SHUTDOWN_TIMEOUT_MS', 'default 10000'],
+      ['--routing-mode <readiness|label>', 'ROUTING_MODE', 'default readiness'],
+      ['--pod-name <name>', 'POD_NAME', 'default: none (required with --routing-mode=label)'],
+      ['--pod-namespace <namespace>', 'POD_NAMESPACE', 'default: none (required with --routing-mode=label)'],
+      ['--role-label <key>', 'ROLE_LABEL', 'default flink-ha-sidecar/role'],
+      ['--role-label-leader-value <value>', 'ROLE_LABEL_LEADER_VALUE', 'default leader'],
+      ['--role-label-standby-value <value>', 'ROLE_LABEL_STANDBY_VALUE', 'default standby'],
+      ['--pod-cluster-label <key>', 'POD_CLUSTER_LABEL', 'default app.kubernetes.io/instance'],
+      ['--label-failure-readiness-timeout-ms <ms>', 'LABEL_FAILURE_READINESS_TIMEOUT_MS', 'default 30000'],
       ['--log-level <level>', 'LOG_LEVEL', 'default info'],
     ];
     for (const [flag, env, fallback] of expected) {

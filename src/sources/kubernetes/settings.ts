@@ -107,12 +107,8 @@ export function validateLabelRouting(s: LabelRoutingSettings, cluster: InCluster
         `from ${MIN_LABEL_FAILURE_READINESS_TIMEOUT_MS} to ${MAX_LABEL_FAILURE_READINESS_TIMEOUT_MS}`,
     );
   }
-  if (s.podName !== null && !isDnsSubdomain(s.podName)) {
-    problems.push(`${name('podName')}: ${JSON.stringify(s.podName)} is not a pod name (lowercase DNS subdomain, at most 253 characters)`);
-  }
-  if (s.podNamespace !== null && !isDnsLabel(s.podNamespace)) {
-    problems.push(`${name('podNamespace')}: ${JSON.stringify(s.podNamespace)} is not a namespace name (lowercase DNS label, at most 63 characters)`);
-  }
+  if (s.podName !== null) problems.push(...podNameProblems(s.podName).map((p) => `${name('podName')}: ${p}`));
+  if (s.podNamespace !== null) problems.push(...namespaceProblems(s.podNamespace).map((p) => `${name('podNamespace')}: ${p}`));
   if (s.mode !== 'label') return problems;
 
   if (s.podName === null) {
@@ -121,6 +117,13 @@ export function validateLabelRouting(s: LabelRoutingSettings, cluster: InCluster
   if (s.podNamespace === null) {
     problems.push(`${name('podNamespace')} is required with ROUTING_MODE=label: set it from the downward API (fieldRef metadata.namespace)`);
   }
+  const missing = missingInClusterCredentials(cluster);
+  if (missing.length > 0) problems.push(`ROUTING_MODE=label ${notInClusterProblem(missing)}`);
+  return problems;
+}
+
+/** What is missing for in-cluster credentials, one phrase each (`KUBERNETES_SERVICE_HOST is not set`); empty inside a pod. */
+export function missingInClusterCredentials(cluster: InClusterFacts): string[] {
   const missing: string[] = [];
   if (!cluster.env.KUBERNETES_SERVICE_HOST) missing.push('KUBERNETES_SERVICE_HOST is not set');
   if (!cluster.env.KUBERNETES_SERVICE_PORT) missing.push('KUBERNETES_SERVICE_PORT is not set');
@@ -128,14 +131,25 @@ export function validateLabelRouting(s: LabelRoutingSettings, cluster: InCluster
   for (const file of ['token', 'ca.crt']) {
     if (!cluster.isReadableFile(`${dir}/${file}`)) missing.push(`${dir}/${file} cannot be read`);
   }
-  if (missing.length > 0) {
-    problems.push(
-      `ROUTING_MODE=label needs the Kubernetes API with the pod's service account, and this is not a pod with ` +
-        `in-cluster credentials: ${missing.join('; ')} (outside Kubernetes use ROUTING_MODE=readiness; in a pod, ` +
-        'check automountServiceAccountToken)',
-    );
-  }
-  return problems;
+  return missing;
+}
+
+/** The rest of the sentence that says label mode cannot run here, given what is missing. */
+export function notInClusterProblem(missing: readonly string[]): string {
+  return (
+    "needs the Kubernetes API with the pod's service account, and this is not a pod with in-cluster credentials: " +
+    `${missing.join('; ')} (outside Kubernetes use ROUTING_MODE=readiness; in a pod, check automountServiceAccountToken)`
+  );
+}
+
+/** A pod name: a lowercase DNS subdomain of at most 253 characters. */
+export function podNameProblems(podName: string): string[] {
+  return isDnsSubdomain(podName) ? [] : [`${JSON.stringify(podName)} is not a pod name (lowercase DNS subdomain, at most 253 characters)`];
+}
+
+/** A namespace name: a lowercase DNS label of at most 63 characters. */
+export function namespaceProblems(namespace: string): string[] {
+  return isDnsLabel(namespace) ? [] : [`${JSON.stringify(namespace)} is not a namespace name (lowercase DNS label, at most 63 characters)`];
 }
 
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
