@@ -57,6 +57,8 @@ type Step = 'read' | 'become-leader' | 'label-self' | 'idle';
 
 /** Conflicts (409) mean a pod changed between our list and patch: look again at once, a few times. */
 const MAX_IMMEDIATE_CONFLICT_RETRIES = 3;
+/** The longest delay setTimeout keeps (a longer one fires at once): "until woken". */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export class PodLabeler {
   private readonly o: Required<Omit<PodLabelerOptions, 'random'>> & { random: () => number };
@@ -99,7 +101,9 @@ export class PodLabeler {
       this.scheduleRecheck(next);
     });
     this.loop = this.run().catch((err: unknown) => {
-      // Every step catches its own errors; reaching this is a bug, and the label must not silently freeze.
+      // Every step catches its own errors; reaching this is a bug. Rethrown, it reaches main's
+      // unhandledRejection handler, which exits so that Kubernetes restarts the sidecar rather than
+      // leaving a label that nobody keeps current.
       this.log.fatal({ err }, 'the pod labeler stopped unexpectedly');
       throw err;
     });
@@ -111,7 +115,7 @@ export class PodLabeler {
    * server drains. A request still in flight after that is abandoned, not awaited.
    */
   async stop(timeoutMs: number): Promise<void> {
-    if (this.loop === null) return;
+    if (this.loop === null || this.isStopping) return;
     const isRemoved = (s: SidecarState): boolean => s.podLabel.desired === 'absent' && s.podLabel.applied === 'absent';
     // Idle as well as removed: a patch still in flight (to leader, say) would land after a check of the state alone.
     let timer: NodeJS.Timeout | undefined;
@@ -145,7 +149,8 @@ export class PodLabeler {
       if (step === 'idle') {
         this.isIdle = true;
         this.onIdle?.();
-        await this.sleep(this.nextResyncAtMs - this.o.clock());
+        // Shutting down there is no resync: wait for a change of the desired label or stop().
+        await this.sleep(this.o.store.state.shuttingDown ? MAX_TIMER_MS : this.nextResyncAtMs - this.o.clock());
         this.isIdle = false;
         continue;
       }
