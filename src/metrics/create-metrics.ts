@@ -90,8 +90,10 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
     (s) => flag(s.verdict.role === 'standby'));
   stateGauge('role_known', '1 when the role is leader or standby, 0 while it is unknown (see the /readyz reason).',
     (s) => flag(s.verdict.role !== 'unknown'));
-  stateGauge('ready', '1 when /readyz answers 200: the healthy current leader, connected to ZooKeeper, not shutting down.',
+  stateGauge('ready', '1 when /readyz answers 200: the healthy current leader (in label routing mode also a healthy standby), connected to ZooKeeper, not shutting down.',
     (s) => flag(readiness(s).ok));
+  stateGauge('pod_label_failing', 'Label routing: 1 while updates of the pod role label keep failing (see /debug/state), else 0.',
+    (s) => flag(s.podLabel.failingSinceMs !== null));
   stateGauge('zookeeper_connected', "1 while the sidecar's own ZooKeeper session is connected to the quorum (not read-only), else 0.",
     (s) => flag(s.zookeeper.status === 'connected'));
   stateGauge('zookeeper_last_seen_timestamp_seconds', 'When ZooKeeper last answered the sidecar (a ping or a read), in seconds since the epoch; 0 before the first answer.',
@@ -109,6 +111,23 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
     labelNames: ['version', 'flink_ha_layout', 'cluster_id'],
     registers,
   }).set({ version: opts.version, flink_ha_layout: opts.layoutSetting, cluster_id: opts.clusterId.replace(/^\/+/, '') }, 1);
+
+  /** A counter kept by the core (it counts what the adapters report), read at every scrape. */
+  const stateCounter = (suffix: string, help: string, value: (s: SidecarState) => number): void => {
+    new Counter({
+      name: name(suffix),
+      help,
+      registers,
+      collect() {
+        this.reset();
+        this.inc(value(store.state));
+      },
+    });
+  };
+  stateCounter('pod_label_update_failures_total', 'Label routing: failed steps (get, list, patch) of pod role label updates; each is retried with backoff.',
+    (s) => s.podLabel.failureCount);
+  stateCounter('pod_label_stale_leader_labels_removed_total', 'Label routing: leader labels this sidecar took off other pods of its cluster on becoming leader.',
+    (s) => s.podLabel.staleLeaderLabelsRemoved);
 
   const leadershipChanges = new Counter({
     name: name('leadership_changes_total'),

@@ -301,7 +301,8 @@ describe('exposition', () => {
     assert.deepEqual(own, [
       'build_info', 'identity_ambiguous', 'is_leader', 'is_standby', 'jobmanager_check_duration_seconds',
       'jobmanager_check_failures_total', 'jobmanager_up', 'last_leadership_change_timestamp_seconds',
-      'leader_info_decode_errors_total', 'leader_info_stale', 'leadership_changes_total', 'ready', 'role_known',
+      'leader_info_decode_errors_total', 'leader_info_stale', 'leadership_changes_total', 'pod_label_failing',
+      'pod_label_stale_leader_labels_removed_total', 'pod_label_update_failures_total', 'ready', 'role_known',
       'zookeeper_connected', 'zookeeper_last_seen_timestamp_seconds', 'zookeeper_session_expirations_total',
     ].map((n) => METRIC_PREFIX + n).sort());
     // Every series of our own: only the labels we chose, so cardinality is fixed.
@@ -363,5 +364,27 @@ describe('exposition', () => {
 
   it("the version is package.json's", () => {
     assert.match(packageVersion(), /^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('label routing metrics', () => {
+  it('count failed label updates and show while they keep failing', async () => {
+    const { store, metrics } = setUp();
+    assert.equal(await value(metrics, 'pod_label_update_failures_total'), 0);
+    assert.equal(await value(metrics, 'pod_label_failing'), 0);
+    for (const atMs of [2000, 2500]) {
+      store.dispatch({
+        type: 'podLabelPatchFailed',
+        atMs,
+        operation: 'label-own-pod',
+        podName: 'jm-0',
+        httpStatus: 503,
+        reason: 'http-5xx',
+        detail: 'HTTP 503',
+      });
+    }
+    assert.equal(await value(metrics, 'pod_label_update_failures_total'), 2);
+    assert.equal(await value(metrics, 'pod_label_failing'), 1);
+    assert.equal(await value(metrics, 'pod_label_stale_leader_labels_removed_total'), 0);
   });
 });
