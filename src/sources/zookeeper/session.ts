@@ -34,6 +34,8 @@ export class ZooKeeperSession {
   private pingTimer: NodeJS.Timeout | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private pingInFlight = false;
+  /** When the current client was last seen connected (or was made); see pingCycle. */
+  private lastConnectedMs = 0;
   private failures = 0;
   private closed = false;
   private readonly pingIntervalMs: number;
@@ -75,6 +77,7 @@ export class ZooKeeperSession {
     const client = create(connectString, { sessionTimeout: sessionTimeoutMs, spinDelay: 1000, retries: 0 });
     this.client = client;
     this.pingInFlight = false;
+    this.lastConnectedMs = this.options.clock();
     client.on('state', (state: State) => this.onState(client, state));
     this.options.onEvent({ type: 'zookeeperConnecting', atMs: this.options.clock() });
     client.connect();
@@ -90,6 +93,7 @@ export class ZooKeeperSession {
       const readOnly = state === S.CONNECTED_READ_ONLY;
       log.info({ sessionId: `0x${sessionId}`, readOnly }, 'ZooKeeper connected');
       this.failures = 0;
+      this.lastConnectedMs = atMs;
       this.options.onEvent({ type: 'zookeeperConnected', atMs, sessionId, readOnly });
       this.options.onConnected(client);
     } else if (state === S.DISCONNECTED) {
@@ -127,9 +131,25 @@ export class ZooKeeperSession {
   private pingCycle(): void {
     this.tick();
     const client = this.client;
-    if (!client || this.pingInFlight) return;
+    if (!client) return;
     const state = client.getState();
-    if (state !== zookeeper.State.SYNC_CONNECTED && state !== zookeeper.State.CONNECTED_READ_ONLY) return;
+    const nowMs = this.options.clock();
+    if (state !== zookeeper.State.SYNC_CONNECTED && state !== zookeeper.State.CONNECTED_READ_ONLY) {
+      // node-zookeeper-client drops its connect timeout once TCP connects, so a connection that
+      // is accepted but never answered (a partition right after the handshake, a proxy or a
+      // starting server that swallows the request) leaves it connecting for good. After a whole
+      // session timeout without a connection the server has expired the session anyway: start
+      // afresh. At most once per session timeout, so never a storm.
+      if (nowMs - this.lastConnectedMs > this.options.sessionTimeoutMs) {
+        this.options.logger.warn({ notConnectedMs: Math.round(nowMs - this.lastConnectedMs) }, 'no ZooKeeper connection for a session timeout; starting a new client');
+        this.client = null;
+        client.close();
+        this.connectNewClient();
+      }
+      return;
+    }
+    this.lastConnectedMs = nowMs;
+    if (this.pingInFlight) return;
     this.pingInFlight = true;
     const timer = setTimeout(() => {
       if (client !== this.client || this.closed) return;
