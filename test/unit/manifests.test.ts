@@ -1,0 +1,875 @@
+/**
+ * manifests/: every kustomization (and each component on top of each Flink kustomization) renders,
+ * validates against the Kubernetes API schema, and agrees with itself, with Flink's configuration
+ * and with the sidecar's own code: the probe paths come from the app's route table (PROBES), the
+ * sidecar's settings from its own loadConfig reading the mounted ConfigMap, the Role's verbs from
+ * the API calls in kube-client.ts. Nothing here keeps a second list of what the code does.
+ *
+ * Rendering: `kubectl kustomize` where kubectl (or kustomize) is installed, else the small renderer
+ * in test/support/kustomize.ts, which refuses anything it does not handle; with kubectl present, a
+ * test checks that both give the same objects.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer, get, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, posix, relative } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
+import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import type { IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
+import type { IConfigMap, IContainer, IPersistentVolumeClaim, IPodSpec, IProbe, IService, IServiceAccount, IVolume } from 'kubernetes-models/v1';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig, type Config } from '../../src/config.js';
+import { parseStandardFlinkConf } from '../../src/flink-conf/parse-yaml.js';
+import { createApp, PROBES } from '../../src/http/create-app.js';
+import { SERVICE_ACCOUNT_DIR } from '../../src/sources/kubernetes/settings.js';
+import { schemaProblems, unknownFieldProblems } from '../support/kustomize-schema.js';
+import {
+  findKustomize,
+  MANIFESTS_DIR,
+  render,
+  renderComposition,
+  renderWithFallback,
+  renderWithKustomize,
+  type KubeObject,
+  type Rendering,
+} from '../support/kustomize.js';
+
+const REPO_DIR = join(MANIFESTS_DIR, '..');
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_DIR, 'package.json'), 'utf8')) as { version: string }).version;
+
+// ---------------------------------------------------------------------------------------------
+// What there is to render
+
+interface Kustomizations {
+  /** Relative to manifests/, e.g. 'base'. */
+  kustomizations: string[];
+  components: string[];
+}
+
+function discover(dir = MANIFESTS_DIR, found: Kustomizations = { kustomizations: [], components: [] }): Kustomizations {
+  for (const entry of readdirSync(dir).sort()) {
+    const path = join(dir, entry);
+    if (!statSync(path).isDirectory()) continue;
+    const file = join(path, 'kustomization.yaml');
+    let kind: unknown;
+    try {
+      kind = (parseYaml(readFileSync(file, 'utf8')) as { kind?: unknown }).kind ?? 'Kustomization';
+    } catch {
+      kind = null;
+    }
+    if (kind === 'Component') found.components.push(relative(MANIFESTS_DIR, path));
+    else if (kind === 'Kustomization') found.kustomizations.push(relative(MANIFESTS_DIR, path));
+    discover(path, found);
+  }
+  return found;
+}
+
+const FOUND = discover();
+const renderings = new Map<string, Rendering>();
+
+/** Every rendering whose objects include the Flink JobManager Deployment. */
+function flinkRenderings(): [string, KubeObject[]][] {
+  return [...renderings].filter(([, r]) => r.objects.some(isJobManagerDeployment)).map(([name, r]) => [name, r.objects]);
+}
+
+function rendering(name: string): KubeObject[] {
+  const r = renderings.get(name);
+  assert.ok(r, `no rendering named ${name}`);
+  return r.objects;
+}
+
+before(() => {
+  for (const dir of FOUND.kustomizations) renderings.set(dir, render(join(MANIFESTS_DIR, dir)));
+  // Components only make sense on top of something: each on each Flink kustomization.
+  for (const base of FOUND.kustomizations.filter((d) => renderings.get(d)?.objects.some(isJobManagerDeployment))) {
+    for (const component of FOUND.components) {
+      const parts = { resources: [join(MANIFESTS_DIR, base)], components: [join(MANIFESTS_DIR, component)] };
+      renderings.set(`${base}+${component}`, renderComposition(parts));
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Reading objects (after the schema tests, these casts rest on validated shapes)
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function ofKind<T>(objects: readonly KubeObject[], kind: string): (T & KubeObject)[] {
+  return objects.filter((o) => o.kind === kind) as (T & KubeObject)[];
+}
+
+function named<T>(objects: readonly KubeObject[], kind: string, name: string): T & KubeObject {
+  const found = ofKind<T>(objects, kind).filter((o) => o.metadata.name === name);
+  assert.equal(found.length, 1, `${kind} ${name}: ${found.length} found`);
+  return found[0] as T & KubeObject;
+}
+
+interface PodTemplate {
+  owner: KubeObject;
+  labels: Record<string, string>;
+  spec: IPodSpec;
+}
+
+function podTemplates(objects: readonly KubeObject[]): PodTemplate[] {
+  return objects.flatMap((o) => {
+    if (o.kind !== 'Deployment' && o.kind !== 'StatefulSet') return [];
+    const template = (o as unknown as IDeployment | IStatefulSet).spec?.template;
+    assert.ok(template?.spec, `${o.kind} ${o.metadata.name} has no pod template`);
+    return [{ owner: o, labels: { ...(template.metadata?.labels ?? {}) }, spec: template.spec }];
+  });
+}
+
+function component(labels: Record<string, string>): string | undefined {
+  return labels['app.kubernetes.io/component'];
+}
+
+/**
+ * The labels a pod of the template carries once running: in label mode the sidecar adds the role
+ * label, and the leader's pod is the one a leader Service must find.
+ */
+function leaderPodLabels(objects: readonly KubeObject[], t: PodTemplate): Record<string, string> {
+  if (!isJobManagerDeployment(t.owner)) return t.labels;
+  const config = sidecarConfig(objects);
+  return config.routingMode === 'label' ? { ...t.labels, [config.roleLabel]: config.roleLabelLeaderValue } : t.labels;
+}
+
+function isJobManagerDeployment(o: KubeObject): boolean {
+  return o.kind === 'Deployment' && component((o as unknown as IDeployment).spec?.template.metadata?.labels ?? {}) === 'jobmanager';
+}
+
+function templateOf(objects: readonly KubeObject[], role: 'jobmanager' | 'taskmanager'): PodTemplate {
+  const found = podTemplates(objects).filter((t) => t.owner.kind === 'Deployment' && component(t.labels) === role);
+  assert.equal(found.length, 1, `one ${role} Deployment expected, found ${found.length}`);
+  return found[0] as PodTemplate;
+}
+
+function containersOf(spec: IPodSpec): IContainer[] {
+  return [...(spec.initContainers ?? []), ...spec.containers];
+}
+
+function containerNamed(spec: IPodSpec, name: string): IContainer {
+  const found = containersOf(spec).filter((c) => c.name === name);
+  assert.equal(found.length, 1, `container ${name}: ${found.length} found`);
+  return found[0] as IContainer;
+}
+
+function sidecarOf(spec: IPodSpec): IContainer {
+  const found = containersOf(spec).filter((c) => (c.image ?? '').startsWith('flink-ha-sidecar:'));
+  assert.equal(found.length, 1, `one flink-ha-sidecar container expected, found ${found.length}`);
+  return found[0] as IContainer;
+}
+
+/** A probe's or Service's port (number or name) as the number on `container`. */
+function portOf(container: IContainer, port: number | string | undefined): number | undefined {
+  if (typeof port === 'number') return port;
+  return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+function namedPort(container: IContainer, name: string): number {
+  const port = container.ports?.find((p) => p.name === name)?.containerPort;
+  assert.ok(port !== undefined, `container ${container.name} has no port named ${name}`);
+  return port;
+}
+
+function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  const entries = Object.entries(selector ?? {});
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+function probesOf(c: IContainer): [string, IProbe][] {
+  return (['startupProbe', 'readinessProbe', 'livenessProbe'] as const).flatMap((k) => (c[k] ? [[k, c[k]] as [string, IProbe]] : []));
+}
+
+function volumeNamed(spec: IPodSpec, name: string): IVolume {
+  const volume = spec.volumes?.find((v) => v.name === name);
+  assert.ok(volume, `no volume ${name}`);
+  return volume;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Files as a container sees them
+
+/** Values the downward API would give, for the fields the manifests use. */
+const FIELD_VALUES: Readonly<Record<string, string>> = {
+  'status.podIP': '10.1.2.3',
+  'metadata.name': 'flink-jobmanager-5d8f7c9b4-x2x7q',
+  'metadata.namespace': 'flink',
+};
+
+/** The container's environment as the kubelet sets it (service links are off in every pod here). */
+function containerEnv(c: IContainer): Record<string, string> {
+  const env: Record<string, string> = { KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+  for (const e of c.env ?? []) {
+    if (e.value !== undefined) env[e.name] = e.value;
+    else {
+      const field = e.valueFrom?.fieldRef?.fieldPath;
+      const value = field === undefined ? undefined : FIELD_VALUES[field];
+      assert.ok(value !== undefined, `${c.name}: env ${e.name} comes from something this test cannot supply`);
+      env[e.name] = value;
+    }
+  }
+  return env;
+}
+
+/** Every file the container's volume mounts show, by absolute path (token contents are stand-ins). */
+function mountedFiles(objects: readonly KubeObject[], spec: IPodSpec, c: IContainer): Map<string, string> {
+  const files = new Map<string, string>();
+  const configMapData = (name: string): Record<string, string> => named<IConfigMap>(objects, 'ConfigMap', name).data ?? {};
+  for (const mount of c.volumeMounts ?? []) {
+    // Absent from the pod's volumes: a StatefulSet's volume claim template, a disk of its own.
+    const volume = spec.volumes?.find((v) => v.name === mount.name);
+    if (volume === undefined) continue;
+    const inVolume = new Map<string, string>();
+    if (volume.configMap) {
+      const data = configMapData(volume.configMap.name ?? '');
+      const items = volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+      for (const item of items) inVolume.set(item.path, data[item.key] ?? '');
+    }
+    for (const source of volume.projected?.sources ?? []) {
+      if (source.serviceAccountToken) inVolume.set(source.serviceAccountToken.path, 'token');
+      for (const item of source.configMap?.items ?? []) inVolume.set(item.path, 'certificate');
+      for (const item of source.downwardAPI?.items ?? []) inVolume.set(item.path, FIELD_VALUES[item.fieldRef?.fieldPath ?? ''] ?? '');
+    }
+    if (mount.subPath !== undefined) {
+      const content = inVolume.get(mount.subPath);
+      if (content !== undefined) files.set(mount.mountPath, content);
+    } else {
+      for (const [path, content] of inVolume) files.set(posix.join(mount.mountPath, path), content);
+    }
+  }
+  return files;
+}
+
+/** Flink's configuration as the JobManager reads it: config.yaml in its /opt/flink/conf. */
+function flinkConf(objects: readonly KubeObject[]): Map<string, string> {
+  const jm = templateOf(objects, 'jobmanager');
+  const files = mountedFiles(objects, jm.spec, containerNamed(jm.spec, 'jobmanager'));
+  const text = files.get('/opt/flink/conf/config.yaml');
+  assert.ok(text !== undefined, 'the JobManager has no /opt/flink/conf/config.yaml');
+  assert.equal(files.has('/opt/flink/conf/flink-conf.yaml'), false, 'a flink-conf.yaml would win over config.yaml in Flink 1.19/1.20');
+  const parsed = parseStandardFlinkConf(text);
+  assert.deepEqual(parsed.problems, [], 'Flink would refuse config.yaml');
+  return new Map([...parsed.entries].map(([k, e]) => [k, e.value]));
+}
+
+function flinkValue(conf: Map<string, string>, key: string): string {
+  const value = conf.get(key);
+  assert.ok(value !== undefined, `config.yaml does not set ${key}`);
+  return value;
+}
+
+/** The sidecar's settings, from its own loader: its environment, its arguments and the files mounted in it. */
+function sidecarConfig(objects: readonly KubeObject[]): Config {
+  const jm = templateOf(objects, 'jobmanager');
+  const sidecar = sidecarOf(jm.spec);
+  const files = mountedFiles(objects, jm.spec, sidecar);
+  const result = loadConfig([...(sidecar.args ?? [])], containerEnv(sidecar), PACKAGE_VERSION, {
+    readFile: (path) => {
+      const content = files.get(path);
+      if (content === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+      return content;
+    },
+    isDirectory: (path) => [...files.keys()].some((f) => f.startsWith(`${path.replace(/\/$/, '')}/`)),
+    isReadableFile: (path) => files.has(path),
+  });
+  assert.equal(result.kind, 'run');
+  return result.config;
+}
+
+// Kubernetes quantities and Flink memory sizes, for the few forms used.
+function cpuCores(q: string | number | undefined): number {
+  if (typeof q === 'number') return q;
+  assert.ok(q !== undefined, 'no CPU quantity');
+  return q.endsWith('m') ? Number(q.slice(0, -1)) / 1000 : Number(q);
+}
+
+const BINARY: Readonly<Record<string, number>> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 };
+const DECIMAL: Readonly<Record<string, number>> = { k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+function bytesOf(q: string | number | undefined): number {
+  if (typeof q === 'number') return q;
+  const m = /^([0-9.]+)([A-Za-z]*)$/.exec(q ?? '');
+  assert.ok(m, `not a memory quantity: ${String(q)}`);
+  const unit = m[2] ?? '';
+  const factor = unit === '' ? 1 : (BINARY[unit] ?? DECIMAL[unit]);
+  assert.ok(factor !== undefined, `unknown unit in ${String(q)}`);
+  return Number(m[1]) * factor;
+}
+
+/** Flink's MemorySize: a number and a unit, binary multiples (1m is 1 MiB). */
+function flinkBytes(text: string): number {
+  const m = /^([0-9]+)\s*([a-z]*)$/i.exec(text.trim());
+  assert.ok(m, `not a Flink memory size: ${text}`);
+  const unit = (m[2] ?? '').toLowerCase();
+  const powers: Record<string, number> = { '': 0, b: 0, bytes: 0, k: 1, kb: 1, kibibytes: 1, m: 2, mb: 2, mebibytes: 2, g: 3, gb: 3, gibibytes: 3, t: 4, tb: 4, tebibytes: 4 };
+  const power = powers[unit];
+  assert.ok(power !== undefined, `unknown unit in ${text}`);
+  return Number(m[1]) * 1024 ** power;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe('manifests: rendering', () => {
+  it('renders every kustomization, and each component on each Flink kustomization', (t) => {
+    assert.deepEqual(FOUND.kustomizations, ['base', 'label-mode', 'monitoring', 'zookeeper']);
+    assert.deepEqual(FOUND.components, ['components/jobmanager-livez']);
+    for (const [name, r] of renderings) {
+      assert.ok(r.objects.length > 0, `${name} rendered nothing`);
+      t.diagnostic(`${name}: ${r.objects.length} objects, rendered by ${r.renderer}`);
+    }
+    assert.equal(renderings.size, FOUND.kustomizations.length + 2 * FOUND.components.length);
+  });
+
+  const tool = findKustomize();
+  it(
+    'the fallback renderer gives exactly the objects kubectl kustomize gives',
+    { skip: tool === null ? 'neither kubectl nor kustomize is installed: the other tests use the fallback renderer alone' : false },
+    () => {
+      const key = (o: KubeObject): string => `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      const compare = (name: string, real: Rendering, fallback: Rendering): void => {
+        const byKey = new Map(fallback.objects.map((o) => [key(o), o]));
+        assert.deepEqual(fallback.objects.map(key).sort(), real.objects.map(key).sort(), `${name}: different objects`);
+        for (const o of real.objects) assert.ok(isDeepStrictEqual(byKey.get(key(o)), o), `${name}: ${key(o)} differs`);
+      };
+      for (const dir of FOUND.kustomizations) {
+        const path = join(MANIFESTS_DIR, dir);
+        compare(dir, renderWithKustomize(path), renderWithFallback(path));
+      }
+      for (const c of FOUND.components) {
+        const parts = { resources: [join(MANIFESTS_DIR, 'label-mode')], components: [join(MANIFESTS_DIR, c)] };
+        compare(`label-mode+${c}`, renderComposition(parts, renderWithKustomize), renderComposition(parts, renderWithFallback));
+      }
+    },
+  );
+});
+
+describe('manifests: Kubernetes API schema', () => {
+  /** Custom resources of the Prometheus Operator, whose schema kubernetes-models does not carry; test/monitoring checks their rules. */
+  const isOperatorResource = (o: KubeObject): boolean => o.apiVersion === 'monitoring.coreos.com/v1';
+
+  it('every object validates against its kubernetes-models schema', () => {
+    const problems: string[] = [];
+    for (const [name, r] of renderings) {
+      for (const o of r.objects) {
+        if (isOperatorResource(o)) {
+          assert.ok(['PodMonitor', 'PrometheusRule'].includes(o.kind), `${name}: unexpected ${o.apiVersion} ${o.kind}`);
+          continue;
+        }
+        problems.push(...schemaProblems(o).map((p) => `${name}: ${o.kind} ${o.metadata.name}: ${p}`));
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
+  it('no object has a field the Kubernetes API does not know', () => {
+    const unique = new Map<string, KubeObject>();
+    for (const r of renderings.values()) {
+      for (const o of r.objects) if (!isOperatorResource(o)) unique.set(JSON.stringify(o), o);
+    }
+    assert.deepEqual(unknownFieldProblems([...unique.values()]), []);
+  });
+});
+
+describe('manifests: Flink configuration', () => {
+  it('JobManagers, TaskManagers and the sidecar read one ConfigMap in Flink config.yaml format', () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const jm = templateOf(objects, 'jobmanager');
+      const tm = templateOf(objects, 'taskmanager');
+      const configMapAt = (t: PodTemplate, c: IContainer, dir: string): string | undefined => {
+        const mount = c.volumeMounts?.find((m) => m.mountPath === dir && m.subPath === undefined);
+        return mount && volumeNamed(t.spec, mount.name).configMap?.name;
+      };
+      const config = sidecarConfig(objects);
+      const jmConfigMap = configMapAt(jm, containerNamed(jm.spec, 'jobmanager'), '/opt/flink/conf');
+      assert.ok(jmConfigMap, `${name}: the JobManager does not mount a ConfigMap at /opt/flink/conf`);
+      assert.equal(configMapAt(tm, containerNamed(tm.spec, 'taskmanager'), '/opt/flink/conf'), jmConfigMap, `${name}: TaskManager`);
+      assert.equal(configMapAt(jm, sidecarOf(jm.spec), config.flinkConfDir), jmConfigMap, `${name}: sidecar at its FLINK_CONF_DIR`);
+      assert.equal(config.flinkConfFile, posix.join(config.flinkConfDir, 'config.yaml'), `${name}: the sidecar reads another file`);
+      for (const c of [containerNamed(jm.spec, 'jobmanager'), containerNamed(tm.spec, 'taskmanager')]) {
+        const env = (c.env ?? []).map((e) => e.name);
+        assert.ok(!env.includes('FLINK_PROPERTIES') && !env.includes('FLINK_CONF_DIR'), `${name}: ${c.name} overrides the file`);
+      }
+    }
+  });
+
+  it('configures ZooKeeper high availability with storage that every JobManager and TaskManager shares', () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const conf = flinkConf(objects);
+      assert.equal(flinkValue(conf, 'high-availability.type'), 'zookeeper');
+      for (const key of ['high-availability.storageDir', 'state.checkpoints.dir', 'state.savepoints.dir']) {
+        const url = new URL(flinkValue(conf, key));
+        if (url.protocol !== 'file:') {
+          assert.ok(['s3:', 's3a:', 's3p:', 'gs:', 'abfss:', 'hdfs:', 'oss:'].includes(url.protocol), `${name}: ${key} is on ${url.protocol}`);
+          continue;
+        }
+        for (const t of [templateOf(objects, 'jobmanager'), templateOf(objects, 'taskmanager')]) {
+          const c = containerNamed(t.spec, component(t.labels) ?? '');
+          const mount = c.volumeMounts?.find((m) => url.pathname.startsWith(`${m.mountPath}/`));
+          assert.ok(mount, `${name}: ${key} (${url.pathname}) is not on a volume of ${c.name}`);
+          const claim = volumeNamed(t.spec, mount.name).persistentVolumeClaim?.claimName;
+          assert.ok(claim, `${name}: ${key} is on ${mount.name}, which is not a PersistentVolumeClaim`);
+          const pvc = named<IPersistentVolumeClaim>(objects, 'PersistentVolumeClaim', claim);
+          assert.ok(pvc.spec?.accessModes?.includes('ReadWriteMany'), `${name}: ${claim} is not ReadWriteMany`);
+        }
+      }
+    }
+  });
+
+  /** Flink port keys, the containers that listen on them and the name of the containerPort. */
+  const FLINK_PORTS: Readonly<Record<string, { containers: readonly string[]; port: string }>> = {
+    'jobmanager.rpc.port': { containers: ['jobmanager'], port: 'rpc' },
+    'blob.server.port': { containers: ['jobmanager'], port: 'blob' },
+    'rest.port': { containers: ['jobmanager'], port: 'rest' },
+    'taskmanager.rpc.port': { containers: ['taskmanager'], port: 'rpc' },
+    'taskmanager.data.port': { containers: ['taskmanager'], port: 'data' },
+    'metrics.internal.query-service.port': { containers: ['jobmanager', 'taskmanager'], port: 'query' },
+    // Read by no current Flink; set to the query port, as Flink's image entrypoint writes it.
+    'query.server.port': { containers: ['jobmanager', 'taskmanager'], port: 'query' },
+    'metrics.reporter.prom.port': { containers: ['jobmanager', 'taskmanager'], port: 'metrics' },
+  };
+
+  it('fixes every port, each equal to the containerPort and Service port that carry it', () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const conf = flinkConf(objects);
+      const portKeys = [...conf.keys()].filter((k) => /\.ports?$/.test(k)).sort();
+      assert.deepEqual(portKeys, Object.keys(FLINK_PORTS).sort(), `${name}: port keys in config.yaml`);
+      const containers = new Map<string, IContainer>([
+        ['jobmanager', containerNamed(templateOf(objects, 'jobmanager').spec, 'jobmanager')],
+        ['taskmanager', containerNamed(templateOf(objects, 'taskmanager').spec, 'taskmanager')],
+      ]);
+      const carried = new Set<string>();
+      for (const [key, spec] of Object.entries(FLINK_PORTS)) {
+        const value = flinkValue(conf, key);
+        assert.match(value, /^[1-9][0-9]*$/, `${name}: ${key} is not one fixed port`);
+        for (const c of spec.containers) {
+          assert.equal(namedPort(containers.get(c) as IContainer, spec.port), Number(value), `${name}: ${key} vs ${c} port ${spec.port}`);
+          carried.add(`${c}/${spec.port}`);
+        }
+      }
+      for (const [c, container] of containers) {
+        for (const p of container.ports ?? []) assert.ok(carried.has(`${c}/${p.name ?? ''}`), `${name}: ${c} port ${p.name} is in no Flink key`);
+      }
+      const service = named<IService>(objects, 'Service', 'flink-jobmanager');
+      const jm = containers.get('jobmanager') as IContainer;
+      for (const p of service.spec?.ports ?? []) {
+        assert.equal(p.port, Number(flinkValue(conf, 'rest.port')), `${name}: Service port ${p.name}`);
+        assert.equal(portOf(jm, p.targetPort ?? p.port), p.port, `${name}: Service targetPort ${String(p.targetPort)}`);
+      }
+      assert.equal(service.spec?.ports?.length, 1, `${name}: the Service carries the REST API only`);
+    }
+  });
+
+  it('starts each JobManager with its pod IP as its address and publishes no shared REST address', () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const conf = flinkConf(objects);
+      for (const key of ['rest.address', 'jobmanager.rpc.address']) assert.equal(conf.get(key), undefined, `${name}: ${key} is shared by every JobManager`);
+      const jm = containerNamed(templateOf(objects, 'jobmanager').spec, 'jobmanager');
+      assert.deepEqual(jm.args, ['jobmanager', '$(POD_IP)'], name);
+      assert.equal(jm.env?.find((e) => e.name === 'POD_IP')?.valueFrom?.fieldRef?.fieldPath, 'status.podIP', name);
+      const config = sidecarConfig(objects);
+      assert.deepEqual(config.advertisedAddresses, [FIELD_VALUES['status.podIP']], `${name}: the sidecar's advertised address`);
+    }
+  });
+});
+
+describe('manifests: Services and selectors', () => {
+  it('each Service selects the pods of one workload: the JobManagers for Flink, the servers for ZooKeeper', () => {
+    for (const [name, r] of renderings) {
+      const templates = podTemplates(r.objects);
+      for (const service of ofKind<IService>(r.objects, 'Service')) {
+        const owners = templates.filter((t) => selects(service.spec?.selector, leaderPodLabels(r.objects, t))).map((t) => t.owner);
+        assert.equal(owners.length, 1, `${name}: Service ${service.metadata.name} selects ${owners.length} workloads`);
+        const owner = owners[0] as KubeObject;
+        if (service.metadata.name.startsWith('flink-')) assert.ok(isJobManagerDeployment(owner), `${name}: ${service.metadata.name}`);
+        if (service.metadata.name.startsWith('zookeeper')) assert.equal(owner.kind, 'StatefulSet', `${name}: ${service.metadata.name}`);
+        for (const p of service.spec?.ports ?? []) {
+          const spec = templates.find((t) => t.owner === owner)?.spec as IPodSpec;
+          assert.ok(containersOf(spec).some((c) => portOf(c, p.targetPort ?? p.port) !== undefined), `${name}: ${service.metadata.name} port ${p.name}`);
+        }
+      }
+    }
+  });
+
+  it('the PodMonitor scrapes /metrics on the sidecar port of the JobManager pods alone', async () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const monitor = named<{ spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string; path: string }[] } }>(
+        objects,
+        'PodMonitor',
+        'flink-ha-sidecar',
+      );
+      const selected = podTemplates(objects).filter((t) => selects(monitor.spec.selector.matchLabels, t.labels));
+      assert.deepEqual(selected.map((t) => component(t.labels)), ['jobmanager'], name);
+      const sidecar = sidecarOf(templateOf(objects, 'jobmanager').spec);
+      for (const endpoint of monitor.spec.podMetricsEndpoints) {
+        assert.equal(portOf(sidecar, endpoint.port), sidecarConfig(objects).port, `${name}: PodMonitor port ${endpoint.port}`);
+        assert.equal(endpoint.path, '/metrics', name);
+      }
+    }
+    // The app serves /metrics when it is given metrics, as main does.
+    const app = createApp({
+      getState: () => assert.fail('/metrics must not read the state'),
+      clock: () => 0,
+      metrics: { contentType: 'text/plain; version=0.0.4', render: async () => 'up 1\n' },
+    });
+    const server: Server = createServer(app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        get(`http://127.0.0.1:${port}/metrics`, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        }).on('error', reject);
+      });
+      assert.equal(status, 200);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
+
+describe('manifests: probes', () => {
+  it('every HTTP probe asks the sidecar for a path it serves, on its port', () => {
+    const served = Object.keys(PROBES);
+    for (const [name, objects] of flinkRenderings()) {
+      const port = sidecarConfig(objects).port;
+      for (const t of podTemplates(objects)) {
+        for (const c of containersOf(t.spec)) {
+          for (const [kind, probe] of probesOf(c)) {
+            if (!probe.httpGet) continue;
+            const where = `${name}: ${c.name} ${kind}`;
+            assert.ok(served.includes(new URL(probe.httpGet.path ?? '/', 'http://pod').pathname), `${where}: ${probe.httpGet.path} is not in PROBES`);
+            const isSidecar = c === sidecarOf(templateOf(objects, 'jobmanager').spec);
+            // A named port is looked up among the probed container's own ports: only the sidecar has ha-probes.
+            if (!isSidecar) assert.equal(typeof probe.httpGet.port, 'number', `${where}: a named port would not resolve`);
+            assert.equal(portOf(c, probe.httpGet.port), port, `${where}: not the sidecar's port`);
+          }
+        }
+      }
+    }
+  });
+
+  it('runs the sidecar as a native sidecar with startup (/livez), readiness (/readyz) and liveness (/livez) probes', () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const spec = templateOf(objects, 'jobmanager').spec;
+      const sidecar = sidecarOf(spec);
+      assert.ok(spec.initContainers?.includes(sidecar), `${name}: not an init container`);
+      assert.equal(sidecar.restartPolicy, 'Always', name);
+      // /readyz for startup would keep a standby's JobManager from ever starting.
+      assert.equal(sidecar.startupProbe?.httpGet?.path, '/livez', name);
+      assert.equal(sidecar.readinessProbe?.httpGet?.path, '/readyz', name);
+      assert.equal(sidecar.livenessProbe?.httpGet?.path, '/livez', name);
+      assert.equal(containerNamed(spec, 'jobmanager').readinessProbe, undefined, `${name}: the sidecar alone decides readiness`);
+    }
+  });
+
+  it("times the probes from Flink's ZooKeeper session timeout", () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const config = sidecarConfig(objects);
+      const sessionS = config.flinkSessionTimeoutMs / 1000;
+      assert.equal(config.sources.flinkSessionTimeoutMs, 'flink-conf', name);
+      const spec = templateOf(objects, 'jobmanager').spec;
+      const sidecar = sidecarOf(spec);
+      const window = (p: IProbe | undefined): number => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
+      const readiness = sidecar.readinessProbe;
+      // One failed /readyz takes the pod out at once; a period far below the session timeout.
+      assert.equal(readiness?.failureThreshold, 1, name);
+      assert.ok((readiness?.periodSeconds ?? 10) * 10 <= sessionS, `${name}: readiness period against S = ${sessionS} s`);
+      assert.ok(window(sidecar.livenessProbe) >= sessionS, `${name}: the sidecar is restarted sooner than S`);
+      const jm = containerNamed(spec, 'jobmanager');
+      assert.ok(window(jm.livenessProbe) >= sessionS, `${name}: the JobManager is restarted sooner than S`);
+      if (jm.livenessProbe?.httpGet?.path === '/jobmanager/livez') {
+        assert.ok(config.jobmanagerLivenessGraceMs >= 2 * config.flinkSessionTimeoutMs, `${name}: the /jobmanager/livez grace is under 2 S`);
+      }
+      assert.ok((spec.terminationGracePeriodSeconds ?? 30) * 1000 > config.shutdownTimeoutMs, `${name}: no time for the sidecar to stop`);
+    }
+  });
+
+  it("keeps Flink's tcpSocket liveness on the JobManager's RPC port unless the jobmanager-livez component is added", () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const conf = flinkConf(objects);
+      const jm = containerNamed(templateOf(objects, 'jobmanager').spec, 'jobmanager');
+      if (name.includes('components/jobmanager-livez')) {
+        assert.equal(jm.livenessProbe?.httpGet?.path, '/jobmanager/livez', name);
+        assert.equal(jm.livenessProbe?.tcpSocket, undefined, `${name}: two handlers`);
+      } else {
+        assert.equal(portOf(jm, jm.livenessProbe?.tcpSocket?.port), Number(flinkValue(conf, 'jobmanager.rpc.port')), name);
+      }
+      const tm = containerNamed(templateOf(objects, 'taskmanager').spec, 'taskmanager');
+      assert.equal(portOf(tm, tm.livenessProbe?.tcpSocket?.port), Number(flinkValue(conf, 'taskmanager.rpc.port')), `${name}: TaskManager`);
+    }
+  });
+});
+
+describe("manifests: the sidecar's settings", () => {
+  it("takes the ZooKeeper settings and the REST port from the mounted Flink file, with nothing overriding them", () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const conf = flinkConf(objects);
+      const config = sidecarConfig(objects);
+      const sidecar = sidecarOf(templateOf(objects, 'jobmanager').spec);
+      assert.equal(sidecar.args, undefined, `${name}: flags would override the file`);
+      assert.equal(sidecar.command, undefined, name);
+      for (const setting of ['zookeeperQuorum', 'zookeeperRoot', 'clusterId', 'flinkSessionTimeoutMs', 'flinkRestUrl'] as const) {
+        assert.equal(config.sources[setting], 'flink-conf', `${name}: ${setting} comes from ${config.sources[setting]}`);
+      }
+      for (const [setting, source] of Object.entries(config.sources)) {
+        if (source === 'flag') assert.fail(`${name}: ${setting} is a flag`);
+      }
+      assert.equal(config.zookeeperQuorum.connectString, flinkValue(conf, 'high-availability.zookeeper.quorum'), name);
+      assert.equal(config.zookeeperRoot, flinkValue(conf, 'high-availability.zookeeper.path.root'), name);
+      assert.equal(config.clusterId, flinkValue(conf, 'high-availability.cluster-id'), name);
+      assert.equal(config.flinkRestUrl.port, flinkValue(conf, 'rest.port'), name);
+      assert.equal(config.flinkRestUrl.hostname, '127.0.0.1', `${name}: the sidecar checks its own JobManager`);
+      // The debug endpoints stay on loopback, off the network.
+      assert.ok(['127.0.0.1', '::1', 'localhost'].includes(config.debugHost), name);
+      assert.ok(!(sidecar.ports ?? []).some((p) => p.containerPort === config.debugPort), `${name}: the debug port is a containerPort`);
+    }
+  });
+
+  it('uses the ZooKeeper ensemble of manifests/zookeeper, whose servers grant both session timeouts', () => {
+    const zk = rendering('zookeeper');
+    const [sts] = ofKind<IStatefulSet>(zk, 'StatefulSet');
+    assert.ok(sts?.spec);
+    const headless = named<IService>(zk, 'Service', sts.spec.serviceName ?? '');
+    assert.equal(headless.spec?.clusterIP, 'None');
+    assert.equal(headless.spec?.publishNotReadyAddresses, true, 'servers must find each other before they are Ready');
+    const server = containerNamed(sts.spec.template.spec as IPodSpec, 'zookeeper');
+    const replicas = sts.spec.replicas ?? 1;
+    assert.equal(replicas, 3);
+    assert.equal(sts.spec.podManagementPolicy, 'Parallel', 'OrderedReady would wait for a quorum of one');
+    assert.equal(ofKind<IPodDisruptionBudget>(zk, 'PodDisruptionBudget').length, 1);
+
+    const mount = server.volumeMounts?.find((m) => m.subPath === 'zoo.cfg');
+    assert.ok(mount);
+    const zooCfg = mountedFiles(zk, sts.spec.template.spec as IPodSpec, server).get(mount.mountPath) ?? '';
+    const cfg = new Map(
+      zooCfg
+        .split('\n')
+        .filter((l) => /^[^#\s][^=]*=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()] as const),
+    );
+    const pods = Array.from({ length: replicas }, (_, i) => `${sts.metadata.name}-${i}.${headless.metadata.name}`);
+    pods.forEach((host, i) => {
+      const quorum = namedPort(server, 'quorum');
+      const election = namedPort(server, 'election');
+      assert.equal(cfg.get(`server.${i + 1}`), `${host}:${quorum}:${election};${namedPort(server, 'client')}`);
+    });
+    const tick = Number(cfg.get('tickTime') ?? 3000);
+    const minSession = Number(cfg.get('minSessionTimeout') ?? 2 * tick);
+    const maxSession = Number(cfg.get('maxSessionTimeout') ?? 20 * tick);
+
+    for (const [name, objects] of flinkRenderings()) {
+      const config = sidecarConfig(objects);
+      assert.deepEqual(
+        config.zookeeperQuorum.servers,
+        pods.map((host) => ({ host, port: namedPort(server, 'client') })),
+        `${name}: the quorum names the StatefulSet's servers`,
+      );
+      for (const [what, ms] of [
+        ["Flink's session timeout", config.flinkSessionTimeoutMs],
+        ["the sidecar's own session timeout", config.zookeeperSessionTimeoutMs],
+      ] as const) {
+        assert.ok(ms >= minSession && ms <= maxSession, `${name}: ${what} (${ms} ms) outside ${minSession}..${maxSession}`);
+      }
+      assert.equal(objects[0]?.metadata.namespace, zk[0]?.metadata.namespace, `${name}: the quorum's short names need one namespace`);
+    }
+  });
+});
+
+describe('manifests: resources', () => {
+  it("gives each TaskManager slot one CPU and at least 1 GiB, with Flink's process size within the limit", () => {
+    const GiB = 2 ** 30;
+    for (const [name, objects] of flinkRenderings()) {
+      const conf = flinkConf(objects);
+      const slots = Number(flinkValue(conf, 'taskmanager.numberOfTaskSlots'));
+      const tm = containerNamed(templateOf(objects, 'taskmanager').spec, 'taskmanager');
+      assert.equal(cpuCores(tm.resources?.requests?.cpu), slots, `${name}: CPU requests per slot`);
+      assert.equal(cpuCores(tm.resources?.limits?.cpu), slots, `${name}: CPU limit per slot`);
+      const memory = bytesOf(tm.resources?.limits?.memory);
+      assert.ok(memory >= slots * GiB, `${name}: under 1 GiB per slot`);
+      assert.equal(bytesOf(tm.resources?.requests?.memory), memory, `${name}: TaskManager memory request and limit differ`);
+      assert.ok(flinkBytes(flinkValue(conf, 'taskmanager.memory.process.size')) <= memory, `${name}: TaskManager process size`);
+      const jm = containerNamed(templateOf(objects, 'jobmanager').spec, 'jobmanager');
+      assert.ok(flinkBytes(flinkValue(conf, 'jobmanager.memory.process.size')) <= bytesOf(jm.resources?.limits?.memory), `${name}: JobManager`);
+    }
+  });
+});
+
+describe('manifests: security', () => {
+  it('runs every container as non-root with a read-only root filesystem, no escalation, no capabilities, requests and limits', () => {
+    for (const [name, r] of renderings) {
+      for (const t of podTemplates(r.objects)) {
+        assert.equal(t.spec.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${name}: ${t.owner.metadata.name}`);
+        for (const c of containersOf(t.spec)) {
+          const where = `${name}: ${t.owner.metadata.name}/${c.name}`;
+          const sc = c.securityContext;
+          assert.equal(sc?.runAsNonRoot ?? t.spec.securityContext?.runAsNonRoot, true, where);
+          assert.ok((sc?.runAsUser ?? t.spec.securityContext?.runAsUser ?? 0) > 0, `${where}: no numeric non-root user`);
+          assert.equal(sc?.readOnlyRootFilesystem, true, where);
+          assert.equal(sc?.allowPrivilegeEscalation, false, where);
+          assert.deepEqual(sc?.capabilities?.drop, ['ALL'], where);
+          assert.equal(sc?.capabilities?.add, undefined, where);
+          for (const kind of ['requests', 'limits'] as const) {
+            for (const resource of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[resource] !== undefined, `${where}: no ${kind}.${resource}`);
+          }
+        }
+      }
+    }
+  });
+
+  it('gives Flink writable emptyDirs for /tmp and its logs', () => {
+    for (const [name, objects] of flinkRenderings()) {
+      for (const t of [templateOf(objects, 'jobmanager'), templateOf(objects, 'taskmanager')]) {
+        const c = containerNamed(t.spec, component(t.labels) ?? '');
+        for (const dir of ['/tmp', '/opt/flink/log']) {
+          const mount = c.volumeMounts?.find((m) => m.mountPath === dir);
+          assert.ok(mount && volumeNamed(t.spec, mount.name).emptyDir, `${name}: ${c.name} has no emptyDir at ${dir}`);
+          assert.notEqual(mount.readOnly, true, name);
+        }
+      }
+    }
+  });
+
+  it("mounts no service account token where none is needed, and in label mode the sidecar's alone", () => {
+    for (const [name, r] of renderings) {
+      for (const t of podTemplates(r.objects)) {
+        assert.equal(t.spec.automountServiceAccountToken, false, `${name}: ${t.owner.metadata.name}`);
+        for (const c of containersOf(t.spec)) {
+          const tokenMounts = (c.volumeMounts ?? []).filter((m) =>
+            (t.spec.volumes?.find((v) => v.name === m.name)?.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined),
+          );
+          const isLabelSidecar = isJobManagerDeployment(t.owner) && c === sidecarOf(t.spec) && sidecarConfig(r.objects).routingMode === 'label';
+          if (!isLabelSidecar) {
+            assert.deepEqual(tokenMounts, [], `${name}: ${c.name} gets a token`);
+            continue;
+          }
+          assert.deepEqual(tokenMounts.map((m) => m.mountPath), [SERVICE_ACCOUNT_DIR], `${name}: where the sidecar's client looks`);
+          const account = named<IServiceAccount>(r.objects, 'ServiceAccount', t.spec.serviceAccountName ?? '');
+          assert.equal(account.automountServiceAccountToken, false, `${name}: the account would mount its token into every container`);
+        }
+      }
+    }
+  });
+
+  it("runs this package's version of the sidecar image", () => {
+    for (const [name, objects] of flinkRenderings()) {
+      assert.equal(sidecarOf(templateOf(objects, 'jobmanager').spec).image, `flink-ha-sidecar:${PACKAGE_VERSION}`, name);
+    }
+  });
+
+  it("lets users reach the REST port and Prometheus the sidecar's port, names every port, and never opens the debug port", () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const config = sidecarConfig(objects);
+      const jm = templateOf(objects, 'jobmanager');
+      const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy');
+      const jmPolicies = policies.filter((p) => selects(p.spec?.podSelector.matchLabels, jm.labels));
+      assert.equal(jmPolicies.length, 1, `${name}: JobManager NetworkPolicies`);
+      for (const t of podTemplates(objects)) {
+        assert.ok(policies.some((p) => selects(p.spec?.podSelector.matchLabels, t.labels)), `${name}: ${t.owner.metadata.name} has no NetworkPolicy`);
+      }
+      const open = new Map<number, 'anyone' | 'some'>();
+      for (const rule of jmPolicies[0]?.spec?.ingress ?? []) {
+        assert.ok(rule.ports && rule.ports.length > 0, `${name}: a rule without ports opens every port`);
+        for (const p of rule.ports) {
+          const number = containersOf(jm.spec).map((c) => portOf(c, p.port)).find((n) => n !== undefined);
+          assert.ok(number !== undefined, `${name}: NetworkPolicy port ${String(p.port)} is no port of the JobManager pod`);
+          if (!rule.from || rule.from.length === 0) open.set(number, 'anyone');
+          else if (!open.has(number)) open.set(number, 'some');
+        }
+      }
+      assert.equal(open.get(Number(flinkValue(flinkConf(objects), 'rest.port'))), 'anyone', `${name}: REST port`);
+      assert.equal(open.get(config.port), 'some', `${name}: the sidecar's port, for Prometheus only`);
+      assert.equal(open.has(config.debugPort), false, `${name}: debug port`);
+    }
+  });
+});
+
+describe('manifests: rollouts and drains', () => {
+  /** Per routing mode, as the sidecar itself reads its settings. */
+  function byMode(mode: 'readiness' | 'label'): [string, KubeObject[]][] {
+    const found = flinkRenderings().filter(([, objects]) => sidecarConfig(objects).routingMode === mode);
+    assert.ok(found.length > 0, `no rendering in ${mode} mode`);
+    return found;
+  }
+
+  const jobManagerBudgets = (objects: readonly KubeObject[]): (IPodDisruptionBudget & KubeObject)[] => {
+    const jm = templateOf(objects, 'jobmanager');
+    return ofKind<IPodDisruptionBudget>(objects, 'PodDisruptionBudget').filter((b) => selects(b.spec?.selector?.matchLabels, jm.labels));
+  };
+
+  it('readiness mode: Recreate, no PodDisruptionBudget, and a Service that routes on readiness alone', () => {
+    for (const [name, objects] of byMode('readiness')) {
+      assert.deepEqual(['base', 'base+components/jobmanager-livez'].includes(name), true, name);
+      const deployment = named<IDeployment>(objects, 'Deployment', templateOf(objects, 'jobmanager').owner.metadata.name);
+      assert.equal(deployment.spec?.strategy?.type, 'Recreate', `${name}: a rolling update deadlocks on standbys that are never Ready`);
+      assert.deepEqual(jobManagerBudgets(objects), [], `${name}: a PDB would block every drain of the leader's node`);
+      const config = sidecarConfig(objects);
+      const service = named<IService>(objects, 'Service', 'flink-jobmanager');
+      assert.equal(service.spec?.selector?.[config.roleLabel], undefined, `${name}: no sidecar sets the role label in readiness mode`);
+      assert.notEqual(service.spec?.publishNotReadyAddresses, true, `${name}: would route to standbys`);
+    }
+  });
+
+  it('label mode: rolling update, a PodDisruptionBudget of one that never blocks on unhealthy pods, a Service on the leader label', () => {
+    for (const [name, objects] of byMode('label')) {
+      const config = sidecarConfig(objects);
+      const jm = templateOf(objects, 'jobmanager');
+      const deployment = jm.owner as unknown as IDeployment;
+      assert.equal(deployment.spec?.strategy?.type, 'RollingUpdate', name);
+      assert.ok(Number(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable ?? 1) <= 1, name);
+      const budgets = jobManagerBudgets(objects);
+      assert.equal(budgets.length, 1, name);
+      assert.equal(budgets[0]?.spec?.minAvailable, 1, name);
+      assert.equal(budgets[0]?.spec?.unhealthyPodEvictionPolicy, 'AlwaysAllow', name);
+
+      const service = named<IService>(objects, 'Service', 'flink-jobmanager');
+      assert.equal(service.spec?.selector?.[config.roleLabel], config.roleLabelLeaderValue, `${name}: the Service selects the leader label`);
+      assert.notEqual(service.spec?.publishNotReadyAddresses, true, `${name}: would route to a leader whose JobManager is down`);
+      assert.equal(jm.labels[config.roleLabel], undefined, `${name}: new pods would be routed to before their sidecar decides`);
+      assert.equal(deployment.spec?.selector.matchLabels?.[config.roleLabel], undefined, `${name}: relabelling would orphan pods`);
+      assert.ok(jm.labels[config.podClusterLabel], `${name}: the pods lack ${config.podClusterLabel}`);
+      for (const t of podTemplates(objects)) {
+        assert.equal(t.labels[config.roleLabel], undefined, `${name}: ${t.owner.metadata.name} sets the label the sidecars own`);
+      }
+    }
+  });
+
+  it('label mode: the Role grants exactly the pod calls the sidecar makes (kube-client.ts), bound to the pods\' account', () => {
+    const source = readFileSync(join(REPO_DIR, 'src', 'sources', 'kubernetes', 'kube-client.ts'), 'utf8');
+    assert.match(source, /makeApiClient\(k8s\.CoreV1Api\)/, 'the client no longer uses the core API group alone');
+    const VERB: Readonly<Record<string, string>> = { read: 'get', list: 'list', patch: 'patch', create: 'create', replace: 'update', delete: 'delete' };
+    const calls = [...source.matchAll(/\bapi\.(read|list|patch|create|replace|delete)Namespaced([A-Z][A-Za-z]*?)\(/g)];
+    assert.ok(calls.length > 0, 'no API calls found in kube-client.ts');
+    const needed = new Set(calls.map(([, op, kind]) => `/${(kind ?? '').toLowerCase()}s/${VERB[op ?? ''] ?? ''}`));
+    for (const [name, objects] of byMode('label')) {
+      const jm = templateOf(objects, 'jobmanager');
+      const bindings = ofKind<IRoleBinding>(objects, 'RoleBinding').filter((b) =>
+        (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === jm.spec.serviceAccountName && s.namespace === jm.owner.metadata.namespace),
+      );
+      assert.equal(bindings.length, 1, `${name}: RoleBindings of the JobManagers' account`);
+      assert.equal(ofKind(objects, 'ClusterRoleBinding').length, 0, name);
+      const role = named<IRole>(objects, 'Role', bindings[0]?.roleRef.name ?? '');
+      assert.equal(bindings[0]?.roleRef.kind, 'Role', name);
+      const granted = new Set<string>();
+      for (const rule of role.rules ?? []) {
+        assert.equal(rule.resourceNames, undefined, name);
+        assert.equal(rule.nonResourceURLs, undefined, name);
+        for (const group of rule.apiGroups ?? []) {
+          for (const resource of rule.resources ?? []) for (const verb of rule.verbs) granted.add(`${group}/${resource}/${verb}`);
+        }
+      }
+      assert.deepEqual([...granted].sort(), [...needed].sort(), name);
+    }
+    for (const [name, objects] of byMode('readiness')) {
+      for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']) {
+        assert.equal(ofKind(objects, kind).length, 0, `${name}: readiness mode needs no ${kind}`);
+      }
+    }
+  });
+});
