@@ -24,7 +24,7 @@ import { parseAllDocuments } from 'yaml';
 export type KubeObject = Record<string, unknown> & {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> } & Record<string, unknown>;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } & Record<string, unknown>;
 };
 
 export type RendererName = 'kubectl' | 'kustomize' | 'fallback';

@@ -806,6 +806,7 @@ describe('manifests: rollouts and drains', () => {
   it('readiness mode: Recreate, no PodDisruptionBudget, and a Service that routes on readiness alone', () => {
     for (const [name, objects] of byMode('readiness')) {
       assert.deepEqual(['base', 'base+components/jobmanager-livez'].includes(name), true, name);
+      assert.equal(templateOf(objects, 'jobmanager').owner.metadata.annotations?.['flink-ha-sidecar/routing-mode'], 'readiness', name);
       const deployment = named<IDeployment>(objects, 'Deployment', templateOf(objects, 'jobmanager').owner.metadata.name);
       assert.equal(deployment.spec?.strategy?.type, 'Recreate', `${name}: a rolling update deadlocks on standbys that are never Ready`);
       assert.deepEqual(jobManagerBudgets(objects), [], `${name}: a PDB would block every drain of the leader's node`);
@@ -821,6 +822,7 @@ describe('manifests: rollouts and drains', () => {
       const config = sidecarConfig(objects);
       const jm = templateOf(objects, 'jobmanager');
       const deployment = jm.owner as unknown as IDeployment;
+      assert.equal(jm.owner.metadata.annotations?.['flink-ha-sidecar/routing-mode'], 'label', name);
       assert.equal(deployment.spec?.strategy?.type, 'RollingUpdate', name);
       assert.ok(Number(deployment.spec?.strategy?.rollingUpdate?.maxUnavailable ?? 1) <= 1, name);
       const budgets = jobManagerBudgets(objects);
