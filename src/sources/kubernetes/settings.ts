@@ -23,7 +23,7 @@ export interface LabelRoutingSettings {
   standbyValue: string;
   /**
    * POD_CLUSTER_LABEL / --pod-cluster-label: a label that every JM pod of this Flink cluster
-   * carries with the same value, and no other pod in the namespace does. The sidecar reads its
+   * carries with the same value, and no other Flink cluster's JobManagers do. The sidecar reads its
    * value from its own pod, and a new leader removes stale leader labels only from pods with it.
    */
   clusterLabel: string;
