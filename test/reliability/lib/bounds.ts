@@ -28,6 +28,9 @@ export const BOUNDS = {
   partitionDetectedMs: 4000,
   /** ZooKeeper, the network or the sidecar back -> the leader's sidecar ready again. */
   recoveredReadyMs: 8000,
+  /** Other clients' probes while the server is abused (slow clients, floods): p99 and worst. */
+  abuseProbeP99Ms: 100,
+  abuseProbeMaxMs: 500,
   /** 3-node ensemble: a node or the quorum lost, or back -> a ready leader. */
   ensembleReadyMs: 20_000,
 } as const;
