@@ -7,6 +7,7 @@
  * /debug/state, readiness failing after the timeout), and heal.
  */
 import assert from 'node:assert/strict';
+import type { SidecarState } from '../../src/core/model.js';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
@@ -269,13 +270,15 @@ describe('label routing with real ZooKeeper and Curator JobManagers', () => {
     assert.equal(labelOf(b.pod), 'standby');
     assert.equal(labelOf(a.pod), 'leader', 'the stale label stays while patches are forbidden');
 
-    const notReady = await b.sidecar.waitFor('b not ready', (s) => !s.verdict.ready, timeoutMs + 5000);
+    // Not ready because of the label (b may also be briefly unknown on the way, for other reasons).
+    const labelFailing = (s: SidecarState) => s.verdict.checks.some((c) => c.name === 'label' && !c.ok);
+    const notReady = await b.sidecar.waitFor('b not ready: label failing', labelFailing, timeoutMs + 5000);
     assert.ok(notReady.nowMs - notReady.podLabel.failingSinceMs! > timeoutMs);
     const readyz = await b.sidecar.get('/readyz');
     assert.equal(readyz.status, 503);
     assert.equal(readyz.body.reason, 'label-update-failing');
     // a cannot take its own label off either, so it stops taking traffic too.
-    await a.sidecar.waitFor('a not ready', (s) => !s.verdict.ready, timeoutMs + 5000);
+    await a.sidecar.waitFor('a not ready: label failing', labelFailing, timeoutMs + 5000);
     assert.equal((await a.sidecar.get('/readyz')).body.reason, 'label-update-failing');
 
     const debugPort = b.sidecar.running.debugAddress!.port;
