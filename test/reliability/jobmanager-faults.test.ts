@@ -29,7 +29,7 @@ async function cluster(tag: string, layout: '1.15' | '1.14' | '1.13' = '1.15'): 
   return c;
 }
 
-const LAYOUTS = (process.env['RELIABILITY_LAYOUTS'] ?? '1.15').split(',') as ('1.15' | '1.14' | '1.13')[];
+const LAYOUTS = (process.env['RELIABILITY_LAYOUTS'] ?? '1.15,1.14,1.13').split(',') as ('1.15' | '1.14' | '1.13')[];
 
 describe('the leader JobManager dies or freezes', () => {
   for (const layout of LAYOUTS) {

@@ -70,6 +70,8 @@ export interface LoggedTransition {
 
 export class SidecarProcess {
   readonly lines: LogLine[] = [];
+  /** When each line of `lines` arrived here, on the monotonic scale. */
+  readonly lineArrivedAtMs: number[] = [];
   readonly transitions: LoggedTransition[] = [];
   /** When this process asked for the spawn, on the monotonic scale. */
   readonly spawnedAtMs: number;
@@ -269,6 +271,7 @@ export class SidecarProcess {
       line = { msg: raw, level: 'unparsed' };
     }
     this.lines.push(line);
+    this.lineArrivedAtMs.push(monotonicNow());
     if (isTransitionLine(line)) this.transitions.push(toTransition(line));
     this.notify();
   }
