@@ -118,7 +118,8 @@ async function benchLayout(connectString: string, layout: Layout): Promise<void>
   for (const jm of jms) {
     const loaded = loadConfig(
       [`--zookeeper-quorum=${connectString}`, `--cluster-id=${clusterId}`, `--flink-rest-url=${jm.restUrl}`, `--layout=${layout}`,
-        '--advertised-address=127.0.0.1', '--host=127.0.0.1', '--log-level=silent'],
+        // Debug endpoints off: their default port (8091) would clash between the two sidecars.
+        '--advertised-address=127.0.0.1', '--host=127.0.0.1', '--log-level=silent', '--debug-port=0'],
       {},
       'bench',
     );
