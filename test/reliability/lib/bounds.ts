@@ -16,6 +16,12 @@ export const BOUNDS = {
   probeTimeoutMs: 1000,
   /** Two sidecars ready at once, from their transition logs. */
   overlapLogMs: 50,
+  /**
+   * A sidecar process frozen (SIGSTOP, a long pause) while leadership moved still holds its last
+   * verdict when it resumes, until it has processed what arrived meanwhile: two may be ready at
+   * once for that long.
+   */
+  thawCatchUpMs: 150,
   /** Two sidecars ready at once, as sampled (a sample spans its request; edges blur by a period). */
   overlapSampledMs: 50,
   /** Sampled readiness lags the logged one by up to a sample period and a request. */
@@ -26,8 +32,12 @@ export const BOUNDS = {
   deadJobManagerNotReadyMs: 2000,
   /** The sidecar's ZooKeeper link goes silent -> not ready: within its session timeout. */
   partitionDetectedMs: 4000,
-  /** ZooKeeper, the network or the sidecar back -> the leader's sidecar ready again. */
-  recoveredReadyMs: 8000,
+  /**
+   * ZooKeeper restarted, the network healed or the sidecar thawed -> the leader's sidecar ready
+   * again: a ZooKeeper JVM start, a sidecar connection that may need a new client (up to a session
+   * timeout and a ping interval), Curator's reconnection and the JobManager's check.
+   */
+  recoveredReadyMs: 10_000,
   /** Other clients' probes while the server is abused (slow clients, floods): p99 and worst. */
   abuseProbeP99Ms: 100,
   abuseProbeMaxMs: 500,

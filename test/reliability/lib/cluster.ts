@@ -129,19 +129,21 @@ export class Cluster {
   /**
    * Waits until JobManager `index` has logged `leader rest_server` at or after event `since` and
    * its sidecar is ready, and checks the time from the JM's write to readiness (in the log and
-   * as sampled) against `boundMs`. Returns the JM's write time on the monotonic scale.
+   * as sampled) against `boundMs`. Returns the JM's write time and the sidecar's ready time, on the
+   * monotonic scale.
    */
-  async expectReadyLeader(t: TestContext, scenario: string, index: number, sinceEvent: number, boundMs: number, waitMs = 30_000): Promise<number> {
+  async expectReadyLeader(t: TestContext, scenario: string, index: number, sinceEvent: number, boundMs: number, waitMs = 30_000): Promise<{ writtenMs: number; readyMs: number }> {
     const jm = this.jms[index]!;
     await jm.waitFor(/^leader rest_server /, waitMs, sinceEvent);
     const event = jm.events.slice(sinceEvent).find((e) => /^leader rest_server /.test(e.line))!;
     const writtenMs = performance.timeOrigin + event.atMs;
-    return this.expectReadySince(t, scenario, index, writtenMs, boundMs, 'new leader written');
+    const readyMs = await this.expectReadySince(t, scenario, index, writtenMs, boundMs, 'new leader written');
+    return { writtenMs, readyMs };
   }
 
   /**
    * Waits until sidecar `index` is ready after `refMs` and checks how long it took, in its log
-   * and as sampled, against `boundMs`.
+   * and as sampled, against `boundMs`. Returns when it became ready (its log's time).
    */
   async expectReadySince(t: TestContext, scenario: string, index: number, refMs: number, boundMs: number, what: string): Promise<number> {
     const s = this.sidecars[index]!;
@@ -151,7 +153,7 @@ export class Cluster {
     // after the fault, before it notices: that is not the recovery).
     const sampledAt = await this.sampler.firstReadyAfter(this.name(index), readyAt, boundMs + 10_000);
     within(t, scenario, `${what} -> ${this.name(index)} /readyz 200 (sampled)`, Math.max(0, sampledAt - refMs), boundMs + BOUNDS.samplingSlackMs);
-    return refMs;
+    return readyAt;
   }
 
   /** The moment (log time) sidecar i became or already was ready at or after refMs. */
@@ -174,7 +176,7 @@ export class Cluster {
    * sidecars were ready at once, from the logs (frozen spans cut out) and from the samples, is
    * within the bounds; no sidecar process crashed.
    */
-  async verifySafety(t: TestContext, scenario: string): Promise<void> {
+  async verifySafety(t: TestContext, scenario: string, overlapLogMs: number = BOUNDS.overlapLogMs): Promise<void> {
     await this.sampler.stop();
     const endMs = monotonicNow();
     const fromLog = new Map(this.sidecars.map((s, i) => [this.name(i), readyIntervalsFromLog(s, endMs, this.frozen.get(i))] as const));
@@ -184,7 +186,7 @@ export class Cluster {
     const describe = (o: typeof logOverlap) =>
       o === null ? '' : `${o.a} and ${o.b} both ready for ${o.ms.toFixed(1)} ms from ${new Date(o.start).toISOString()}\n` +
         this.sidecars.map((s, i) => `${this.name(i)}:\n${s.describe(20)}`).join('\n');
-    within(t, scenario, 'two ready at once (transition logs)', logOverlap?.ms ?? 0, BOUNDS.overlapLogMs, describe(logOverlap));
+    within(t, scenario, 'two ready at once (transition logs)', logOverlap?.ms ?? 0, overlapLogMs, describe(logOverlap));
     within(t, scenario, 'two ready at once (sampled /readyz)', sampledOverlap?.ms ?? 0, BOUNDS.overlapSampledMs, describe(sampledOverlap));
     if (process.env['RELIABILITY_VERBOSE'] === '1') {
       const t0 = Math.min(...this.sidecars.map((s) => s.spawnedAtMs));
