@@ -132,6 +132,9 @@ for (const layout of LAYOUTS) {
       await pair.sidecars[0]!.waitFor('old leader not ready', (s) => !s.verdict.ready, 10_000);
       await pair.jms[1]!.waitFor(/^leader rest_server /, JM_SESSION_TIMEOUT_MS * 5);
       await pair.sidecars[1]!.waitFor('new leader ready', isReady, 20_000);
+      // Both sidecars read the new leader's write through their own watches; the old one may be
+      // a moment behind (still seeing no leader published).
+      await pair.sidecars[0]!.waitFor('old leader a standby', hasRole('standby'), 10_000);
       const old = await pair.sidecars[0]!.get('/readyz');
       assert.equal(old.status, 503);
       assert.equal(old.body.role, 'standby');
