@@ -42,6 +42,41 @@ function json(status: number, body: string, type = 'application/json; charset=UT
   };
 }
 
+/**
+ * A checker against `url` that records every event it reports; `until(type)` resolves once an
+ * event of that type was reported (at once if one was), or null after `timeoutMs`.
+ */
+function recordingChecker(url: string, intervalMs = 60_000, timeoutMs = 1000) {
+  const events: SidecarEvent[] = [];
+  const emitter = new EventEmitter();
+  const checker = new JobManagerChecker({
+    restUrl: new URL(url),
+    intervalMs,
+    timeoutMs,
+    clock: () => performance.now(),
+    onEvent: (e) => {
+      events.push(e);
+      emitter.emit(e.type, e);
+    },
+  });
+  const until = (type: SidecarEvent['type'], waitMs = 10_000): Promise<SidecarEvent | null> => {
+    const seen = events.find((e) => e.type === type);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        emitter.off(type, onEvent);
+        resolve(null);
+      }, waitMs);
+      const onEvent = (e: SidecarEvent) => {
+        clearTimeout(timer);
+        resolve(e);
+      };
+      emitter.once(type, onEvent);
+    });
+  };
+  return { checker, events, until };
+}
+
 describe('JobManagerChecker outcomes', () => {
   const cases: { name: string; handler: http.RequestListener; type: CheckEvent['type']; reason?: string; status: number | null }[] = [
     { name: '200 with JSON is healthy', handler: json(200, '{"flink-version":"1.20.0"}'), type: 'restCheckSucceeded', status: 200 },
@@ -106,18 +141,10 @@ describe('JobManagerChecker outcomes', () => {
     const srv = await listenLocal(() => undefined);
     const url = srv.url;
     await srv.close();
-    const events: SidecarEvent[] = [];
-    const checker = new JobManagerChecker({
-      restUrl: new URL(url),
-      intervalMs: 60_000,
-      timeoutMs: 1000,
-      clock: () => performance.now(),
-      onEvent: (e) => events.push(e),
-    });
+    const { checker, until } = recordingChecker(url);
     checker.start();
-    while (!events.some((e) => e.type === 'restCheckFailed')) await new Promise((r) => setTimeout(r, 5));
+    const failed = await until('restCheckFailed');
     checker.stop();
-    const failed = events.find((e) => e.type === 'restCheckFailed');
     assert.equal(failed?.type === 'restCheckFailed' && failed.reason, 'refused');
   });
 });
@@ -127,19 +154,22 @@ describe('JobManagerChecker scheduling', () => {
     let active = 0;
     let maxActive = 0;
     let served = 0;
+    let servedEnough: () => void = () => undefined;
+    const fifteenServed = new Promise<void>((resolve) => (servedEnough = resolve));
     const srv = await listenLocal((_req, res) => {
       active += 1;
       maxActive = Math.max(maxActive, active);
       setTimeout(() => {
         active -= 1;
         served += 1;
+        if (served === 15) servedEnough();
         res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
       }, 20);
     });
     const checker = new JobManagerChecker({ restUrl: new URL(srv.url), intervalMs: 30, timeoutMs: 250, clock: () => performance.now(), onEvent: () => undefined });
     checker.start();
     const spam = setInterval(() => checker.checkSoon(), 2);
-    while (served < 15) await new Promise((r) => setTimeout(r, 10));
+    await fifteenServed;
     clearInterval(spam);
     checker.stop();
     await srv.close();
@@ -154,21 +184,11 @@ describe('JobManagerChecker scheduling', () => {
       if (answers <= 3) res.writeHead(503, { 'content-type': 'application/json' }).end(ELECTION_503);
       else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-    const events: SidecarEvent[] = [];
-    const checker = new JobManagerChecker({
-      restUrl: new URL(srv.url),
-      intervalMs: 60_000,
-      timeoutMs: 1000,
-      clock: () => performance.now(),
-      onEvent: (e) => events.push(e),
-    });
+    const { checker, events, until } = recordingChecker(srv.url);
     checker.start();
-    while (!events.some((e) => e.type === 'restCheckFailed')) await new Promise((r) => setTimeout(r, 5));
+    await until('restCheckFailed');
     checker.checkSoon();
-    const deadline = performance.now() + 10_000;
-    while (!events.some((e) => e.type === 'restCheckSucceeded') && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until('restCheckSucceeded');
     checker.stop();
     await srv.close();
     assert.ok(events.some((e) => e.type === 'restCheckSucceeded'), 'healthy long before the 60 s interval');
