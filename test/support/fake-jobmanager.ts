@@ -27,6 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { javaClassPath, spawnJvm } from './zookeeper-server.js';
+import { waitForItem } from './wait-for-item.js';
 
 export type Layout = '1.15' | '1.14' | '1.13';
 export type FlinkComponent = 'rest_server' | 'dispatcher' | 'resource_manager';
@@ -230,34 +231,16 @@ export class FakeJobManager {
    * matches. Rejects after timeoutMs, or when the process exits first, quoting its stderr.
    */
   waitFor(pattern: RegExp, timeoutMs = DEFAULT_WAIT_MS, since = 0): Promise<string> {
-    return new Promise((resolvePromise, reject) => {
-      let next = since;
-      const settled = (): boolean => {
-        for (; next < this.events.length; next++) {
-          const line = this.events[next]?.line;
-          if (line !== undefined && pattern.test(line)) {
-            resolvePromise(line);
-            return true;
-          }
-        }
-        if (this.hasExited) {
-          reject(new Error(`no line matching ${pattern} before ${this.describeExit()}`));
-          return true;
-        }
-        return false;
-      };
-      if (settled()) return;
-      const waiter = (): void => {
-        if (!settled()) return;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; ${this.describeOutput()}`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
-    });
+    return waitForItem({
+      items: this.events,
+      since,
+      matches: (e) => pattern.test(e.line),
+      hasExited: () => this.hasExited,
+      waiters: this.waiters,
+      timeoutMs,
+      exitedError: () => new Error(`no line matching ${pattern} before ${this.describeExit()}`),
+      timeoutError: () => new Error(`no line matching ${pattern} within ${timeoutMs} ms; ${this.describeOutput()}`),
+    }).then((e) => e.line);
   }
 
   /** Whether the last leadership event for component says it leads (and has published its information). */

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { findFreePort, trackChild } from './zookeeper-server.js';
+import { waitForItem } from './wait-for-item.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 export const SIDECAR_MAIN = join(PROJECT_ROOT, 'dist', 'main.js');
@@ -172,33 +173,15 @@ export class SidecarProcess {
 
   /** Resolves with the first line at index `since` or later that matches; rejects after timeoutMs or on exit. */
   waitForLine(what: string, predicate: (l: LogLine) => boolean, timeoutMs = 15_000, since = 0): Promise<LogLine> {
-    return new Promise((resolvePromise, reject) => {
-      let next = since;
-      const settled = (): boolean => {
-        for (; next < this.lines.length; next++) {
-          const line = this.lines[next]!;
-          if (predicate(line)) {
-            resolvePromise(line);
-            return true;
-          }
-        }
-        if (this.hasExited) {
-          reject(new Error(`sidecar :${this.port} exited (${this.exitCode ?? this.exitSignal}) before ${what}; ${this.describe()}`));
-          return true;
-        }
-        return false;
-      };
-      if (settled()) return;
-      const waiter = (): void => {
-        if (!settled()) return;
-        clearTimeout(timer);
-        this.waiters.delete(waiter);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(waiter);
-        reject(new Error(`sidecar :${this.port}: no ${what} within ${timeoutMs} ms; ${this.describe()}`));
-      }, timeoutMs);
-      this.waiters.add(waiter);
+    return waitForItem({
+      items: this.lines,
+      since,
+      matches: predicate,
+      hasExited: () => this.hasExited,
+      waiters: this.waiters,
+      timeoutMs,
+      exitedError: () => new Error(`sidecar :${this.port} exited (${this.exitCode ?? this.exitSignal}) before ${what}; ${this.describe()}`),
+      timeoutError: () => new Error(`sidecar :${this.port}: no ${what} within ${timeoutMs} ms; ${this.describe()}`),
     });
   }
 
