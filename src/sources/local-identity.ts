@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { normalizeHost, type LocalIdentity } from './core/identity.js';
+import { normalizeHost, type LocalIdentity } from '../core/identity.js';
 
 /**
  * Builds the local JM's identity at start-up: the explicit hosts (with the addresses the names
