@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { FakeJobManager } from '../test/support/fake-jobmanager.js';
 import { findFreePort, startZooKeeper } from '../test/support/zookeeper-server.js';
 
@@ -96,7 +97,16 @@ async function main(): Promise<void> {
 
     console.log('\njm-0 gives up leadership (its LeaderLatch closes) ...');
     await pods[0]!.jm.send('resign');
-    const tookMs = await waitUntil('readiness to move', async () => (await probe(pods[1]!.url)).status === 200 && (await probe(pods[0]!.url)).status === 503);
+    const moved = async () => (await probe(pods[1]!.url)).status === 200 && (await probe(pods[0]!.url)).status === 503;
+    const tookMs = await waitUntil('readiness to move', moved);
+    // The new leader's own JobManager may answer "no leader" for a moment while it reads the
+    // new leader information too; show the settled picture.
+    const settled = async (): Promise<boolean> => {
+      if (!(await moved())) return false;
+      await delay(300);
+      return moved();
+    };
+    await waitUntil('readiness to settle', settled);
     await show(pods, `Readiness moved to jm-1 (seen over HTTP after ${tookMs.toFixed(0)} ms):`);
 
     console.log(`\nSidecar logs (JSON lines): ${pods.map((p) => p.log).join(', ')}`);
