@@ -225,7 +225,6 @@ function where(file: FlinkFile, entry: FlinkConfEntry): string {
 
 const KIND_PROBLEMS: Readonly<Record<Exclude<FlinkConfEntry['kind'], 'text'>, string>> = {
   list: 'is a YAML list; Flink expects a single value here',
-  timestamp: "is a YAML date, which Flink turns into text that depends on the JobManager's time zone; quote it",
   binary: 'is a !!binary value; Flink expects a single plain value here',
   collection: 'is a tagged YAML collection; Flink expects a single plain value here',
 };

@@ -2,19 +2,21 @@
  * config.yaml as Flink 1.19 and later read it: standard YAML, nested or flat dotted keys, or a mix.
  *
  * Read in apache/flink: GlobalConfiguration#loadYAMLResource and #flatten, YamlParserUtils and
- * GlobalConfigurationTest#testConfigurationWithStandardYAML. Flink parses with SnakeYAML (a YAML
- * 1.1 parser, despite the "YAML 1.2" in Flink's docs) with duplicate keys refused, then flattens:
+ * YamlParserUtilsTest#testYaml12Features. From 1.19.0 on, Flink parses with snakeyaml-engine, a
+ * YAML 1.2 parser, with the core schema and duplicate keys refused (docs/DESIGN.md, "Flink's
+ * configuration file"), then flattens:
  * - a mapping's keys are joined to their parent's with '.' ('rest: {port: 8081}' is 'rest.port');
  *   flat and nested keys mix, and when two spellings meet ('a.b' and 'a: {b}') the later one in
  *   the document wins, silently;
- * - a value that is not a mapping is kept as the object SnakeYAML built and turned into a string
- *   when read: strings as they are, integers in decimal (0x1F, 0o17, 1_000 and 1:30 are YAML 1.1
- *   integers), floats as Java's Double#toString ('1.0'), booleans as 'true'/'false' (YAML 1.1:
- *   yes/no/on/off too), lists as one-line flow YAML ("[a, b, '*', 1]"), mappings inside lists
- *   likewise;
+ * - a value that is not a mapping is kept as the object the parser built and turned into a string
+ *   when read (ConfigurationUtils#convertToString): strings as they are; anything else as
+ *   snakeyaml-engine dumps it in flow style: integers in decimal ('010' is 10, 0x1F is 31, 0o17 is
+ *   15), floats as Java's Double#toString ('1.0') or .inf/-.inf/.nan, booleans only from
+ *   true/True/TRUE/false/False/FALSE, lists as one-line flow YAML ("[a, b, '*', 1]"). Under YAML
+ *   1.2, yes/no/on/off, 1_000, 0b101, 1:30 and dates such as 2024-06-01 are plain strings;
  * - a key without a value (null) makes Configuration#setValueInternal throw, and a document that is
  *   not a mapping fails a cast: the JobManager does not start. Both are problems here.
- * SnakeYAML's error messages quote the offending line; Flink strips those snippets
+ * The parser's error messages quote the offending line; Flink strips those snippets
  * (wrapExceptionToHiddenSensitiveData) because the line may hold a password. Problems here likewise
  * never quote the file: only line, column and a fixed description.
  */
@@ -29,32 +31,13 @@ import {
   visit,
   type Document,
   type Node,
-  type Pair,
   type ScalarTag,
-  type Tags,
   type YAMLMap,
 } from 'yaml';
 import { javaDoubleToString } from './java-text.js';
 import type { FileProblem, FlinkConfEntry, FlinkValueKind, ParsedFlinkConf } from './types.js';
 
-const BOOL_TAG = 'tag:yaml.org,2002:bool';
-
-/**
- * SnakeYAML's YAML 1.1 booleans (Resolver.BOOL). The yaml package's 1.1 schema also reads y, Y, n
- * and N as booleans; SnakeYAML keeps them strings.
- */
-const SNAKEYAML_TRUE = /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/;
-const SNAKEYAML_FALSE = /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/;
-
-function snakeYamlTags(tags: Tags): Tags {
-  return tags.map((tag) => {
-    if (typeof tag !== 'object' || tag.tag !== BOOL_TAG || !('test' in tag) || tag.test === undefined) return tag;
-    const scalarTag = tag as ScalarTag;
-    return { ...scalarTag, test: scalarTag.test?.test('true') ? SNAKEYAML_TRUE : SNAKEYAML_FALSE };
-  });
-}
-
-/** SnakeYAML's LoaderOptions#maxAliasesForCollections default: a guard against alias bombs that Flink inherits. */
+/** snakeyaml-engine's LoaderOptions#maxAliasesForCollections default: a guard against alias bombs that Flink inherits. */
 const MAX_ALIASES_FOR_COLLECTIONS = 50;
 
 /**
@@ -143,7 +126,7 @@ function resolveNode(walk: Walk, node: unknown): Node | null {
   return target;
 }
 
-/** Aliases written in the document that point at a mapping or list: what SnakeYAML counts. */
+/** Aliases written in the document that point at a mapping or list: what snakeyaml-engine counts. */
 function aliasesToCollections(doc: Document): number {
   let count = 0;
   visit(doc, {
@@ -155,13 +138,40 @@ function aliasesToCollections(doc: Document): number {
   return count;
 }
 
-/** Java's String.valueOf of what SnakeYAML builds for a scalar, as Flink's flatten and getString produce it. */
+/**
+ * An explicit !!float, which snakeyaml-engine builds from any text Java's Double#parseDouble reads
+ * ('!!float 3' is 3.0); the yaml package's core float tags accept only text that looks like a float.
+ * A tag without a test applies to explicitly tagged values only.
+ */
+const EXPLICIT_FLOAT: ScalarTag = {
+  tag: 'tag:yaml.org,2002:float',
+  resolve(source, onError) {
+    const special = /^(-?)\.(?:inf|Inf|INF)$/.exec(source);
+    if (special !== null) return special[1] === '-' ? -Infinity : Infinity;
+    if (/^\.(?:nan|NaN|NAN)$/.test(source)) return NaN;
+    const value = /^[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$/.test(source.trim()) ? Number(source) : NaN;
+    if (Number.isNaN(value)) onError('not a float');
+    return value;
+  },
+};
+
+/** snakeyaml-engine fails on a signed '+.inf' (its float constructor hands '.inf' to Double#parseDouble). */
+const PLUS_INFINITY = /^\+\.(?:inf|Inf|INF)$/;
+
+/** snakeyaml-engine's text for a Double: Java's Double#toString, with YAML's names for the values that are not finite. */
+function yamlDoubleText(value: number): string {
+  if (Number.isNaN(value)) return '.nan';
+  if (value === Infinity) return '.inf';
+  if (value === -Infinity) return '-.inf';
+  return javaDoubleToString(value);
+}
+
+/** The text Flink's getString gives for what snakeyaml-engine builds from a scalar (ConfigurationUtils#convertToString). */
 function scalarText(value: unknown, source: string): { text: string; kind: FlinkValueKind } | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string') return { text: value, kind: 'text' };
   if (typeof value === 'bigint' || typeof value === 'boolean') return { text: String(value), kind: 'text' };
-  if (typeof value === 'number') return { text: javaDoubleToString(value), kind: 'text' };
-  if (value instanceof Date) return { text: source, kind: 'timestamp' };
+  if (typeof value === 'number') return { text: yamlDoubleText(value), kind: 'text' };
   if (value instanceof Uint8Array) return { text: source, kind: 'binary' };
   return { text: String(value), kind: 'collection' };
 }
@@ -172,10 +182,6 @@ function keyText(walk: Walk, keyNode: unknown): string {
   if (node === null) return 'null';
   if (isScalar(node)) return scalarText(node.value, node.source ?? '')?.text ?? 'null';
   return stringify(node.toJS(walk.doc), { collectionStyle: 'flow', flowCollectionPadding: false }).trimEnd();
-}
-
-function isMergeKey(pair: Pair): boolean {
-  return isScalar(pair.key) && typeof pair.key.value === 'symbol';
 }
 
 const SPECIAL_COLLECTION_TAGS = new Set(['tag:yaml.org,2002:set', 'tag:yaml.org,2002:omap', 'tag:yaml.org,2002:pairs']);
@@ -195,7 +201,10 @@ function addValue(walk: Walk, key: string, valueNode: unknown, keyNode: unknown)
     put(text.trimEnd(), isSeq(node) && node.tag === undefined ? 'list' : 'collection');
   } else {
     const scalar = isScalar(node) ? scalarText(node.value, node.source ?? '') : null;
-    if (scalar === null) {
+    if (isScalar(node) && typeof node.value === 'number' && PLUS_INFINITY.test(node.source ?? '')) {
+      walk.entries.delete(key);
+      walk.problems.push({ ...at, description: `${key}: Flink's YAML parser fails on a signed infinity (write .inf)` });
+    } else if (scalar === null) {
       walk.entries.delete(key);
       walk.problems.push({
         ...position(walk, keyNode as Node | null),
@@ -208,20 +217,8 @@ function addValue(walk: Walk, key: string, valueNode: unknown, keyNode: unknown)
 }
 
 function flattenMap(walk: Walk, map: YAMLMap, prefix: string): void {
-  // SnakeYAML's merge ('<<: *base'): the map's own keys win over merged ones, and an earlier merge
-  // source over a later one. Writing later-wins in reverse order gives exactly that.
-  const merges = map.items.filter(isMergeKey);
-  for (const pair of merges) {
-    const value = resolveNode(walk, pair.value);
-    const sources = isSeq(value) ? value.items.map((item) => resolveNode(walk, item)) : [value];
-    for (const source of sources.reverse()) {
-      if (isMap(source)) flattenMap(walk, source, prefix);
-    }
-  }
-  for (const pair of map.items) {
-    if (isMergeKey(pair)) continue;
-    addValue(walk, prefix + keyText(walk, pair.key), pair.value, pair.key);
-  }
+  // YAML 1.2 has no merge keys: '<<' is a key like any other, as in snakeyaml-engine.
+  for (const pair of map.items) addValue(walk, prefix + keyText(walk, pair.key), pair.value, pair.key);
 }
 
 /**
@@ -232,14 +229,18 @@ function flattenMap(walk: Walk, map: YAMLMap, prefix: string): void {
 export function parseStandardFlinkConf(text: string): ParsedFlinkConf {
   const lines = new LineCounter();
   const doc = parseDocument(text, {
-    version: '1.1',
+    version: '1.2',
+    schema: 'core',
+    // snakeyaml-engine's core schema constructs !!binary and !!set besides the core tags (and refuses
+    // !!omap, !!pairs and !!timestamp).
+    customTags: ['binary', 'set', EXPLICIT_FLOAT],
+    resolveKnownTags: false,
     intAsBigInt: true,
-    customTags: snakeYamlTags,
     lineCounter: lines,
     prettyErrors: false,
   });
   const walk: Walk = { doc, lines, entries: new Map(), problems: [], aliasTargets: new Map(), values: 0 };
-  // SnakeYAML stops at the first error, and later ones are mostly its echoes: report the first.
+  // snakeyaml-engine stops at the first error, and later ones are mostly its echoes: report the first.
   const failure = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')].sort(
     (a, b) => a.pos[0] - b.pos[0],
   )[0];

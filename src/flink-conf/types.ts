@@ -6,11 +6,10 @@ export type FlinkConfFormat = 'legacy' | 'yaml';
 /**
  * How a value reads as a single string in Flink. 'text' is exact: what the JobManager's
  * Configuration#getString returns. The others are YAML values that Flink does not take as one plain
- * value ('list': a sequence, which Flink renders as flow YAML; 'timestamp': a YAML date, which
- * Flink turns into java.util.Date#toString text in the JobManager's time zone; 'binary', 'collection':
- * explicitly tagged !!binary, !!set, !!omap or !!pairs); their `value` is only an approximation.
+ * value ('list': a sequence, which Flink renders as flow YAML; 'binary', 'collection': explicitly
+ * tagged !!binary, !!set, !!omap or !!pairs); their `value` is only an approximation.
  */
-export type FlinkValueKind = 'text' | 'list' | 'timestamp' | 'binary' | 'collection';
+export type FlinkValueKind = 'text' | 'list' | 'binary' | 'collection';
 
 export interface FlinkConfEntry {
   /** The flattened key, e.g. 'high-availability.zookeeper.quorum'. */

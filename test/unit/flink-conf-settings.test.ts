@@ -199,6 +199,21 @@ describe('Flink file: realistic files from disk', () => {
     );
   });
 
+  it('reads cluster-ids that YAML 1.1 would turn into numbers or dates as the strings Flink reads', () => {
+    for (const [written, id] of [
+      ['1_234567', '/1_234567'],
+      ['010', '/10'],
+      ['0b101', '/0b101'],
+      ['1:00', '/1:00'],
+      ['2024-06-01', '/2024-06-01'],
+      ['yes', '/yes'],
+      ["'010'", '/010'],
+    ]) {
+      const config = withFiles({ 'config.yaml': `high-availability.zookeeper.quorum: zk\nhigh-availability.cluster-id: ${written}` });
+      assert.equal(config.clusterId, id, written);
+    }
+  });
+
   it('reads flat dotted keys as in the ZooKeeper HA docs', () => {
     const config = fixture('standard-flat');
     assert.deepEqual(
@@ -207,7 +222,7 @@ describe('Flink file: realistic files from disk', () => {
     );
   });
 
-  it('reads a mix of nested and flat keys with anchors, quotes and YAML 1.1 booleans', () => {
+  it('reads a mix of nested and flat keys with anchors, quotes and booleans', () => {
     const config = fixture('standard-mixed');
     assert.deepEqual(
       {
@@ -617,11 +632,9 @@ const INVALID_VALUES: [title: string, files: Files, problems: string[]][] = [
     [`${YAML}:2:40: high-availability.zookeeper.path.root: "/a/../b" has a "." or ".." segment`],
   ],
   [
-    'a cluster-id that YAML reads as a date',
-    { 'config.yaml': 'high-availability.zookeeper.quorum: zk\nhigh-availability.cluster-id: 2024-01-31' },
-    [
-      `${YAML}:2:31: high-availability.cluster-id is a YAML date, which Flink turns into text that depends on the JobManager's time zone; quote it`,
-    ],
+    "a boolean spelled as YAML 1.1 spells it (a string under YAML 1.2; Flink's getBoolean refuses it too)",
+    { 'config.yaml': 'high-availability.zookeeper.quorum: zk\nhigh-availability.zookeeper.client.tolerate-suspended-connections: yes' },
+    [`${YAML}:2:68: high-availability.zookeeper.client.tolerate-suspended-connections: "yes" is not true or false`],
   ],
   [
     'latch and leader paths with empty segments',

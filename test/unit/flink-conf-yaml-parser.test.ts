@@ -1,7 +1,8 @@
 /**
  * Covers src/flink-conf/parse-yaml.ts: config.yaml flattened as Flink's GlobalConfiguration does
- * (nested, flat and mixed keys; YAML 1.1 scalars as SnakeYAML builds them and Java prints them;
- * lists as flow YAML, Flink's own GlobalConfigurationTest example), and refused as Flink refuses it
+ * (nested, flat and mixed keys; YAML 1.2 core-schema scalars as snakeyaml-engine builds them and
+ * Flink prints them, checked against values recorded from Flink's own GlobalConfiguration; lists as
+ * flow YAML, Flink's own GlobalConfigurationTest example), and refused as Flink refuses it
  * (malformed YAML with line and column, duplicate keys, null values, a document that is no mapping,
  * unknown tags, alias bombs) without quoting the file.
  */
@@ -76,20 +77,17 @@ const SCALARS: { title: string; text: string; expected: Record<string, string> }
   { title: 'a comment after a value is a comment', text: 'a: /x # comment\n', expected: { a: '/x' } },
   { title: 'a # without a space before it is part of a plain value', text: 'a: x#y\n', expected: { a: 'x#y' } },
   { title: 'quotes keep # and leading blanks', text: "a: ' x # y'\n", expected: { a: ' x # y' } },
-  { title: 'YAML 1.1 booleans, as SnakeYAML reads them', text: 'a: yes\nb: Off\nc: TRUE\n', expected: { a: 'true', b: 'false', c: 'true' } },
-  { title: 'y and n stay strings, as in SnakeYAML', text: 'a: y\nb: N\n', expected: { a: 'y', b: 'N' } },
-  { title: 'YAML 1.1 integers print in decimal', text: 'a: 0x1F\nb: 017\nc: 1_000\nd: 1:30\ne: -5\n', expected: { a: '31', b: '15', c: '1000', d: '90', e: '-5' } },
+  { title: 'only true and false are booleans (YAML 1.2)', text: 'a: yes\nb: Off\nc: TRUE\nd: y\n', expected: { a: 'yes', b: 'Off', c: 'true', d: 'y' } },
+  { title: 'YAML 1.2 integers print in decimal', text: 'a: 0x1F\nb: 017\nc: 0o17\ne: -5\n', expected: { a: '31', b: '17', c: '15', e: '-5' } },
+  { title: 'YAML 1.1 integers are strings', text: 'a: 1_000\nb: 1:30\nc: 0b101\n', expected: { a: '1_000', b: '1:30', c: '0b101' } },
   { title: 'integers beyond 2^53 keep every digit', text: 'a: 123456789012345678901\n', expected: { a: '123456789012345678901' } },
-  { title: 'floats print as Java does', text: 'a: 1.0\nb: 1e7\nc: .inf\nd: .NaN\ne: 0.5\n', expected: { a: '1.0', b: '1.0E7', c: 'Infinity', d: 'NaN', e: '0.5' } },
+  { title: 'floats print as Java does', text: 'a: 1.0\nb: 1e7\nc: .inf\nd: .NaN\ne: 0.5\n', expected: { a: '1.0', b: '1.0E7', c: '.inf', d: '.nan', e: '0.5' } },
+  { title: 'an explicit !!float takes any number', text: 'a: !!float 3\n', expected: { a: '3.0' } },
   { title: 'a non-string key prints as Java concatenation does', text: '8081: a\ntrue: b\n~: c\n', expected: { '8081': 'a', true: 'b', null: 'c' } },
   { title: 'block scalars', text: 'a: |\n  line1\n  line2\nb: >-\n  folded\n  text\n', expected: { a: 'line1\nline2\n', b: 'folded text' } },
   { title: 'anchors and aliases', text: 'x: &port 8081\nrest.port: *port\n', expected: { x: '8081', 'rest.port': '8081' } },
   { title: 'an alias to a mapping flattens it under the new key', text: 'd: &d\n  a: 1\ne: *d\n', expected: { 'd.a': '1', 'e.a': '1' } },
-  {
-    title: 'merge keys: own keys win over merged ones, earlier sources over later',
-    text: 'p: &p\n  a: 1\n  b: 1\nq: &q\n  b: 2\n  c: 2\nr:\n  <<: [*p, *q]\n  a: 3\n',
-    expected: { 'p.a': '1', 'p.b': '1', 'q.b': '2', 'q.c': '2', 'r.c': '2', 'r.b': '1', 'r.a': '3' },
-  },
+  { title: "no merge keys in YAML 1.2: '<<' is a key", text: 'p: &p\n  a: 1\nr:\n  <<: *p\n  b: 2\n', expected: { 'p.a': '1', 'r.<<.a': '1', 'r.b': '2' } },
   { title: 'a BOM at the start is no part of the first key', text: '\ufeffa: 1\n', expected: { a: '1' } },
   { title: 'an empty file has no keys', text: '', expected: {} },
   { title: 'a file of comments has no keys', text: '# nothing\n\n# here\n', expected: {} },
@@ -107,12 +105,18 @@ describe('config.yaml parser: values as Flink reads them', () => {
       [...entries.values()].map((e) => [e.key, e.kind]),
       [
         ['a', 'list'],
-        ['b', 'timestamp'],
+        ['b', 'text'],
         ['c', 'binary'],
         ['d', 'collection'],
       ],
     );
     assert.equal(entries.get('b')?.value, '2001-12-14');
+  });
+
+  it("reads every edge value as Flink's own GlobalConfiguration does (values recorded from Flink 1.19.3, 1.20.5, 2.3.0)", () => {
+    const dir = join(FIXTURES, 'yaml-1.2-edge');
+    const flink = JSON.parse(readFileSync(join(dir, 'flink-values.json'), 'utf8')) as Record<string, string>;
+    assert.deepEqual(values(readFileSync(join(dir, 'config.yaml'), 'utf8')), flink);
   });
 });
 
@@ -158,9 +162,24 @@ const REFUSED: { title: string; text: string; problems: { line: number; column: 
     problems: [{ line: 1, column: 5, description: 'unexpected text' }],
   },
   {
-    title: 'an unknown tag, which SnakeYAML cannot construct',
+    title: 'an unknown tag, which snakeyaml-engine cannot construct',
     text: 'a: 1\nb: !vault secret/path\n',
     problems: [{ line: 2, column: 4, description: "a tag that Flink's YAML parser does not know" }],
+  },
+  {
+    title: 'tags of YAML 1.1 that snakeyaml-engine does not construct',
+    text: 'a: !!timestamp 2001-12-14\n',
+    problems: [{ line: 1, column: 4, description: "a tag that Flink's YAML parser does not know" }],
+  },
+  {
+    title: 'an ordered map',
+    text: 'a: !!omap [x: 1]\n',
+    problems: [{ line: 1, column: 4, description: "a tag that Flink's YAML parser does not know" }],
+  },
+  {
+    title: "a signed infinity, on which snakeyaml-engine fails (NumberFormatException: '.inf')",
+    text: 'a: +.inf\n',
+    problems: [{ line: 1, column: 4, description: "a: Flink's YAML parser fails on a signed infinity (write .inf)" }],
   },
   {
     title: 'two documents',
@@ -245,7 +264,7 @@ describe('config.yaml parser: fixtures', () => {
     assert.equal(Object.keys(parsed).some((key) => key.startsWith('high-availability')), false);
   });
 
-  it('reads a mixed file with anchors, quotes, YAML 1.1 booleans and lists', () => {
+  it('reads a mixed file with anchors, quotes, booleans and lists', () => {
     const parsed = values(readFileSync(join(FIXTURES, 'standard-mixed', 'config.yaml'), 'utf8'));
     assert.deepEqual(
       {
