@@ -318,6 +318,11 @@ export function parseDirectory(raw: string): Parsed<string> {
  * A path to a readable regular file: opened and closed, never read, so that a private key stays out
  * of the sidecar's memory until the REST client loads it.
  */
+/** Any text but the empty one; problems never quote it, since it may be a password. */
+export function parseNonEmpty(raw: string): Parsed<string> {
+  return raw === '' ? fail('must not be empty') : ok(raw);
+}
+
 export function parseReadableFile(raw: string): Parsed<string | null> {
   if (raw === '') return fail('"" names no file');
   let fd: number | undefined;
@@ -355,6 +360,10 @@ export const REST_BIND_PORT_KEYS = ['rest.bind-port', 'rest.port', 'web.port', '
 export const REST_BIND_ADDRESS_KEYS = ['rest.bind-address', 'web.address', 'jobmanager.web.address'] as const;
 export const REST_ADDRESS_KEYS = ['rest.address', 'jobmanager.rpc.address'] as const;
 export const REST_AUTHENTICATION_KEY = 'security.ssl.rest.authentication-enabled';
+/** SSLUtils#getTrustManagerFactory: the REST key, else the shared one (a fallback, not a deprecated name). */
+export const REST_TRUSTSTORE_KEYS = ['security.ssl.rest.truststore', 'security.ssl.truststore'] as const;
+export const REST_TRUSTSTORE_PASSWORD_KEYS = ['security.ssl.rest.truststore-password', 'security.ssl.truststore-password'] as const;
+export const REST_TRUSTSTORE_TYPE_KEY = 'security.ssl.rest.truststore-type';
 export const DEFAULT_REST_PORT = 8081;
 
 /** The first port of Flink's port list/range syntax: '8081', '8081-8090', '8081,8082', '50100-50200,50300'. */

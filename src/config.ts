@@ -35,6 +35,10 @@ import {
   REST_BIND_ADDRESS_KEYS,
   REST_BIND_PORT_KEYS,
   REST_SSL_KEYS,
+  REST_TRUSTSTORE_KEYS,
+  REST_TRUSTSTORE_PASSWORD_KEYS,
+  REST_TRUSTSTORE_TYPE_KEY,
+  parseNonEmpty,
   show,
   type Parsed,
 } from './config-values.js';
@@ -94,6 +98,16 @@ export interface FlinkRestTls {
   certFile: string | null;
   /** The client certificate's private key. */
   keyFile: string | null;
+  /**
+   * Flink's own PKCS12 truststore (security.ssl.rest.truststore), whose certificates verify the
+   * JobManager's certificate when caFile is null; read at start, its password never shown.
+   */
+  truststore: { file: string; password: string } | null;
+  /**
+   * null: the chain is verified and the host name is not, as Flink's own REST client does. Set: the
+   * certificate must also be valid for this name, which is sent as the TLS server name.
+   */
+  serverName: string | null;
 }
 
 /** One value per setting (a flag and a variable each); Config is built from these. */
@@ -135,6 +149,9 @@ interface SettingValues {
   flinkRestCaFile: string | null;
   flinkRestCertFile: string | null;
   flinkRestKeyFile: string | null;
+  flinkRestTruststore: string | null;
+  flinkRestTruststorePassword: string | null;
+  flinkRestServerName: string | null;
   /**
    * Hosts the local JobManager advertises: lowercase, IPv6 canonical and unbracketed, no duplicates.
    * null = not set (use the pod's interface addresses).
@@ -178,7 +195,13 @@ interface SettingValues {
 /** Every setting: each has a flag, an environment variable and an entry in Config.sources. */
 export type SettingName = keyof SettingValues;
 
-type TlsSettingName = 'flinkRestCaFile' | 'flinkRestCertFile' | 'flinkRestKeyFile';
+type TlsSettingName =
+  | 'flinkRestCaFile'
+  | 'flinkRestCertFile'
+  | 'flinkRestKeyFile'
+  | 'flinkRestTruststore'
+  | 'flinkRestTruststorePassword'
+  | 'flinkRestServerName';
 
 export interface Config extends Omit<SettingValues, TlsSettingName> {
   /** The Flink configuration file actually read (flink-conf.yaml or config.yaml in flinkConfDir), or null when there was none. */
@@ -190,7 +213,7 @@ export interface Config extends Omit<SettingValues, TlsSettingName> {
    * shared by every JobManager, and the JobManager's start-up arguments often override it.
    */
   flinkRestAddress: string | null;
-  /** Built from --flink-rest-ca-file, --flink-rest-cert-file and --flink-rest-key-file. */
+  /** Built from the --flink-rest-* TLS settings. */
   flinkRestTls: FlinkRestTls;
   /** Where each setting came from, for /debug/config. */
   sources: Record<SettingName, SettingSource>;
@@ -486,6 +509,52 @@ const SETTINGS: SettingSpecs = {
     section: 'Flink JobManager',
     help: ['PEM private key of the client certificate. Only its path is checked at start-up; the', 'key itself is never read here nor logged.'],
     parse: parseReadableFile,
+  },
+  flinkRestTruststore: {
+    flag: 'flink-rest-truststore',
+    env: 'FLINK_REST_TRUSTSTORE',
+    valueHint: '<file>',
+    unset: { value: null, help: 'none' },
+    section: 'Flink JobManager',
+    help: [
+      "Flink's PKCS12 truststore whose certificates verify the JobManager's certificate when the REST",
+      'URL is https and no CA file is given; read with its password at start-up.',
+    ],
+    parse: parseReadableFile,
+    // Read from Flink's file only as a path: Flink may name it for internal SSL alone, with REST on
+    // http, and the sidecar need not mount it then. truststoreProblems checks it when it is used.
+    flink: flinkOption(
+      REST_TRUSTSTORE_KEYS,
+      parseNonEmpty,
+      `${REST_TRUSTSTORE_KEYS.join(', then ')}, as Flink's REST client reads them`,
+    ),
+  },
+  flinkRestTruststorePassword: {
+    flag: 'flink-rest-truststore-password',
+    env: 'FLINK_REST_TRUSTSTORE_PASSWORD',
+    valueHint: '<password>',
+    unset: { value: null, help: 'none' },
+    section: 'Flink JobManager',
+    help: ['Password of the truststore; never logged or shown. Prefer the variable or Flink\'s file', 'to the flag, which other users of the machine can see.'],
+    parse: parseNonEmpty,
+    flink: flinkOption(
+      REST_TRUSTSTORE_PASSWORD_KEYS,
+      parseNonEmpty,
+      `${REST_TRUSTSTORE_PASSWORD_KEYS.join(', then ')}`,
+    ),
+  },
+  flinkRestServerName: {
+    flag: 'flink-rest-server-name',
+    env: 'FLINK_REST_SERVER_NAME',
+    valueHint: '<name>',
+    unset: { value: null, help: 'none (chain only)' },
+    section: 'Flink JobManager',
+    help: [
+      "A name the JobManager's certificate must be valid for (a DNS name or IP address), sent as the",
+      "TLS server name. Unset, the chain is verified and the host name is not, as Flink's own REST",
+      'client does.',
+    ],
+    parse: parseHost,
   },
   advertisedAddresses: {
     flag: 'advertised-address',
@@ -794,6 +863,7 @@ const FLINK_KEYS: ReadonlySet<string> = new Set([
   ...Object.values<SettingSpec<unknown>>(SETTINGS).flatMap((spec) => spec.flink?.keys ?? []),
   ...REST_ADDRESS_KEYS,
   REST_AUTHENTICATION_KEY,
+  REST_TRUSTSTORE_TYPE_KEY,
   'high-availability.type',
   'recovery.mode',
   'high-availability',
@@ -912,7 +982,31 @@ function crossCheckProblems(values: PartialValues, file: FlinkFile | null): stri
     );
   }
   problems.push(...mutualTlsProblems(values, file));
+  problems.push(...truststoreProblems(values, file));
   problems.push(...debugProblems(values));
+  return problems;
+}
+
+/**
+ * A truststore is read only with its password, and only as PKCS12 (Java's default type since 9;
+ * Flink's docs create REST stores with -storetype PKCS12).
+ */
+function truststoreProblems(values: PartialValues, file: FlinkFile | null): string[] {
+  const { flinkRestTruststore: store, flinkRestTruststorePassword: password, flinkRestCaFile: ca, flinkRestUrl: url } = values;
+  if (store === undefined || store === null || ca !== null || url?.protocol !== 'https:') return [];
+  const problems: string[] = [];
+  const readable = parseReadableFile(store);
+  if (!readable.ok) problems.push(...readable.problems.map((p) => `${label(SETTINGS.flinkRestTruststore)}: ${p}`));
+  if (password === null) {
+    problems.push(`${label(SETTINGS.flinkRestTruststore)}: the truststore needs its password; ${label(SETTINGS.flinkRestTruststorePassword)} is not set`);
+  }
+  const type = file === null ? null : firstEntry(file, [REST_TRUSTSTORE_TYPE_KEY]);
+  if (type !== null && type.value.trim().toLowerCase() !== 'pkcs12') {
+    problems.push(
+      `${where(file as FlinkFile, type)}: ${show(type.value)}: only PKCS12 truststores can be read; convert it ` +
+        `(keytool -importkeystore -deststoretype PKCS12) or give ${label(SETTINGS.flinkRestCaFile)}`,
+    );
+  }
   return problems;
 }
 
@@ -1036,7 +1130,15 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
   problems.push(...labelRoutingProblems(values, { env, isReadableFile: options.isReadableFile ?? isReadableRegularFile }));
   if (problems.length > 0) throw new ConfigError(problems);
   // Every setting resolved without a problem, so every key is present.
-  const { flinkRestCaFile, flinkRestCertFile, flinkRestKeyFile, ...rest } = values as Required<PartialValues>;
+  const {
+    flinkRestCaFile,
+    flinkRestCertFile,
+    flinkRestKeyFile,
+    flinkRestTruststore,
+    flinkRestTruststorePassword,
+    flinkRestServerName,
+    ...rest
+  } = values as Required<PartialValues>;
   const restAddress = file === null ? null : firstEntry(file, REST_ADDRESS_KEYS);
   return {
     kind: 'run',
@@ -1044,7 +1146,16 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
       ...rest,
       flinkConfFile: read?.kind === 'read' ? read.path : null,
       flinkRestAddress: restAddress?.kind === 'text' ? restAddress.value : null,
-      flinkRestTls: { caFile: flinkRestCaFile, certFile: flinkRestCertFile, keyFile: flinkRestKeyFile },
+      flinkRestTls: {
+        caFile: flinkRestCaFile,
+        certFile: flinkRestCertFile,
+        keyFile: flinkRestKeyFile,
+        truststore:
+          flinkRestCaFile === null && flinkRestTruststore !== null && flinkRestTruststorePassword !== null
+            ? { file: flinkRestTruststore, password: flinkRestTruststorePassword }
+            : null,
+        serverName: flinkRestServerName,
+      },
       sources,
     },
   };

@@ -17,6 +17,9 @@ export function effectiveSettings(config: Config): EffectiveSetting[] {
     flinkRestCaFile: config.flinkRestTls.caFile,
     flinkRestCertFile: config.flinkRestTls.certFile,
     flinkRestKeyFile: config.flinkRestTls.keyFile,
+    flinkRestTruststore: config.flinkRestTls.truststore?.file ?? null,
+    flinkRestTruststorePassword: config.flinkRestTls.truststore?.password ?? null,
+    flinkRestServerName: config.flinkRestTls.serverName,
   };
   const settings = Object.keys(sources).map((name) => ({ name, value: values[name], source: sources[name] ?? 'default' }));
   // Read from Flink's file, or found there, rather than set.

@@ -52,6 +52,10 @@ async function main(): Promise<void> {
   try {
     sidecar = await startSidecar(config, logger);
   } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`flink-ha-sidecar: ${err.message}\n`);
+      process.exit(EXIT_INVALID_SETTINGS);
+    }
     logger.fatal({ err }, 'could not start');
     process.exit(EXIT_RUNTIME_FAILURE);
   }

@@ -12,14 +12,17 @@ export interface ThrowawayPki {
   clientCertFile: string;
   clientKeyFile: string;
   read: (file: string) => Buffer;
+  /** The CA in a PKCS12 truststore made by Java's keytool, as Flink's docs make one. */
+  pkcs12Truststore: (password: string) => string;
   remove: () => void;
 }
 
 /**
- * A CA made for one test run with the openssl command line, a server certificate for 127.0.0.1
- * and a client certificate, both signed by it. Short-lived and thrown away afterwards.
+ * A CA made for one test run with the openssl command line, a server certificate (for 127.0.0.1,
+ * or for the names given as subjectAltName entries such as 'DNS:flink-jobmanager.flink.svc') and
+ * a client certificate, both signed by it. Short-lived and thrown away afterwards.
  */
-export function makeThrowawayPki(): ThrowawayPki {
+export function makeThrowawayPki(serverAltNames: readonly string[] = ['IP:127.0.0.1']): ThrowawayPki {
   const dir = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-pki-'));
   const f = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
@@ -32,7 +35,8 @@ export function makeThrowawayPki(): ThrowawayPki {
     openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
       '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
   };
-  issue('server', '127.0.0.1', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  const serverCn = (serverAltNames[0] ?? 'IP:127.0.0.1').replace(/^[A-Z]+:/, '');
+  issue('server', serverCn, `subjectAltName=${serverAltNames.join(',')}\nextendedKeyUsage=serverAuth\n`);
   issue('client', 'flink-ha-sidecar', 'extendedKeyUsage=clientAuth\n');
   return {
     dir,
@@ -42,6 +46,13 @@ export function makeThrowawayPki(): ThrowawayPki {
     clientCertFile: f('client.pem'),
     clientKeyFile: f('client.key'),
     read: (file) => readFileSync(file),
+    pkcs12Truststore: (password) => {
+      const store = f('truststore.p12');
+      rmSync(store, { force: true });
+      execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'ca', '-file', f('ca.pem'), '-keystore', store,
+        '-storetype', 'PKCS12', '-storepass', password], { stdio: 'pipe' });
+      return store;
+    },
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
 }

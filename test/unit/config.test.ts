@@ -81,6 +81,9 @@ const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
   flinkRestCaFile: 'default',
   flinkRestCertFile: 'default',
   flinkRestKeyFile: 'default',
+  flinkRestTruststore: 'default',
+  flinkRestTruststorePassword: 'default',
+  flinkRestServerName: 'default',
   jobmanagerCheckIntervalMs: 'default',
   jobmanagerCheckTimeoutMs: 'default',
   jobmanagerLivenessGraceMs: 'default',
@@ -113,7 +116,7 @@ describe('config defaults', () => {
       zookeeperLatchPath: '/leaderlatch',
       zookeeperLeaderPath: '/leader',
       flinkRestUrl: 'http://127.0.0.1:8081/',
-      flinkRestTls: { caFile: null, certFile: null, keyFile: null },
+      flinkRestTls: { caFile: null, certFile: null, keyFile: null, truststore: null, serverName: null },
       advertisedAddresses: null,
       host: null,
       port: 8090,
@@ -275,6 +278,32 @@ const SETTING_CASES: {
     companion: { name: 'flinkRestCertFile', env: 'FLINK_REST_CERT_FILE', raw: CERT },
   },
   {
+    name: 'flinkRestTruststore',
+    flag: 'flink-rest-truststore',
+    env: 'FLINK_REST_TRUSTSTORE',
+    raw: CA,
+    other: CA_2,
+    expected: CA,
+    companion: { name: 'flinkRestTruststorePassword', env: 'FLINK_REST_TRUSTSTORE_PASSWORD', raw: 'truststore-password' },
+  },
+  {
+    name: 'flinkRestTruststorePassword',
+    flag: 'flink-rest-truststore-password',
+    env: 'FLINK_REST_TRUSTSTORE_PASSWORD',
+    raw: 'password-one',
+    other: 'password-two',
+    expected: 'password-one',
+    companion: { name: 'flinkRestTruststore', env: 'FLINK_REST_TRUSTSTORE', raw: CA },
+  },
+  {
+    name: 'flinkRestServerName',
+    flag: 'flink-rest-server-name',
+    env: 'FLINK_REST_SERVER_NAME',
+    raw: 'Flink-JobManager.flink.svc',
+    other: 'other.flink.svc',
+    expected: 'flink-jobmanager.flink.svc',
+  },
+  {
     name: 'jobmanagerCheckIntervalMs',
     flag: 'jobmanager-check-interval-ms',
     env: 'JOBMANAGER_CHECK_INTERVAL_MS',
@@ -340,6 +369,9 @@ function valueOf(config: Config, name: SettingName): unknown {
   if (name === 'flinkRestCaFile') return config.flinkRestTls.caFile;
   if (name === 'flinkRestCertFile') return config.flinkRestTls.certFile;
   if (name === 'flinkRestKeyFile') return config.flinkRestTls.keyFile;
+  if (name === 'flinkRestTruststore') return config.flinkRestTls.truststore?.file ?? null;
+  if (name === 'flinkRestTruststorePassword') return config.flinkRestTls.truststore?.password ?? null;
+  if (name === 'flinkRestServerName') return config.flinkRestTls.serverName;
   const value = config[name];
   return value instanceof URL ? value.href : value;
 }

@@ -86,6 +86,9 @@ const DEFAULT_SOURCES: Record<SettingName, SettingSource> = {
   flinkRestCaFile: 'default',
   flinkRestCertFile: 'default',
   flinkRestKeyFile: 'default',
+  flinkRestTruststore: 'default',
+  flinkRestTruststorePassword: 'default',
+  flinkRestServerName: 'default',
   advertisedAddresses: 'default',
   jobmanagerCheckIntervalMs: 'default',
   jobmanagerCheckTimeoutMs: 'default',
@@ -138,7 +141,7 @@ describe('Flink file: realistic files from disk', () => {
       flinkSessionTimeoutMs: 30000,
       tolerateSuspendedConnections: true,
       flinkRestUrl: 'http://127.0.0.1:8081/',
-      flinkRestTls: { caFile: null, certFile: null, keyFile: null },
+      flinkRestTls: { caFile: null, certFile: null, keyFile: null, truststore: null, serverName: null },
       advertisedAddresses: null,
       jobmanagerCheckIntervalMs: 2000,
       jobmanagerCheckTimeoutMs: 1000,
@@ -193,7 +196,7 @@ describe('Flink file: realistic files from disk', () => {
         sessionMs: 60000,
         tolerate: true,
         url: 'https://127.0.0.1:8443/',
-        tls: { caFile: CA, certFile: CERT, keyFile: KEY },
+        tls: { caFile: CA, certFile: CERT, keyFile: KEY, truststore: null, serverName: null },
         restAddress: 'flink-jobmanager',
       },
     );
@@ -572,7 +575,7 @@ describe('Flink file: TLS for the REST API', () => {
 
   it('needs no client certificate without mutual authentication', () => {
     const config = withFiles({ 'config.yaml': HTTPS }, [`--flink-rest-ca-file=${CA}`]);
-    assert.deepEqual(config.flinkRestTls, { caFile: CA, certFile: null, keyFile: null });
+    assert.deepEqual(config.flinkRestTls, { caFile: CA, certFile: null, keyFile: null, truststore: null, serverName: null });
   });
 
   it('asks for the client certificate when Flink requires mutual authentication', () => {
@@ -587,7 +590,44 @@ describe('Flink file: TLS for the REST API', () => {
       FLINK_REST_CERT_FILE: CERT,
       FLINK_REST_KEY_FILE: KEY,
     });
-    assert.deepEqual(config.flinkRestTls, { caFile: null, certFile: CERT, keyFile: KEY });
+    assert.deepEqual(config.flinkRestTls, { caFile: null, certFile: CERT, keyFile: KEY, truststore: null, serverName: null });
+  });
+
+  it("takes Flink's own truststore and its password, the REST keys before the shared ones", () => {
+    const config = withFiles({
+      'config.yaml':
+        `${HTTPS}security.ssl.truststore: /nowhere/shared.p12\nsecurity.ssl.truststore-password: shared-pw\n` +
+        `security.ssl.rest.truststore: ${CA}\nsecurity.ssl.rest.truststore-password: rest-pw\n`,
+    });
+    assert.deepEqual(config.flinkRestTls.truststore, { file: CA, password: 'rest-pw' });
+    assert.equal(config.sources.flinkRestTruststorePassword, 'flink-conf');
+    const shared = withFiles({ 'config.yaml': `${HTTPS}security.ssl.truststore: ${CA}\nsecurity.ssl.truststore-password: shared-pw\n` });
+    assert.deepEqual(shared.flinkRestTls.truststore, { file: CA, password: 'shared-pw' });
+  });
+
+  it('prefers an explicit CA file to the truststore', () => {
+    const config = withFiles({ 'config.yaml': `${HTTPS}security.ssl.rest.truststore: /nowhere/t.p12\n` }, [`--flink-rest-ca-file=${CA}`]);
+    assert.deepEqual([config.flinkRestTls.caFile, config.flinkRestTls.truststore], [CA, null]);
+  });
+
+  it('refuses a truststore without its password, one that cannot be read and a type other than PKCS12, never quoting a password', () => {
+    assert.deepEqual(
+      problemsWith({ 'config.yaml': `${HTTPS}security.ssl.rest.truststore: /nowhere/t.p12\nsecurity.ssl.rest.truststore-type: JKS\n` }),
+      [
+        '--flink-rest-truststore / FLINK_REST_TRUSTSTORE: "/nowhere/t.p12" does not exist',
+        '--flink-rest-truststore / FLINK_REST_TRUSTSTORE: the truststore needs its password; ' +
+          '--flink-rest-truststore-password / FLINK_REST_TRUSTSTORE_PASSWORD is not set',
+        `${YAML}:4:36: security.ssl.rest.truststore-type: "JKS": only PKCS12 truststores can be read; convert it ` +
+          '(keytool -importkeystore -deststoretype PKCS12) or give --flink-rest-ca-file / FLINK_REST_CA_FILE',
+      ],
+    );
+    const problems = problemsWith({ 'config.yaml': `${HTTPS}security.ssl.rest.truststore-password: ""\n` });
+    assert.deepEqual(problems, [`${YAML}:3:40: security.ssl.rest.truststore-password: must not be empty`]);
+  });
+
+  it('ignores a truststore for internal SSL only when REST is http', () => {
+    const config = withFiles({ 'config.yaml': 'high-availability.zookeeper.quorum: zk:2181\nsecurity.ssl.truststore: /nowhere/t.p12\n' });
+    assert.equal(config.flinkRestUrl.protocol, 'http:');
   });
 
   it('does not ask when the REST URL is http after all', () => {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { SidecarEvent } from '../../core/model.js';
@@ -12,27 +11,8 @@ export interface JobManagerCheckerOptions {
   /** Monotonic milliseconds. */
   clock: () => number;
   onEvent: (event: SidecarEvent) => void;
-  /** TLS options for an https REST API (CA bundle, client certificate and key). */
+  /** TLS options for an https REST API (rest-tls.ts). */
   tls?: https.AgentOptions;
-}
-
-/** PEM files for an https REST API: the CA bundle to trust, and a client certificate with its key. */
-export interface RestTlsFiles {
-  caFile: string | null;
-  certFile: string | null;
-  keyFile: string | null;
-}
-
-/**
- * Reads the PEM files once, at start-up, into agent options. The key stays in memory only, in
- * the agent; it is never logged or shown.
- */
-export function loadRestTls(files: RestTlsFiles): https.AgentOptions {
-  return {
-    ...(files.caFile ? { ca: readFileSync(files.caFile) } : {}),
-    ...(files.certFile ? { cert: readFileSync(files.certFile) } : {}),
-    ...(files.keyFile ? { key: readFileSync(files.keyFile) } : {}),
-  };
 }
 
 /** The heartbeat name of the checker's loop. */
