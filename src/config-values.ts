@@ -7,6 +7,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import type { ZooKeeperQuorum } from './config.js';
 import { parseFlinkDuration } from './flink-conf/flink-duration.js';
+import { FlinkMapSyntaxError, parseFlinkMap } from './flink-conf/flink-map.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
@@ -396,4 +397,45 @@ export function parseBindHost(raw: string): Parsed<string> {
   const host = normalizeHost(raw);
   if (!host.ok) return fail(...host.problems.map((p) => `${show(raw)} ${p}`));
   return ok(WILDCARD_OR_LOCAL.has(host.value) ? '127.0.0.1' : host.value);
+}
+
+/**
+ * Flink 1.20's high-availability.zookeeper.client.authorization: a map of scheme to credentials,
+ * each added to the ZooKeeper connection as Curator's AuthInfo(scheme, credentials as UTF-8 bytes).
+ */
+export const ZOOKEEPER_AUTHORIZATION_KEY = 'high-availability.zookeeper.client.authorization';
+
+/** One ZooKeeper authentication, added to every connection (node-zookeeper-client's addAuthInfo). */
+export interface ZooKeeperAuth {
+  /** Only digest: node-zookeeper-client has no SASL, and other schemes are no credentials. */
+  readonly scheme: 'digest';
+  /** 'user:password'; a secret. */
+  readonly credentials: string;
+}
+
+/** Scheme and credential pairs as ZooKeeper authentications; problems never show the credentials. */
+export function zooKeeperAuths(pairs: readonly (readonly [string, string])[]): Parsed<ZooKeeperAuth[]> {
+  const problems: string[] = [];
+  const auths: ZooKeeperAuth[] = [];
+  for (const [scheme, credentials] of pairs) {
+    if (scheme !== 'digest') {
+      problems.push(`scheme ${show(scheme)} is not supported: only digest (the ZooKeeper client library has no SASL)`);
+    } else if (!/^[^:]+:.+$/s.test(credentials)) {
+      problems.push('digest credentials must be user:password');
+    } else {
+      auths.push({ scheme, credentials });
+    }
+  }
+  if (auths.length === 0 && problems.length === 0) problems.push('names no scheme');
+  return problems.length > 0 ? fail(...problems) : ok(auths);
+}
+
+/** Flink's map syntax: digest:'user:password' (quotes around a value that holds ':'). */
+export function parseZooKeeperAuthorization(raw: string): Parsed<ZooKeeperAuth[]> {
+  try {
+    return zooKeeperAuths(parseFlinkMap(raw));
+  } catch (error) {
+    if (error instanceof FlinkMapSyntaxError) return fail(`is not a Flink map (${error.message})`);
+    throw error;
+  }
 }

@@ -39,6 +39,10 @@ import {
   REST_TRUSTSTORE_PASSWORD_KEYS,
   REST_TRUSTSTORE_TYPE_KEY,
   parseNonEmpty,
+  parseZooKeeperAuthorization,
+  ZOOKEEPER_AUTHORIZATION_KEY,
+  zooKeeperAuths,
+  type ZooKeeperAuth,
   show,
   type Parsed,
 } from './config-values.js';
@@ -135,6 +139,8 @@ interface SettingValues {
    * leading when tolerateSuspendedConnections is true.
    */
   flinkSessionTimeoutMs: number;
+  /** Added to every ZooKeeper connection; null = none. Secrets: never logged or shown. */
+  zookeeperAuthorization: ZooKeeperAuth[] | null;
   /**
    * high-availability.zookeeper.client.tolerate-suspended-connections (Flink's default false): with
    * false a leader revokes itself the moment its ZooKeeper connection is suspended; with true it
@@ -263,6 +269,8 @@ function parseEntry<T>(file: FlinkFile, entry: FlinkConfEntry, parse: (raw: stri
 interface FlinkSource<T> {
   /** Every key read, in Flink's lookup order; the first is the one to mention. */
   readonly keys: readonly string[];
+  /** Key prefixes read too (a map option's entries). */
+  readonly prefixes?: readonly string[];
   /** For --help. */
   readonly help: string;
   /** The value the file gives, or null when it sets none of `keys`. */
@@ -281,6 +289,27 @@ function flinkOption<T>(keys: readonly string[], parse: (raw: string) => Parsed<
     },
   };
 }
+
+/**
+ * The map option, as Flink's Configuration reads a map: the key itself in Flink's map syntax, else
+ * its prefixed keys (`...authorization.digest: user:password`, which is also what a nested YAML map
+ * under the key flattens to).
+ */
+const ZOOKEEPER_AUTHORIZATION_SOURCE: FlinkSource<ZooKeeperAuth[]> = {
+  keys: [ZOOKEEPER_AUTHORIZATION_KEY],
+  prefixes: [`${ZOOKEEPER_AUTHORIZATION_KEY}.`],
+  help: `${ZOOKEEPER_AUTHORIZATION_KEY}, or its keys ${ZOOKEEPER_AUTHORIZATION_KEY}.<scheme>`,
+  resolve: (file) => {
+    const entry = firstEntry(file, [ZOOKEEPER_AUTHORIZATION_KEY]);
+    if (entry !== null) return parseEntry(file, entry, parseZooKeeperAuthorization);
+    const prefix = `${ZOOKEEPER_AUTHORIZATION_KEY}.`;
+    const entries = [...file.entries.values()].filter((e) => e.key.startsWith(prefix));
+    if (entries.length === 0) return null;
+    const parsed = entries.map((e) => parseEntry(file, e, (raw) => zooKeeperAuths([[e.key.slice(prefix.length), raw]])));
+    const problems = parsed.flatMap((p) => (p.ok ? [] : p.problems));
+    return problems.length > 0 ? fail(...problems) : ok(parsed.flatMap((p) => (p.ok ? p.value : [])));
+  },
+};
 
 const FLINK_REST_URL_SOURCE: FlinkSource<URL> = {
   keys: [...REST_SSL_KEYS, ...REST_BIND_PORT_KEYS, ...REST_BIND_ADDRESS_KEYS],
@@ -436,6 +465,19 @@ const SETTINGS: SettingSpecs = {
       'and 20 times its tickTime (often 2000 or 3000 ms), so the session it grants may differ.',
     ],
     parse: parseMs(2000, MAX_MS),
+  },
+  zookeeperAuthorization: {
+    flag: 'zookeeper-authorization',
+    env: 'ZOOKEEPER_AUTHORIZATION',
+    valueHint: "<digest:'user:password'>",
+    unset: { value: null, help: 'none' },
+    section: 'ZooKeeper',
+    help: [
+      'Authentication added to the ZooKeeper connection, as the JobManagers add it (Flink 1.20+), in',
+      "Flink's map syntax; needed to read znodes under a creator ACL. Never logged or shown.",
+    ],
+    parse: parseZooKeeperAuthorization,
+    flink: ZOOKEEPER_AUTHORIZATION_SOURCE,
   },
   flinkSessionTimeoutMs: {
     flag: 'flink-session-timeout-ms',
@@ -859,7 +901,7 @@ interface FlinkContext {
 }
 
 /** Every Flink key the settings and the checks read; nothing else from the file is kept. */
-const FLINK_KEYS: ReadonlySet<string> = new Set([
+const FLINK_KEY_SET: ReadonlySet<string> = new Set([
   ...Object.values<SettingSpec<unknown>>(SETTINGS).flatMap((spec) => spec.flink?.keys ?? []),
   ...REST_ADDRESS_KEYS,
   REST_AUTHENTICATION_KEY,
@@ -868,6 +910,8 @@ const FLINK_KEYS: ReadonlySet<string> = new Set([
   'recovery.mode',
   'high-availability',
 ]);
+const FLINK_KEY_PREFIXES = Object.values<SettingSpec<unknown>>(SETTINGS).flatMap((spec) => spec.flink?.prefixes ?? []);
+const isFlinkKey = (key: string): boolean => FLINK_KEY_SET.has(key) || FLINK_KEY_PREFIXES.some((prefix) => key.startsWith(prefix));
 
 /** 'required, e.g. ...', with where Flink's file was looked for when the setting could have come from it. */
 function requiredProblem(spec: SettingSpec<unknown>, example: string, flink: FlinkContext): string {
@@ -1119,7 +1163,7 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
 
   resolveInto('flinkConfDir', { read: null, file: null, failed: false });
   const io: FlinkConfIo = { ...NODE_IO, ...options };
-  const read = values.flinkConfDir === undefined ? null : readFlinkConf(values.flinkConfDir, FLINK_KEYS, io);
+  const read = values.flinkConfDir === undefined ? null : readFlinkConf(values.flinkConfDir, isFlinkKey, io);
   const file = read?.kind === 'read' ? { path: read.path, entries: read.entries } : null;
   const failed = read?.kind === 'unreadable' || (read?.kind === 'read' && read.problems.length > 0);
   if (read !== null) problems.push(...flinkFileProblems(read, sources.flinkConfDir));

@@ -2,7 +2,7 @@ import type { Config } from './config.js';
 import type { EffectiveSetting } from './http/debug-app.js';
 
 /** Any key whose name contains one of these is shown masked, at any depth. */
-const SECRET_NAME = /password|secret|key|token|credential/i;
+const SECRET_NAME = /password|secret|key|token|credential|authorization/i;
 export const MASK = '******';
 
 /**

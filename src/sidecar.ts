@@ -114,6 +114,7 @@ export async function startSidecar(
   const session = new ZooKeeperSession({
     connectString: config.zookeeperQuorum.connectString,
     sessionTimeoutMs: config.zookeeperSessionTimeoutMs,
+    authorization: config.zookeeperAuthorization,
     clock,
     logger: zkLog,
     onEvent: store.dispatch,

@@ -4,6 +4,7 @@ import { describeElection, withHexSessionIds, type ElectionView } from '../core/
 import { ZooKeeperError } from '../errors.js';
 import { readElectionOnce } from '../sources/zookeeper/election-watcher.js';
 import { allElectionPaths, joinZkPath } from '../sources/zookeeper/paths.js';
+import { addAuthorization } from '../sources/zookeeper/session.js';
 
 /** Exit codes of `flink-ha-sidecar status`, as documented in --help and the README. */
 export const STATUS_EXIT = { current: 0, noCurrentLeader: 1, failed: 2 } as const;
@@ -26,7 +27,7 @@ export async function runStatus(config: Config, json: boolean, connectTimeoutMs 
   const namespace = joinZkPath(config.zookeeperRoot, config.clusterId);
   let client: Client | null = null;
   try {
-    client = await connect(config.zookeeperQuorum.connectString, connectTimeoutMs);
+    client = await connect(config.zookeeperQuorum.connectString, connectTimeoutMs, config.zookeeperAuthorization);
     const paths = allElectionPaths(
       { root: config.zookeeperRoot, clusterId: config.clusterId, latchDir: config.zookeeperLatchPath, leaderDir: config.zookeeperLeaderPath },
       config.layout,
@@ -43,8 +44,9 @@ export async function runStatus(config: Config, json: boolean, connectTimeoutMs 
   }
 }
 
-function connect(connectString: string, timeoutMs: number): Promise<Client> {
+function connect(connectString: string, timeoutMs: number, authorization: Config['zookeeperAuthorization']): Promise<Client> {
   const client = zookeeper.createClient(connectString, { sessionTimeout: Math.max(timeoutMs, 4000), spinDelay: 500, retries: 0 });
+  addAuthorization(client, authorization);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       client.close();

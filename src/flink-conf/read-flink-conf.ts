@@ -78,10 +78,10 @@ function errorCode(error: unknown): string | undefined {
 
 /**
  * Reads Flink's configuration from `dir` as the JobManager would, keeping only the entries whose
- * key is in `keys`. Never throws for file-system or parse errors: they come back as 'unreadable' or
+ * key `isWanted` accepts. Never throws for file-system or parse errors: they come back as 'unreadable' or
  * as `problems`, which never quote the file's text.
  */
-export function readFlinkConf(dir: string, keys: ReadonlySet<string>, io: FlinkConfIo = NODE_IO): FlinkConfRead {
+export function readFlinkConf(dir: string, isWanted: (key: string) => boolean, io: FlinkConfIo = NODE_IO): FlinkConfRead {
   for (const { name, format } of CANDIDATES) {
     const path = join(dir, name);
     let text: string;
@@ -95,8 +95,8 @@ export function readFlinkConf(dir: string, keys: ReadonlySet<string>, io: FlinkC
       return { kind: 'unreadable', path, reason };
     }
     const parsed = format === 'legacy' ? parseLegacyFlinkConf(text) : parseStandardFlinkConf(text);
-    const entries = new Map([...parsed.entries].filter(([key]) => keys.has(key)));
-    const skipped = parsed.skipped.filter((line) => line.key !== null && keys.has(line.key));
+    const entries = new Map([...parsed.entries].filter(([key]) => isWanted(key)));
+    const skipped = parsed.skipped.filter((line) => line.key !== null && isWanted(line.key));
     return { kind: 'read', path, format, entries, skipped, problems: parsed.problems };
   }
   return { kind: 'missing', dir, dirExists: io.isDirectory(dir) };

@@ -23,7 +23,7 @@ function confDir(files: Record<string, string>): string {
   return dir;
 }
 
-const KEYS = new Set(['high-availability.cluster-id', 'rest.port']);
+const KEYS = (key: string): boolean => key === 'high-availability.cluster-id' || key === 'rest.port';
 
 describe('Flink configuration file selection', () => {
   it('reads flink-conf.yaml with the legacy parser when it is alone', () => {

@@ -80,6 +80,7 @@ const DEFAULT_SOURCES: Record<SettingName, SettingSource> = {
   zookeeperLatchPath: 'default',
   zookeeperLeaderPath: 'default',
   zookeeperSessionTimeoutMs: 'default',
+  zookeeperAuthorization: 'default',
   flinkSessionTimeoutMs: 'default',
   tolerateSuspendedConnections: 'default',
   flinkRestUrl: 'default',
@@ -138,6 +139,7 @@ describe('Flink file: realistic files from disk', () => {
       zookeeperLatchPath: '/leaderlatch',
       zookeeperLeaderPath: '/leader',
       zookeeperSessionTimeoutMs: 10000,
+      zookeeperAuthorization: null,
       flinkSessionTimeoutMs: 30000,
       tolerateSuspendedConnections: true,
       flinkRestUrl: 'http://127.0.0.1:8081/',
@@ -567,6 +569,38 @@ describe('Flink file: the REST URL', () => {
       'jm-rest',
     );
     assert.equal(withFiles({ 'config.yaml': QUORUM }).flinkRestAddress, null);
+  });
+});
+
+describe("Flink file: ZooKeeper authorization (Flink 1.20's high-availability.zookeeper.client.authorization)", () => {
+  const QUORUM = 'high-availability.zookeeper.quorum: zk:2181\n';
+  const DIGEST = [{ scheme: 'digest', credentials: 'flink:s3cret' }];
+
+  // Each spelling was read by Flink 1.20.5's own Configuration as {digest=flink:s3cret}.
+  for (const [title, files] of [
+    ['the map syntax, quoted', { 'config.yaml': `${QUORUM}high-availability.zookeeper.client.authorization: "digest:'flink:s3cret'"\n` }],
+    ['a nested YAML map', { 'config.yaml': `${QUORUM}high-availability.zookeeper.client.authorization:\n  digest: flink:s3cret\n` }],
+    ['a flow YAML map', { 'config.yaml': `${QUORUM}high-availability.zookeeper.client.authorization: {digest: "flink:s3cret"}\n` }],
+    ['a prefixed key', { 'config.yaml': `${QUORUM}high-availability.zookeeper.client.authorization.digest: "flink:s3cret"\n` }],
+    ['flink-conf.yaml', { 'flink-conf.yaml': `${QUORUM}high-availability.zookeeper.client.authorization: digest:'flink:s3cret'\n` }],
+  ] as const) {
+    it(`reads ${title}`, () => {
+      const config = withFiles(files);
+      assert.deepEqual(config.zookeeperAuthorization, DIGEST);
+      assert.equal(config.sources.zookeeperAuthorization, 'flink-conf');
+    });
+  }
+
+  it('refuses what Flink refuses, and other schemes, never quoting the credentials', () => {
+    const problems = problemsWith({
+      'config.yaml': `${QUORUM}high-availability.zookeeper.client.authorization: digest:flink:s3cret\n`,
+    });
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /high-availability\.zookeeper\.client\.authorization: is not a Flink map/);
+    assert.ok(!problems.join('\n').includes('s3cret'));
+    assert.deepEqual(problemsWith({ 'config.yaml': `${QUORUM}high-availability.zookeeper.client.authorization.sasl: "x:s3cret"\n` }), [
+      `${YAML}:2:56: high-availability.zookeeper.client.authorization.sasl: scheme "sasl" is not supported: only digest (the ZooKeeper client library has no SASL)`,
+    ]);
   });
 });
 

@@ -1,5 +1,6 @@
 import zookeeper, { type Client, type State } from 'node-zookeeper-client';
 import type { Logger } from 'pino';
+import type { ZooKeeperAuth } from '../../config-values.js';
 import type { SidecarEvent } from '../../core/model.js';
 import { exists, sessionIdHex } from './calls.js';
 
@@ -16,6 +17,13 @@ export interface ZooKeeperSessionOptions {
   backoffInitialMs?: number;
   backoffMaxMs?: number;
   createClient?: (connectString: string, options: Partial<zookeeper.Option>) => Client;
+  /** Added to every new client before it connects, as Flink's JobManagers add theirs. */
+  authorization?: readonly ZooKeeperAuth[] | null;
+}
+
+/** Adds each authentication; node-zookeeper-client sends them again on every reconnection. */
+export function addAuthorization(client: Client, authorization: readonly ZooKeeperAuth[] | null | undefined): void {
+  for (const { scheme, credentials } of authorization ?? []) client.addAuthInfo(scheme, Buffer.from(credentials, 'utf8'));
 }
 
 /** The name of the heartbeat this supervisor ticks; /livez fails when it stops. */
@@ -75,6 +83,7 @@ export class ZooKeeperSession {
     const create = this.options.createClient ?? zookeeper.createClient;
     // spinDelay spaces out the client's own reconnection attempts between servers.
     const client = create(connectString, { sessionTimeout: sessionTimeoutMs, spinDelay: 1000, retries: 0 });
+    addAuthorization(client, this.options.authorization);
     this.client = client;
     this.pingInFlight = false;
     this.lastConnectedMs = this.options.clock();
