@@ -4,14 +4,19 @@
 #   - Apache Curator recipes 5.4 (package libcurator-recipes-java), the LeaderLatch Flink uses,
 #     compiled against by test/support/fake-jobmanager.ts
 #   - javac (default-jdk-headless), only when no JDK is present
+#   - Maven (package maven), only when mvn is missing: the real-Flink tests assemble JobManagers from
+#     Maven Central (scripts/fetch-flink.sh)
 #   - promtool and prometheus (package prometheus, 2.42), only when promtool is missing: the metrics
 #     and alert rules are checked with promtool, and test/integration/prometheus.test.ts runs a real
 #     Prometheus server on loopback. (On a machine with systemd, the package also enables its own
 #     prometheus service on :9090; the tests never use it.)
 # Idempotent: does nothing (and needs no root) when everything is already there.
+# INSTALL_SYSTEM_DEPS_JAVA_DIR points the jar checks elsewhere (the test of this script uses it).
 set -euo pipefail
 
-readonly JAVA_DIR=/usr/share/java
+readonly JAVA_DIR=${INSTALL_SYSTEM_DEPS_JAVA_DIR:-/usr/share/java}
+# Global, not local: the EXIT trap runs after main has returned.
+APT_LOG=
 readonly REQUIRED_JARS=(zookeeper.jar zookeeper-jute.jar curator-recipes.jar curator-framework.jar curator-client.jar slf4j-nop.jar)
 
 fail() {
@@ -31,6 +36,9 @@ missing_packages() {
   if ! command -v javac >/dev/null 2>&1; then
     echo default-jdk-headless
   fi
+  if ! command -v mvn >/dev/null 2>&1; then
+    echo maven
+  fi
   if ! command -v promtool >/dev/null 2>&1; then
     echo prometheus
   fi
@@ -40,7 +48,7 @@ main() {
   local packages
   packages=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
   if [[ -z "$packages" ]]; then
-    echo "install-system-deps: ZooKeeper, Curator, javac and promtool already present"
+    echo "install-system-deps: ZooKeeper, Curator, javac, Maven and promtool already present"
     return 0
   fi
 
@@ -51,13 +59,12 @@ main() {
   command -v apt-get >/dev/null 2>&1 || fail "apt-get not found: install $packages with your package manager"
 
   echo "install-system-deps: installing $packages"
-  local log
-  log=$(mktemp)
-  trap 'rm -f "$log"' EXIT
+  APT_LOG=$(mktemp)
+  trap 'rm -f "$APT_LOG"' EXIT
   # shellcheck disable=SC2086 # word splitting of the package list is intended
-  if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$log" 2>&1 ||
-    ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >>"$log" 2>&1; then
-    tail -n 30 "$log" >&2
+  if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >"$APT_LOG" 2>&1 ||
+    ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >>"$APT_LOG" 2>&1; then
+    tail -n 30 "$APT_LOG" >&2
     fail "apt-get failed installing: $packages (output above)"
   fi
 
@@ -65,7 +72,7 @@ main() {
   # later as a confusing ClassNotFoundException inside a test.
   local still_missing
   still_missing=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
-  [[ -z "$still_missing" ]] || fail "still missing after install: $still_missing (expected jars in $JAVA_DIR: ${REQUIRED_JARS[*]}, and javac and promtool on PATH)"
+  [[ -z "$still_missing" ]] || fail "still missing after install: $still_missing (expected jars in $JAVA_DIR: ${REQUIRED_JARS[*]}, and javac, mvn and promtool on PATH)"
   echo "install-system-deps: done"
 }
 
