@@ -12,6 +12,7 @@ import { createMetrics } from './metrics/create-metrics.js';
 import { packageVersion } from './package-version.js';
 import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
 import { loadRestTls } from './sources/flink-rest/rest-tls.js';
+import { measureGrantedSessionTimeout } from './sources/zookeeper/session-grant.js';
 import { buildIdentity } from './sources/local-identity.js';
 import { labelRoutingCoreSettings, startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
 import { createHostResolver } from './sources/resolve-host.js';
@@ -118,8 +119,34 @@ export async function startSidecar(
     clock,
     logger: zkLog,
     onEvent: store.dispatch,
-    onConnected: (client) => watcher.watch(client),
+    onConnected: (client) => {
+      watcher.watch(client);
+      if (config.tolerateSuspendedConnections) measureFlinkSession();
+    },
   });
+  // A tolerated loss is held no longer than the servers grant a JobManager's session; measured
+  // once, and again on a later connection while it has not worked.
+  let flinkSessionMeasure: 'pending' | 'running' | 'done' = 'pending';
+  const measureFlinkSession = (): void => {
+    if (flinkSessionMeasure !== 'pending') return;
+    flinkSessionMeasure = 'running';
+    measureGrantedSessionTimeout({
+      connectString: config.zookeeperQuorum.connectString,
+      requestedMs: config.flinkSessionTimeoutMs,
+      authorization: config.zookeeperAuthorization,
+      timeoutMs: config.zookeeperSessionTimeoutMs,
+    }).then(
+      (grantedMs) => {
+        flinkSessionMeasure = 'done';
+        zkLog.info({ requestedMs: config.flinkSessionTimeoutMs, grantedMs }, "the ZooKeeper servers grant the JobManagers' session timeout");
+        store.dispatch({ type: 'flinkSessionTimeoutMeasured', atMs: clock(), grantedMs });
+      },
+      (err: unknown) => {
+        flinkSessionMeasure = 'pending';
+        zkLog.warn({ err: err instanceof Error ? err.message : String(err) }, "could not measure the JobManagers' granted session timeout; nothing is held until it is known");
+      },
+    );
+  };
   const checker = new JobManagerChecker({
     restUrl: config.flinkRestUrl,
     intervalMs: config.jobmanagerCheckIntervalMs,

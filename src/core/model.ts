@@ -179,7 +179,8 @@ export interface CoreSettings {
   /**
    * Flink's high-availability.zookeeper.client.tolerate-suspended-connections: when true, a
    * leader keeps leading through a lost connection until its session times out, so the sidecar
-   * keeps its last verdict for up to this many ms (Flink's session timeout); null when false.
+   * keeps its last verdict for up to this many ms (Flink's session timeout, and never longer than
+   * the servers grant: zookeeper.flinkSessionGrantedMs); null when false.
    */
   tolerateSuspendedMs: number | null;
   /** /jobmanager/livez: how long the JM may stay unhealthy after it was first seen healthy. */
@@ -228,6 +229,12 @@ export interface SidecarState {
     lastAnswerMs: number | null;
     /** When the connection was lost, while it stays lost; null while connected or never connected. */
     lostSinceMs: number | null;
+    /**
+     * The session timeout the ZooKeeper servers grant a JobManager: Flink's requested timeout,
+     * capped by the servers' maxSessionTimeout (20 ticks by default). Measured only when a lost
+     * connection may be tolerated; null until then.
+     */
+    flinkSessionGrantedMs: number | null;
   };
   election: {
     /** When the observations were made; compared with the session start to reject old ones. */
@@ -257,6 +264,8 @@ export type SidecarEvent =
   | { type: 'zookeeperAuthFailed'; atMs: number; detail: string }
   | { type: 'zookeeperClosed'; atMs: number }
   | { type: 'zookeeperAnswered'; atMs: number }
+  /** A session asked for with Flink's session timeout was granted this one by the servers. */
+  | { type: 'flinkSessionTimeoutMeasured'; atMs: number; grantedMs: number }
   | { type: 'electionObserved'; atMs: number; observations: readonly LayoutObservation[] }
   | { type: 'electionReadFailed'; atMs: number; code: string; path: string; message: string }
   | { type: 'restCheckSucceeded'; atMs: number; durationMs: number; httpStatus: number }

@@ -31,7 +31,15 @@ export function initialState(
     identity,
     startedAtMs: nowMs,
     nowMs,
-    zookeeper: { status: 'connecting', sessionId: null, sinceMs: nowMs, detail: null, lastAnswerMs: null, lostSinceMs: null },
+    zookeeper: {
+      status: 'connecting',
+      sessionId: null,
+      sinceMs: nowMs,
+      detail: null,
+      lastAnswerMs: null,
+      lostSinceMs: null,
+      flinkSessionGrantedMs: null,
+    },
     election: { observedAtMs: null, observations: [], readError: null },
     jobmanager: {
       status: 'unchecked',
@@ -87,6 +95,8 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
       return withZooKeeper(state, 'closed', event.atMs, null, null);
     case 'zookeeperAnswered':
       return { ...state, zookeeper: { ...state.zookeeper, lastAnswerMs: event.atMs } };
+    case 'flinkSessionTimeoutMeasured':
+      return { ...state, zookeeper: { ...state.zookeeper, flinkSessionGrantedMs: event.grantedMs } };
     case 'electionObserved':
       return {
         ...state,
@@ -142,7 +152,11 @@ function withZooKeeper(
   const lastAnswerMs = connected || status === 'read-only' ? atMs : zk.lastAnswerMs;
   // The loss is timed from the moment a working connection went away, through every retry.
   const lostSinceMs = connected ? null : (zk.lostSinceMs ?? (zk.status === 'connected' ? atMs : null));
-  return { ...state, election, zookeeper: { status, sessionId, sinceMs: atMs, detail, lastAnswerMs, lostSinceMs } };
+  return {
+    ...state,
+    election,
+    zookeeper: { status, sessionId, sinceMs: atMs, detail, lastAnswerMs, lostSinceMs, flinkSessionGrantedMs: zk.flinkSessionGrantedMs },
+  };
 }
 
 function withCheck(

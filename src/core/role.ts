@@ -121,13 +121,16 @@ const TOLERABLE: ReadonlySet<string> = new Set(['disconnected', 'unresponsive', 
 
 /**
  * With tolerate-suspended-connections, Flink's leader keeps leading through a lost connection
- * until its own session times out. Returns when the last verdict stops being trusted, while that
- * is still ahead; null when the connection is fine or the loss is not (or no longer) tolerated.
+ * until its own session times out: Flink's timeout as the servers granted it, which caps at their
+ * maxSessionTimeout (20 ticks by default: a 60 s request gets 40 s with tickTime 2000). Returns
+ * when the last verdict stops being trusted, while that is still ahead; null when the connection
+ * is fine, the loss is not (or no longer) tolerated, or the granted timeout is not known yet
+ * (nothing is held rather than held too long).
  */
 export function zookeeperHoldUntil(state: Pick<SidecarState, 'settings' | 'zookeeper' | 'nowMs'>): number | null {
   const tolerateMs = state.settings.tolerateSuspendedMs;
   const zk = state.zookeeper;
-  if (tolerateMs === null || zk.lostSinceMs === null || !TOLERABLE.has(zk.status)) return null;
-  const until = zk.lostSinceMs + tolerateMs;
+  if (tolerateMs === null || zk.flinkSessionGrantedMs === null || zk.lostSinceMs === null || !TOLERABLE.has(zk.status)) return null;
+  const until = zk.lostSinceMs + Math.min(tolerateMs, zk.flinkSessionGrantedMs);
   return state.nowMs < until ? until : null;
 }

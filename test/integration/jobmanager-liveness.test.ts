@@ -90,6 +90,9 @@ describe('tolerate-suspended-connections', () => {
     // A JM that tolerates suspension keeps serving REST through the outage.
     await tolerant.jm.send('rest ok');
     await strict.jm.send('rest ok');
+    // Nothing is held before the sidecar knows what session the servers grant the JobManagers.
+    const measured = await tolerant.sidecar.waitFor('granted session measured', (s) => s.zookeeper.flinkSessionGrantedMs !== null, 10_000);
+    assert.equal(measured.zookeeper.flinkSessionGrantedMs, 3000);
     const stoppedAt = performance.now();
     await zk.stop();
     await strict.sidecar.waitFor('strict not ready', (s) => !s.verdict.ready, 10_000);
@@ -104,5 +107,12 @@ describe('tolerate-suspended-connections', () => {
     await zk.start();
     // Whether the JM wins its latch back depends on Curator; the sidecar's part is to reconnect.
     await tolerant.sidecar.waitFor('connected again', (s) => s.zookeeper.status === 'connected', 30_000);
+  });
+
+  it("measures the session the server grants a JobManager: a longer request is capped at the server's maxSessionTimeout", async () => {
+    const capped = await leaderWithSidecar('/tolerate-capped', ['--tolerate-suspended-connections=true', '--flink-session-timeout-ms=90000']);
+    const measured = await capped.sidecar.waitFor('granted session measured', (s) => s.zookeeper.flinkSessionGrantedMs !== null, 10_000);
+    // The test server's zoo.cfg sets maxSessionTimeout=60000 (test/support/zookeeper-server.ts).
+    assert.equal(measured.zookeeper.flinkSessionGrantedMs, 60_000);
   });
 });

@@ -278,10 +278,11 @@ describe('transitions', () => {
 });
 
 describe('tolerate-suspended-connections', () => {
-  const leadingWith = (tolerateSuspendedMs: number | null) =>
+  const leadingWith = (tolerateSuspendedMs: number | null, grantedMs: number | null = 60_000) =>
     observed(
       run(initialState('auto', identity, 1000, { tolerateSuspendedMs }), [
         { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' },
+        ...(grantedMs === null ? [] : [{ type: 'flinkSessionTimeoutMeasured' as const, atMs: 1015, grantedMs }]),
         { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 },
       ]),
       [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')],
@@ -307,6 +308,17 @@ describe('tolerate-suspended-connections', () => {
     const back = reduce(s, { type: 'zookeeperConnected', atMs: 3000, sessionId: 'ccc' });
     assert.equal(back.verdict.holdUntilMs, null);
     assert.equal(back.zookeeper.lostSinceMs, null);
+  });
+  it("never holds longer than the servers grant Flink's session (maxSessionTimeout caps a 60 s request)", () => {
+    const s = reduce(leadingWith(60_000, 40_000), { type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' });
+    assert.equal(s.verdict.holdUntilMs, 42_000);
+    assert.equal(reduce(s, { type: 'clockTicked', atMs: 42_000 }).verdict.ready, false);
+    assert.equal(reduce(s, { type: 'clockTicked', atMs: 41_999 }).verdict.ready, true);
+  });
+  it('holds nothing while the granted session timeout is not known', () => {
+    const s = reduce(leadingWith(60_000, null), { type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' });
+    assert.equal(s.verdict.holdUntilMs, null);
+    assert.equal(s.verdict.ready, false);
   });
   it('a sidecar that never connected has nothing to hold', () => {
     const s = reduce(initialState('auto', identity, 0, { tolerateSuspendedMs: 60_000 }), { type: 'zookeeperDisconnected', atMs: 10, detail: 'x' });
