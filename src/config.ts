@@ -56,6 +56,7 @@ import {
   type FlinkConfRead,
 } from './flink-conf/read-flink-conf.js';
 import type { FlinkConfEntry } from './flink-conf/types.js';
+import type { FlinkConfFacts } from './flink-conf/version-rules.js';
 import type { RoutingMode } from './core/model.js';
 import {
   labelKeyProblems,
@@ -219,6 +220,8 @@ export interface Config extends Omit<SettingValues, TlsSettingName> {
    * shared by every JobManager, and the JobManager's start-up arguments often override it.
    */
   flinkRestAddress: string | null;
+  /** Facts of Flink's file that JobManager versions read differently (checked once the version is known). */
+  flinkConfFacts: FlinkConfFacts;
   /** Built from the --flink-rest-* TLS settings. */
   flinkRestTls: FlinkRestTls;
   /** Where each setting came from, for /debug/config. */
@@ -429,7 +432,7 @@ const SETTINGS: SettingSpecs = {
     section: 'ZooKeeper',
     help: [
       "Where Flink keeps its leader election in ZooKeeper: 1.15 (Flink 1.15 and later), 1.14",
-      '(Flink 1.14, and 1.15/1.16 with high-availability.use-old-ha-services), 1.13 (Flink 1.5',
+      '(Flink 1.14, and 1.15 with high-availability.use-old-ha-services), 1.13 (Flink 1.5',
       'to 1.13), or auto to find out from the znodes present.',
     ],
     parse: parseOneOf(LAYOUTS, ' (1.15 also covers every later Flink)'),
@@ -1190,6 +1193,16 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
       ...rest,
       flinkConfFile: read?.kind === 'read' ? read.path : null,
       flinkRestAddress: restAddress?.kind === 'text' ? restAddress.value : null,
+      flinkConfFacts: {
+        format: read?.kind === 'read' ? read.format : null,
+        shadowsStandardFile: read?.kind === 'read' && read.shadowsStandardFile,
+        setsHaTypeOnly: file !== null && firstEntry(file, ['high-availability.type']) !== null && firstEntry(file, ['high-availability']) === null,
+        restSslFromSharedKeyOnly:
+          sources.flinkRestUrl === 'flink-conf' &&
+          file !== null &&
+          firstEntry(file, ['security.ssl.rest.enabled']) === null &&
+          firstEntry(file, ['security.ssl.enabled']) !== null,
+      },
       flinkRestTls: {
         caFile: flinkRestCaFile,
         certFile: flinkRestCertFile,

@@ -11,6 +11,7 @@ import { listen } from './http/listen.js';
 import { createMetrics } from './metrics/create-metrics.js';
 import { packageVersion } from './package-version.js';
 import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
+import { confWarnings, parseFlinkVersion } from './flink-conf/version-rules.js';
 import { loadRestTls } from './sources/flink-rest/rest-tls.js';
 import { measureGrantedSessionTimeout } from './sources/zookeeper/session-grant.js';
 import { buildIdentity } from './sources/local-identity.js';
@@ -161,6 +162,15 @@ export async function startSidecar(
     const a = previous.verdict.currentLeader;
     const b = next.verdict.currentLeader;
     if (b !== null && (a === null || a.owner !== b.owner || a.sessionId !== b.sessionId)) checker.checkSoon();
+  });
+
+  // Once the JM names its version, say where it reads its configuration differently from the sidecar.
+  store.subscribe((next, previous) => {
+    const text = next.jobmanager.flinkVersion;
+    if (text === null || text === previous.jobmanager.flinkVersion) return;
+    const version = parseFlinkVersion(text);
+    const warnings = version === null ? [] : confWarnings(version, config.flinkConfFacts);
+    for (const warning of warnings) logger.warn({ flinkVersion: text, flinkConfFile: config.flinkConfFile }, warning);
   });
 
   const labeler = labelRouting ? startLabelRouting(labelRouting, store, clock, logger) : null;

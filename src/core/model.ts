@@ -66,6 +66,8 @@ export type JobManagerFailure =
 
 export interface JobManagerCheck {
   status: JobManagerStatus;
+  /** The Flink version the JM last named (GET /config); null until it did. */
+  flinkVersion: string | null;
   /** When the JM first answered healthy; null until then. */
   firstHealthyMs: number | null;
   /**
@@ -268,7 +270,14 @@ export type SidecarEvent =
   | { type: 'flinkSessionTimeoutMeasured'; atMs: number; grantedMs: number }
   | { type: 'electionObserved'; atMs: number; observations: readonly LayoutObservation[] }
   | { type: 'electionReadFailed'; atMs: number; code: string; path: string; message: string }
-  | { type: 'restCheckSucceeded'; atMs: number; durationMs: number; httpStatus: number }
+  | {
+      type: 'restCheckSucceeded';
+      atMs: number;
+      durationMs: number;
+      httpStatus: number;
+      /** GET /config's flink-version, when the answer had one. */
+      flinkVersion?: string | null;
+    }
   | {
       type: 'restCheckFailed';
       atMs: number;

@@ -43,6 +43,7 @@ export function initialState(
     election: { observedAtMs: null, observations: [], readError: null },
     jobmanager: {
       status: 'unchecked',
+      flinkVersion: null,
       reason: 'jm-not-checked-yet',
       detail: null,
       httpStatus: null,
@@ -111,8 +112,11 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
           readError: { code: event.code, path: event.path, message: event.message, atMs: event.atMs },
         },
       };
-    case 'restCheckSucceeded':
-      return withCheck(state, event.atMs, event.durationMs, 'healthy', null, null, event.httpStatus);
+    case 'restCheckSucceeded': {
+      const checked = withCheck(state, event.atMs, event.durationMs, 'healthy', null, null, event.httpStatus);
+      const flinkVersion = event.flinkVersion ?? state.jobmanager.flinkVersion;
+      return { ...checked, jobmanager: { ...checked.jobmanager, flinkVersion } };
+    }
     case 'restCheckFailed':
       return withCheck(
         state,

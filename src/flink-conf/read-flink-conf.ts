@@ -7,9 +7,10 @@
  *   as standard YAML; neither is an error for Flink. FLIP-366 calls this the compatibility rule of
  *   the 1.x line: while flink-conf.yaml is there, config.yaml is ignored.
  * - Flink up to 1.18: flink-conf.yaml only. Flink 2.x: config.yaml only (flink-conf.yaml is ignored).
- * The sidecar cannot know the JobManager's version, so it follows 1.19/1.20, which also gives the
- * right file for every version whose directory holds only one of the two. A Flink 2.x directory that
- * still holds a stale flink-conf.yaml is read wrongly; flinkConfFile in /debug/config shows which
+ * The sidecar does not know the JobManager's version when it starts, so it follows 1.19/1.20, which
+ * also gives the right file for every version whose directory holds only one of the two. A Flink 2.x
+ * directory that still holds a stale flink-conf.yaml is read wrongly: once the JobManager's REST API
+ * names its version, version-rules.ts says so in the log; flinkConfFile in /debug/config shows which
  * file was read.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -61,6 +62,8 @@ export type FlinkConfRead =
       skipped: readonly SkippedLine[];
       /** Why Flink would refuse the file; empty when it would accept it. */
       problems: readonly FileProblem[];
+      /** config.yaml exists beside the flink-conf.yaml that was read (Flink 2.x would read it instead). */
+      shadowsStandardFile: boolean;
     };
 
 const REASONS: Readonly<Record<string, string>> = {
@@ -81,6 +84,16 @@ function errorCode(error: unknown): string | undefined {
  * key `isWanted` accepts. Never throws for file-system or parse errors: they come back as 'unreadable' or
  * as `problems`, which never quote the file's text.
  */
+function fileExists(io: FlinkConfIo, path: string): boolean {
+  try {
+    io.readFile(path);
+    return true;
+  } catch (error) {
+    const code = errorCode(error);
+    return code !== 'ENOENT' && code !== 'ENOTDIR';
+  }
+}
+
 export function readFlinkConf(dir: string, isWanted: (key: string) => boolean, io: FlinkConfIo = NODE_IO): FlinkConfRead {
   for (const { name, format } of CANDIDATES) {
     const path = join(dir, name);
@@ -97,7 +110,8 @@ export function readFlinkConf(dir: string, isWanted: (key: string) => boolean, i
     const parsed = format === 'legacy' ? parseLegacyFlinkConf(text) : parseStandardFlinkConf(text);
     const entries = new Map([...parsed.entries].filter(([key]) => isWanted(key)));
     const skipped = parsed.skipped.filter((line) => line.key !== null && isWanted(line.key));
-    return { kind: 'read', path, format, entries, skipped, problems: parsed.problems };
+    const shadowsStandardFile = format === 'legacy' && fileExists(io, join(dir, STANDARD_FILE_NAME));
+    return { kind: 'read', path, format, entries, skipped, problems: parsed.problems, shadowsStandardFile };
   }
   return { kind: 'missing', dir, dirExists: io.isDirectory(dir) };
 }

@@ -110,6 +110,7 @@ describe('config defaults', () => {
       flinkConfDir: '/opt/flink/conf',
       flinkConfFile: null,
       flinkRestAddress: null,
+      flinkConfFacts: { format: null, shadowsStandardFile: false, setsHaTypeOnly: false, restSslFromSharedKeyOnly: false },
       zookeeperQuorum: { servers: [{ host: 'zk-0', port: 2181 }], chroot: null, connectString: 'zk-0:2181' },
       zookeeperRoot: '/flink',
       clusterId: '/default',

@@ -124,6 +124,7 @@ describe('Flink file: realistic files from disk', () => {
       flinkConfDir: dir,
       flinkConfFile: join(dir, 'flink-conf.yaml'),
       flinkRestAddress: 'flink-jobmanager',
+      flinkConfFacts: { format: 'legacy', shadowsStandardFile: false, setsHaTypeOnly: true, restSslFromSharedKeyOnly: false },
       zookeeperQuorum: {
         servers: [
           { host: 'zk-0.zk-hs', port: 2181 },

@@ -118,6 +118,15 @@ describe('JobManagerChecker outcomes', () => {
     });
   }
 
+  it("reports the version the JM names in GET /config, and only a plausible one", async () => {
+    const named = await firstOutcome(json(200, '{"flink-version":"2.3.0","flink-revision":"abc"}'));
+    assert.equal(named.type === 'restCheckSucceeded' && named.flinkVersion, '2.3.0');
+    const odd = await firstOutcome(json(200, '{"flink-version":"1.20\\n[+]ok"}'));
+    assert.equal(odd.type === 'restCheckSucceeded' && odd.flinkVersion, null);
+    const none = await firstOutcome(json(200, '{}'));
+    assert.equal(none.type === 'restCheckSucceeded' && none.flinkVersion, null);
+  });
+
   it('asks GET /config and never follows a redirect', async () => {
     const seen: string[] = [];
     const e = await firstOutcome((req, res) => {

@@ -68,7 +68,8 @@ describe('the desired label follows the role', () => {
 
   it('holds through a tolerated ZooKeeper suspension and goes when the hold expires', () => {
     const settings = { ...LABEL, tolerateSuspendedMs: 10_000 };
-    const held = run([connected, healthy, leads(), { type: 'zookeeperDisconnected', atMs: 2000, detail: 'lost' }], settings);
+    const measured: SidecarEvent = { type: 'flinkSessionTimeoutMeasured', atMs: 1001, grantedMs: 10_000 };
+    const held = run([connected, measured, healthy, leads(), { type: 'zookeeperDisconnected', atMs: 2000, detail: 'lost' }], settings);
     assert.equal(held.verdict.role, 'leader');
     assert.equal(held.podLabel.desired, 'leader');
     const expired = reduce(held, { type: 'clockTicked', atMs: 12_001 });

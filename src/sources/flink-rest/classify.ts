@@ -2,7 +2,7 @@ import type { JobManagerFailure } from '../../core/model.js';
 
 /** What one answer of `GET /config` says about the local JobManager. */
 export type CheckOutcome =
-  | { healthy: true; httpStatus: number }
+  | { healthy: true; httpStatus: number; flinkVersion: string | null }
   | { healthy: false; reason: JobManagerFailure | 'jm-reports-no-leader'; detail: string; httpStatus: number | null };
 
 /** Flink's LeaderRetrievalHandler answers every request with this while it knows no leader. */
@@ -14,7 +14,7 @@ const ELECTION_MESSAGE = /ongoing leader election/i;
  * redirected standbys to the leader); the leader-election 503 means alive but leaderless.
  */
 export function classifyAnswer(status: number, contentType: string | undefined, body: string): CheckOutcome {
-  if (status >= 300 && status < 400) return { healthy: true, httpStatus: status };
+  if (status >= 300 && status < 400) return { healthy: true, httpStatus: status, flinkVersion: null };
   if (status === 503 && ELECTION_MESSAGE.test(body)) {
     return {
       healthy: false,
@@ -29,7 +29,8 @@ export function classifyAnswer(status: number, contentType: string | undefined, 
   if (status !== 200) {
     return { healthy: false, reason: 'http-status', detail: `HTTP ${status}: ${excerpt(body)}`, httpStatus: status };
   }
-  if (!isJsonObject(body)) {
+  const json = jsonObject(body);
+  if (json === null) {
     return {
       healthy: false,
       reason: 'invalid-response',
@@ -37,7 +38,13 @@ export function classifyAnswer(status: number, contentType: string | undefined, 
       httpStatus: status,
     };
   }
-  return { healthy: true, httpStatus: status };
+  return { healthy: true, httpStatus: status, flinkVersion: versionOf(json) };
+}
+
+/** GET /config's `flink-version` ('1.20.5'), when it is a short printable version string. */
+function versionOf(json: Record<string, unknown>): string | null {
+  const version = json['flink-version'];
+  return typeof version === 'string' && /^[0-9A-Za-z.+-]{1,40}$/.test(version) ? version : null;
 }
 
 /** Classifies a request that got no HTTP answer. */
@@ -53,12 +60,12 @@ export function classifyError(err: unknown, timeoutMs: number, timedOut: boolean
   return { healthy: false, reason: 'connection-error', detail: message, httpStatus: null };
 }
 
-function isJsonObject(body: string): boolean {
+function jsonObject(body: string): Record<string, unknown> | null {
   try {
     const parsed: unknown = JSON.parse(body);
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
   } catch {
-    return false;
+    return null;
   }
 }
 

@@ -87,7 +87,7 @@ export class JobManagerChecker {
       const durationMs = atMs - startedMs;
       onEvent(
         outcome.healthy
-          ? { type: 'restCheckSucceeded', atMs, durationMs, httpStatus: outcome.httpStatus }
+          ? { type: 'restCheckSucceeded', atMs, durationMs, httpStatus: outcome.httpStatus, flinkVersion: outcome.flinkVersion }
           : { type: 'restCheckFailed', atMs, durationMs, reason: outcome.reason, detail: outcome.detail, httpStatus: outcome.httpStatus },
       );
       // A listener may have stopped the checker while handling the event.

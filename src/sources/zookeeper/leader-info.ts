@@ -5,7 +5,10 @@
  * Every Flink line from 1.5 to 2.x writes it the same way (ZooKeeperUtils.writeLeaderInformationToZooKeeper,
  * earlier ZooKeeperLeaderElectionService.writeLeaderInformation): a fresh `ObjectOutputStream`,
  * `writeUTF(address)`, `writeObject(UUID leaderSessionId)`, `close()`. Empty leader information is
- * written as null data. So the bytes are:
+ * written as null data, and never on revocation: up to 1.14 nothing empty is ever written; 1.15 to
+ * 1.17 write null data only when a component unregisters while its JobManager still leads; 1.18 and
+ * later delete `leader/<component>` on unregistration, and a new leader first resets the old node
+ * to null data under its own session. So the bytes are:
  *
  * ```
  * AC ED 00 05                          stream magic, version
@@ -108,8 +111,8 @@ const NO_SURROGATE = -1;
  *
  * @param data the znode data as node-zookeeper-client returns it (a Buffer, or null / empty when the
  *   node has no data). A plain Uint8Array is accepted too.
- * @returns null when there is no data: Flink writes null data for "no leader" (1.15 to 1.17 do so
- *   on revocation); otherwise the published address and session id.
+ * @returns null when there is no data (null data means "no leader published": see the top of this
+ *   file for when Flink writes it); otherwise the published address and session id.
  * @throws LeaderInfoDecodeError for anything that is not exactly what Flink writes, with a message
  *   saying what was expected and what was found (at most a few bytes of it) and the byte offset.
  *   Never throws anything else. Runs in time linear in `data.length` whatever the content.
