@@ -453,7 +453,7 @@ export interface FlinkJobManager {
    * The first log line at index `since` (default 0: the whole log) or later that matches, now or
    * within timeoutMs. Rejects, quoting the log's tail, on timeout or when the JVM exits first.
    */
-  waitForLog(pattern: RegExp, timeoutMs: number, opts?: { since?: number }): Promise<FlinkLogLine>;
+  waitForLog(pattern: RegExp, timeoutMs: number, opts?: { since?: number; signal?: AbortSignal }): Promise<FlinkLogLine>;
   /** Reads what the log has gained and returns every line so far. */
   logLines(): Promise<readonly string[]>;
   /** Leadership of the REST endpoint by the log as of now (reads the log first). */
@@ -630,10 +630,13 @@ class RunningJobManager implements FlinkJobManager {
     return this.kill('SIGTERM');
   }
 
-  async waitForLog(pattern: RegExp, timeoutMs: number, opts: { since?: number } = {}): Promise<FlinkLogLine> {
+  async waitForLog(pattern: RegExp, timeoutMs: number, opts: { since?: number; signal?: AbortSignal } = {}): Promise<FlinkLogLine> {
+    const { signal } = opts;
     await this.log.refresh();
     const regex = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ''));
     this.log.startWatching();
+    const onAbort = (): void => this.log.notify();
+    signal?.addEventListener('abort', onAbort);
     // waitForItem tests each line once, in order from `since`: counting the misses gives the index.
     let index = opts.since ?? 0;
     try {
@@ -645,16 +648,20 @@ class RunningJobManager implements FlinkJobManager {
           index++;
           return false;
         },
-        hasExited: () => this.log.closed,
+        hasExited: () => this.log.closed || signal?.aborted === true,
         waiters: this.log.waiters,
         timeoutMs,
-        exitedError: () => new Error(`the JobManager exited (${describeExit(this.exitInfo)}) before logging ${pattern}`),
+        exitedError: () => signal?.aborted === true
+          ? new Error(`waiting for ${pattern} was aborted`)
+          : new Error(`the JobManager exited (${describeExit(this.exitInfo)}) before logging ${pattern}`),
         timeoutError: () => new Error(`no log line matching ${pattern} within ${timeoutMs} ms`),
       });
       return { line, index, match: regex.exec(line)! };
     } catch (err) {
+      if (signal?.aborted === true) throw err;
       throw new Error(`Flink ${this.version} JobManager pid ${this.pid}: ${(err as Error).message}\n${await this.tail()}`, { cause: err });
     } finally {
+      signal?.removeEventListener('abort', onAbort);
       this.log.stopWatchingWhenIdle();
     }
   }
@@ -707,7 +714,8 @@ class LogFollower {
   readonly waiters = new Set<() => void>();
   closed = false;
   private offset = 0;
-  private partial = '';
+  /** Bytes after the last newline: a line still being written, maybe cut inside a UTF-8 sequence. */
+  private partial: Buffer = Buffer.alloc(0);
   private reading: Promise<void> | undefined;
   private again = false;
   private watcher: FSWatcher | undefined;
@@ -751,16 +759,21 @@ class LogFollower {
         chunks.push(buffer.subarray(0, bytesRead));
       }
       if (chunks.length === 0) return;
-      const text = this.partial + Buffer.concat(chunks).toString('utf8');
-      const parts = text.split('\n');
-      this.partial = parts.pop() ?? '';
-      this.lines.push(...parts);
+      const bytes = Buffer.concat([this.partial, ...chunks]);
+      const end = bytes.lastIndexOf(0x0a);
+      if (end < 0) {
+        this.partial = bytes;
+        return;
+      }
+      this.partial = bytes.subarray(end + 1);
+      this.lines.push(...bytes.subarray(0, end).toString('utf8').split('\n'));
     } finally {
       await handle.close();
     }
   }
 
-  private notify(): void {
+  /** Lets every waiter look again (new lines, exit, abort). */
+  notify(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
 
@@ -793,9 +806,9 @@ class LogFollower {
   }
 
   close(): void {
-    if (this.partial !== '') {
-      this.lines.push(this.partial);
-      this.partial = '';
+    if (this.partial.length > 0) {
+      this.lines.push(this.partial.toString('utf8'));
+      this.partial = Buffer.alloc(0);
     }
     this.closed = true;
     this.stopWatching();
@@ -824,8 +837,9 @@ export async function waitForLeader<T extends FlinkJobManager>(
   timeoutMs: number,
   since: ReadonlyMap<T, number> = new Map(),
 ): Promise<{ leader: T; line: FlinkLogLine }> {
+  const losers = new AbortController();
   const attempts = jobManagers.map(async (jm) => {
-    const line = await jm.waitForLog(GRANTED_LEADERSHIP, timeoutMs, { since: since.get(jm) ?? 0 });
+    const line = await jm.waitForLog(GRANTED_LEADERSHIP, timeoutMs, { since: since.get(jm) ?? 0, signal: losers.signal });
     return { leader: jm, line };
   });
   try {
@@ -834,7 +848,7 @@ export async function waitForLeader<T extends FlinkJobManager>(
     const reasons = err instanceof AggregateError ? err.errors.map((e: Error) => e.message).join('\n\n') : String(err);
     throw new Error(`no JobManager was granted leadership within ${timeoutMs} ms:\n${reasons}`, { cause: err });
   } finally {
-    // The losers keep waiting until their own timeout; their rejections are expected.
+    losers.abort();
     for (const attempt of attempts) attempt.catch(() => undefined);
   }
 }
