@@ -100,13 +100,16 @@ main() {
   export CGO_ENABLED=0
 
   started=$SECONDS
-  log "Kubernetes $k8s_version and etcd $etcd_version into $out_dir"
+  log "Kubernetes $k8s_version and etcd $etcd_version into $out_dir (modules from the Go module proxy)"
   for entry in "${binaries[@]}"; do
     name="${entry%% *}"
     pkg="${entry#* }"
     log "building $name (first run only, several minutes)..."
     t0=$SECONDS
-    (cd "$module_dir" && "$go_cmd" build -trimpath -ldflags="$ldflags" -o "$tmp_dir/bin/$name" "$pkg")
+    # One "go: downloading" line per module (about 150 on a cold module cache) would bury the
+    # progress lines; errors still come through. pipefail keeps go's exit status.
+    (cd "$module_dir" && "$go_cmd" build -trimpath -ldflags="$ldflags" -o "$tmp_dir/bin/$name" "$pkg" 2>&1) |
+      { grep -v '^go: downloading ' || true; } >&2
     log "built $name in $((SECONDS - t0)) s"
   done
 

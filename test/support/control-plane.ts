@@ -246,7 +246,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
       } catch (err) {
         const tail = await readTail(logFile);
         const message = `${name} did not start: ${(err as Error).message}\n` +
-          `--- ${logFile} (last ${LOG_TAIL_LINES} lines) ---\n${tail}`;
+          `--- ${logFile} (last ${LOG_TAIL_LINES} lines; KUBE_TEST_KEEP_DIR=1 keeps the whole file) ---\n${tail}`;
         throw /address already in use/.test(tail) ? new PortTakenError(message) : new Error(message, { cause: err });
       }
     };
