@@ -58,7 +58,7 @@ started=$SECONDS
 tmp=$(mktemp -d "$VERSIONS_DIR/.tmp-$VERSION-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
-if ! mvn -q -B -f "$POM" \
+if ! mvn -q -B -Dstyle.color=never -f "$POM" \
   -Dflink.version="$VERSION" \
   -Dmaven.repo.local="$CACHE/m2" \
   -Dmdep.outputFile="$tmp/classpath.txt" \

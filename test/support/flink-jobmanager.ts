@@ -32,7 +32,7 @@ import { waitForItem } from './wait-for-item.js';
  *
  * Not 1.17: as flink-dist 1.17 starts it (no --add-exports), its JobManager dies on Java 17 with
  * IllegalAccessError (NetUtils cannot access sun.net.util.IPAddressUtil). FLINK_1_17 names it for
- * the test that keeps that claim checked; with JAVA_17_OPTS passed as extraJvmOptions it runs.
+ * the test that keeps that claim checked; with shippedJavaOpts('1.18.1') as extraJvmOptions it runs.
  */
 export const FLINK_VERSIONS = ['1.18.1', '1.19.3', '1.20.5', '2.3.0'] as const;
 export const FLINK_1_17 = '1.17.2';
@@ -88,41 +88,49 @@ export function defaultConfFileName(version: string): 'config.yaml' | 'flink-con
 
 /**
  * The JVM options flink-dist's scripts put on a JobManager's command line besides memory and
- * logging, for a JVM of version 17:
- *  - 1.18 on: config.sh prefixes -XX:+IgnoreUnrecognizedVMOptions (FLINK-32290), and the shipped
- *    conf (flink-conf.yaml in 1.18, config.yaml from 1.19) sets env.java.opts.all to the Java 17
- *    module openings below (FLINK-25002);
- *  - 1.17: nothing (its shipped flink-conf.yaml sets no JVM options).
- * (-Djava.security.manager=allow, which config.sh adds for JVMs newer than 17, does not apply.)
+ * logging (config.sh, flink-daemon.sh), for a JVM of version 17:
+ *  - 1.18 on: config.sh prefixes -XX:+IgnoreUnrecognizedVMOptions to env.java.default-opts.all
+ *    (1.19 on; the shipped conf leaves it unset) and env.java.opts.all, which the shipped conf sets
+ *    to shippedJavaOpts(version);
+ *  - 1.17: nothing (its shipped flink-conf.yaml sets no JVM options, its config.sh adds none).
+ * (-Djava.security.manager=allow, which config.sh adds from 1.19 on for JVMs newer than 17, does
+ * not apply.)
  */
 export function flinkJavaOpts(version: string): string[] {
   if (!flinkAtLeast(version, 1, 18)) return [];
-  return ['-XX:+IgnoreUnrecognizedVMOptions', ...JAVA_17_OPTS];
+  return ['-XX:+IgnoreUnrecognizedVMOptions', ...shippedJavaOpts(version)];
 }
 
-/** env.java.opts.all as flink-dist 1.18 to 2.3 ships it. */
-export const JAVA_17_OPTS: readonly string[] = [
-  '--add-exports=java.base/sun.net.util=ALL-UNNAMED',
-  '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED',
-  '--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED',
-  '--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED',
-  '--add-opens=java.base/java.lang=ALL-UNNAMED',
-  '--add-opens=java.base/java.net=ALL-UNNAMED',
-  '--add-opens=java.base/java.io=ALL-UNNAMED',
-  '--add-opens=java.base/java.nio=ALL-UNNAMED',
-  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
-  '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
-  '--add-opens=java.base/java.text=ALL-UNNAMED',
-  '--add-opens=java.base/java.time=ALL-UNNAMED',
-  '--add-opens=java.base/java.util=ALL-UNNAMED',
-  '--add-opens=java.base/java.util.concurrent=ALL-UNNAMED',
-  '--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED',
-  '--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED',
-];
+/**
+ * env.java.opts.all as flink-dist's conf ships it (flink-conf.yaml in 1.18, config.yaml from
+ * 1.19): the module exports and openings Java 17 needs. 1.18 to 1.20 ship the same 20 options; 2.x
+ * drops the export of sun.net.util; 1.17 ships none.
+ */
+export function shippedJavaOpts(version: string): string[] {
+  if (!flinkAtLeast(version, 1, 18)) return [];
+  return [
+    ...(flinkAtLeast(version, 2, 0) ? [] : ['--add-exports=java.base/sun.net.util=ALL-UNNAMED']),
+    '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
+    '--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED',
+    '--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
+    '--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED',
+    '--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED',
+    '--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED',
+    '--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED',
+    '--add-opens=java.base/java.lang=ALL-UNNAMED',
+    '--add-opens=java.base/java.net=ALL-UNNAMED',
+    '--add-opens=java.base/java.io=ALL-UNNAMED',
+    '--add-opens=java.base/java.nio=ALL-UNNAMED',
+    '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+    '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
+    '--add-opens=java.base/java.text=ALL-UNNAMED',
+    '--add-opens=java.base/java.time=ALL-UNNAMED',
+    '--add-opens=java.base/java.util=ALL-UNNAMED',
+    '--add-opens=java.base/java.util.concurrent=ALL-UNNAMED',
+    '--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED',
+    '--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED',
+  ];
+}
 
 // ---- the cached distribution ---------------------------------------------------------------------
 
@@ -204,7 +212,7 @@ export interface FlinkConfDirOptions {
   extra?: Record<string, string | null>;
   /** Raw text appended to the file after everything else (YAML edge cases, comments, duplicates). */
   appendText?: string;
-  /** Also write the Java 17 options as flink-dist's shipped conf does (env.java.opts.all, 1.18 on). Default true. */
+  /** Also write env.java.opts.all as flink-dist's shipped conf does (1.18 on). Default true. */
   javaOpts?: boolean;
 }
 
@@ -252,7 +260,7 @@ export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<Flin
   while (opts.rpcPort === undefined && rpcPort === restPort) rpcPort = await findFreePort();
 
   const entries: Record<string, string> = {};
-  if (opts.javaOpts !== false && flinkAtLeast(version, 1, 18)) entries['env.java.opts.all'] = JAVA_17_OPTS.join(' ');
+  if (opts.javaOpts !== false && flinkAtLeast(version, 1, 18)) entries['env.java.opts.all'] = shippedJavaOpts(version).join(' ');
   Object.assign(entries, {
     // Loopback only, fixed ports for nothing: RPC, REST, blob server and the metrics query service
     // (its own RPC system) bind jobmanager.bind-host or the REST bind address.
@@ -359,8 +367,9 @@ function nestedYaml(entries: Record<string, string>): string {
 }
 
 /**
- * flink-dist's conf/log4j.properties (the daemon's, read through -Dlog4j.configurationFile) with a
- * plain file appender: one file per JVM start, so rolling is not needed and a test reads one file.
+ * flink-dist's conf/log4j.properties (the daemon's, read through -Dlog4j.configurationFile): its
+ * levels and pattern, with a plain file appender instead of the rolling one, as every JVM start
+ * here gets a file of its own.
  */
 const LOG4J_PROPERTIES = `# Flink's log4j.properties pattern and levels; a plain file, one per JobManager start.
 rootLogger.level = INFO
@@ -372,7 +381,7 @@ logger.akka.level = INFO
 logger.kafka.name = org.apache.kafka
 logger.kafka.level = INFO
 logger.hadoop.name = org.apache.hadoop
-logger.hadoop.level = WARN
+logger.hadoop.level = INFO
 logger.zookeeper.name = org.apache.zookeeper
 logger.zookeeper.level = INFO
 logger.shaded_zookeeper.name = org.apache.flink.shaded.zookeeper3
