@@ -33,6 +33,12 @@ export interface KubeClient {
   patchPodLabels(name: string, labels: Readonly<Record<string, string | null>>, options?: { resourceVersion?: string }): Promise<PodSummary>;
 }
 
+/**
+ * The name the API server records as the writer of the labels (metadata.managedFields, `kubectl get
+ * --show-managed-fields`). Without it the server takes it from the User-Agent: "node-fetch".
+ */
+export const FIELD_MANAGER = 'flink-ha-sidecar';
+
 export interface KubeClientOptions {
   /** Every request is aborted after this many ms (connecting included). */
   requestTimeoutMs: number;
@@ -93,7 +99,7 @@ export function createKubeClient(kubeConfig: KubeConfig, namespace: string, opti
       call(`PATCH pod ${namespace}/${name}`, async () => {
         const metadata: Record<string, unknown> = { labels };
         if (opts.resourceVersion !== undefined) metadata.resourceVersion = opts.resourceVersion;
-        return summarize(await api.patchNamespacedPod({ name, namespace, body: { metadata } }, mergePatch));
+        return summarize(await api.patchNamespacedPod({ name, namespace, body: { metadata }, fieldManager: FIELD_MANAGER }, mergePatch));
       }),
   };
 }
