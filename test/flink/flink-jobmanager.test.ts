@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { promisify } from 'node:util';
-import zookeeper from 'node-zookeeper-client';
+import type zookeeper from 'node-zookeeper-client';
 import { decodeLeaderInformation } from '../../src/sources/zookeeper/leader-info.js';
 import {
   FLINK_1_17,
@@ -31,6 +31,7 @@ import {
   type FlinkJobManager,
 } from '../support/flink-jobmanager.js';
 import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { connectClient, readZnodes, waitForZnode } from '../support/znodes.js';
 
 // Generous bounds: they exist to catch hangs, not to measure (2 cores, 4 JVMs at a time).
 const FETCH_TIMEOUT_MS = 15 * 60_000;
@@ -213,96 +214,4 @@ async function javaMajorVersion(): Promise<number> {
 
 function ms(value: number): string {
   return `${Math.round(value)} ms`;
-}
-
-// ---- node-zookeeper-client, promisified ---------------------------------------------------------
-
-function connectClient(connectString: string): Promise<zookeeper.Client> {
-  const zkClient = zookeeper.createClient(connectString, { sessionTimeout: 30_000, spinDelay: 200, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      zkClient.close();
-      reject(new Error(`could not connect to ZooKeeper at ${connectString}`));
-    }, 10_000);
-    zkClient.once('connected', () => {
-      clearTimeout(timer);
-      resolve(zkClient);
-    });
-    zkClient.connect();
-  });
-}
-
-async function readZnodes(zkClient: zookeeper.Client, paths: string[]): Promise<(Buffer | undefined)[]> {
-  return Promise.all(paths.map((path) => new Promise<Buffer | undefined>((resolve, reject) => {
-    zkClient.getData(path, (err, data: Buffer | undefined) => (err ? reject(err) : resolve(data ?? undefined)));
-  })));
-}
-
-interface ZnodeState {
-  exists: boolean;
-  /** undefined when absent, or when Flink wrote null data. */
-  data: Buffer | undefined;
-  children: string[] | undefined;
-}
-
-/**
- * Resolves with the node's state once `accept` holds for it, re-reading on every ZooKeeper watch
- * event (data or, with 'children', child list); rejects with the last state seen on timeout.
- */
-function waitForZnode(
-  zkClient: zookeeper.Client,
-  path: string,
-  accept: (state: ZnodeState) => boolean,
-  timeoutMs: number,
-  what: 'data' | 'children' = 'data',
-): Promise<ZnodeState> {
-  return new Promise((resolve, reject) => {
-    let done = false;
-    let last: ZnodeState | string = 'not read yet';
-    const timer = setTimeout(() => {
-      done = true;
-      reject(new Error(`${path}: not as expected within ${timeoutMs} ms; last seen: ${describeState(last)}`));
-    }, timeoutMs);
-    const consider = (state: ZnodeState): void => {
-      last = state;
-      if (done || !accept(state)) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(state);
-    };
-    const check = (): void => {
-      if (done) return;
-      // exists() watches creation; getData()/getChildren() watch changes and deletion.
-      zkClient.exists(path, () => check(), (err, stat) => {
-        if (done) return;
-        if (err) {
-          last = String(err);
-          return;
-        }
-        if (!stat) {
-          consider({ exists: false, data: undefined, children: undefined });
-          return;
-        }
-        if (what === 'children') {
-          zkClient.getChildren(path, () => check(), (childErr, children) => {
-            if (childErr) last = String(childErr);
-            else consider({ exists: true, data: undefined, children });
-          });
-        } else {
-          zkClient.getData(path, () => check(), (dataErr, data: Buffer | undefined) => {
-            if (dataErr) last = String(dataErr);
-            else consider({ exists: true, data: data ?? undefined, children: undefined });
-          });
-        }
-      });
-    };
-    check();
-  });
-}
-
-function describeState(state: ZnodeState | string): string {
-  if (typeof state === 'string') return state;
-  if (!state.exists) return 'absent';
-  if (state.children !== undefined) return `children ${JSON.stringify(state.children)}`;
-  return state.data === undefined ? 'null data' : `${state.data.length} bytes`;
 }

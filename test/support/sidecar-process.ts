@@ -35,9 +35,15 @@ function emptyConfDir(): string {
 export const monotonicNow = (): number => performance.timeOrigin + performance.now();
 
 export interface SidecarProcessOptions {
-  zookeeper: string;
-  clusterId: string;
-  restUrl: string;
+  /**
+   * The JobManager's own configuration directory (FLINK_CONF_DIR), as in a pod: then the quorum,
+   * cluster-id, root and REST URL come from Flink's file, and `zookeeper`, `clusterId`, `restUrl`,
+   * `root` and `layout` are left out unless given.
+   */
+  confDir?: string;
+  zookeeper?: string;
+  clusterId?: string;
+  restUrl?: string;
   layout?: string;
   root?: string;
   /** POD_IP; default 127.0.0.1, which is what the test JobManagers publish. */
@@ -113,13 +119,15 @@ export class SidecarProcess {
   static async start(o: SidecarProcessOptions): Promise<SidecarProcess> {
     if (!existsSync(SIDECAR_MAIN)) throw new Error(`${SIDECAR_MAIN} is missing: run npm run build first`);
     const port = await findFreePort();
+    const given = (name: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [name]: value });
+    const fromFlinkFile = o.confDir !== undefined;
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
-      ZOOKEEPER_QUORUM: o.zookeeper,
-      FLINK_CLUSTER_ID: o.clusterId,
-      FLINK_REST_URL: o.restUrl,
-      FLINK_HA_LAYOUT: o.layout ?? 'auto',
-      ZOOKEEPER_ROOT: o.root ?? '/flink',
+      ...given('ZOOKEEPER_QUORUM', o.zookeeper),
+      ...given('FLINK_CLUSTER_ID', o.clusterId),
+      ...given('FLINK_REST_URL', o.restUrl),
+      ...given('FLINK_HA_LAYOUT', o.layout ?? (fromFlinkFile ? undefined : 'auto')),
+      ...given('ZOOKEEPER_ROOT', o.root ?? (fromFlinkFile ? undefined : '/flink')),
       POD_IP: o.advertised ?? '127.0.0.1',
       SIDECAR_HOST: '127.0.0.1',
       SIDECAR_PORT: String(port),
@@ -130,8 +138,8 @@ export class SidecarProcess {
       JOBMANAGER_CHECK_TIMEOUT_MS: String(o.checkTimeoutMs ?? 500),
       SHUTDOWN_TIMEOUT_MS: '2000',
       LOG_LEVEL: o.logLevel ?? 'info',
-      // An empty directory: no Flink configuration file, every setting comes from the variables above.
-      FLINK_CONF_DIR: emptyConfDir(),
+      // Without the JobManager's own directory, an empty one: every setting comes from the variables above.
+      FLINK_CONF_DIR: o.confDir ?? emptyConfDir(),
       ...o.env,
     };
     const args = [...(o.nodeArgs ?? []), SIDECAR_MAIN];
@@ -213,6 +221,22 @@ export class SidecarProcess {
   waitUntilNotReady(timeoutMs = 15_000): Promise<LoggedTransition | null> {
     if (!this.isReady) return Promise.resolve(this.transitions.at(-1) ?? null);
     return this.waitForTransition('not ready', (t) => !t.ready, timeoutMs, this.lines.length);
+  }
+
+  /**
+   * GET /readyz?verbose until its text matches; the text. For what the transition log does not
+   * name (the detail of a failing check). Bounded; asks again every 100 ms.
+   */
+  async waitForVerbose(pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+    const deadline = monotonicNow() + timeoutMs;
+    let text = '';
+    while (monotonicNow() < deadline && !this.hasExited) {
+      text = await (await fetch(`${this.url}/readyz?verbose`)).text();
+      if (pattern.test(text)) return text;
+      // A check's outcome shows up only at the sidecar's next check of its JobManager.
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`sidecar :${this.port}: /readyz?verbose never matched ${pattern} within ${timeoutMs} ms; last:\n${text}`);
   }
 
   /** SIGKILL, SIGSTOP, SIGCONT, ... */

@@ -203,4 +203,23 @@ describe('JobManagerChecker scheduling', () => {
     assert.ok(events.some((e) => e.type === 'restCheckSucceeded'), 'healthy long before the 60 s interval');
     assert.equal(answers, 4);
   });
+
+  it('while the JM stays unhealthy after checkSoon, asks again at least every 100 ms (no doubling past it)', async () => {
+    const times: number[] = [];
+    const srv = await listenLocal((_req, res) => {
+      times.push(performance.now());
+      res.writeHead(503, { 'content-type': 'application/json' }).end(ELECTION_503);
+    });
+    const { checker, until } = recordingChecker(srv.url);
+    checker.start();
+    await until('restCheckFailed');
+    const soonAt = performance.now();
+    checker.checkSoon();
+    await new Promise((r) => setTimeout(r, 1500));
+    checker.stop();
+    await srv.close();
+    // Doubling alone (25, 50, 100, 200, 400, 800 ms) would ask 6 times in 1.5 s; capped at 100 ms, about 16.
+    const inBurst = times.filter((t) => t >= soonAt).length;
+    assert.ok(inBurst >= 10, `${inBurst} checks in the first 1.5 s of the burst`);
+  });
 });

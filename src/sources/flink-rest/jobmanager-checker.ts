@@ -22,6 +22,13 @@ export const JOBMANAGER_LOOP = 'jobmanager-checker';
 const MAX_BODY_BYTES = 64 * 1024;
 /** After a leader change, unhealthy answers are retried this fast at first. */
 const BURST_FIRST_DELAY_MS = 25;
+/**
+ * ... and never slower than this while the burst lasts: a real new leader's REST API answers the
+ * election 503 for 0.1 to 0.5 s after its leader information is written, and a doubling delay
+ * alone would find it healthy up to twice that late. A GET /config every 100 ms for a few seconds
+ * of a failover costs the JobManager next to nothing.
+ */
+const BURST_MAX_DELAY_MS = 100;
 
 /**
  * Checks the local JobManager's `GET /config` on a timer and reports each outcome as an event.
@@ -101,7 +108,7 @@ export class JobManagerChecker {
       this.pendingSoon = false;
       delayMs = 0;
     } else if (!healthy && nowMs < this.burstUntilMs) {
-      delayMs = Math.min(this.burstDelayMs, this.options.intervalMs);
+      delayMs = Math.min(this.burstDelayMs, BURST_MAX_DELAY_MS, this.options.intervalMs);
       this.burstDelayMs *= 2;
     }
     this.timer = setTimeout(() => this.run(), delayMs);
