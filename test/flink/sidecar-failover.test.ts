@@ -16,20 +16,11 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type zookeeper from 'node-zookeeper-client';
 import { classifyAnswer } from '../../src/sources/flink-rest/classify.js';
-import { decodeLeaderInformation } from '../../src/sources/zookeeper/leader-info.js';
 import { longestOverlap, readyIntervalsFromLog, ReadinessSampler } from '../reliability/lib/readiness.js';
-import {
-  FLINK_VERSIONS,
-  fetchFlink,
-  startFlinkJobManager,
-  waitForLeader,
-  whoLeads,
-  writeFlinkConfDir,
-  type FlinkConfDir,
-  type FlinkJobManager,
-} from '../support/flink-jobmanager.js';
-import { monotonicNow, SidecarProcess } from '../support/sidecar-process.js';
-import { connectClient, waitForZnode } from '../support/znodes.js';
+import { FlinkSidecarCluster, type ClusterMember } from '../support/flink-cluster.js';
+import { FLINK_VERSIONS, fetchFlink, waitForLeader } from '../support/flink-jobmanager.js';
+import { monotonicNow } from '../support/sidecar-process.js';
+import { connectClient } from '../support/znodes.js';
 import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
 
 /** Flink's session (the JobManagers'): short, so a killed leader's session expires soon. */
@@ -57,76 +48,32 @@ after(async () => {
   await zk?.destroy();
 });
 
-interface Member {
-  conf: FlinkConfDir;
-  jm: FlinkJobManager;
-  sidecar: SidecarProcess;
-}
-
 const ms = (value: number): string => `${Math.round(value)} ms`;
 
 for (const version of FLINK_VERSIONS) {
   describe(`Flink ${version}: two JobManagers, two sidecars`, () => {
     const clusterId = `sidecar-${version.replaceAll('.', '_')}-${randomBytes(4).toString('hex')}`;
-    const connectionInfo = `/flink/${clusterId}/leader/rest_server/connection_info`;
-    const members: Member[] = [];
+    let cluster: FlinkSidecarCluster;
+    let members: ClusterMember[];
     let sampler: ReadinessSampler;
 
     before(async () => {
-      const first = await writeFlinkConfDir({ version, zookeeperQuorum: zk.connectString, clusterId, sessionTimeoutMs: SESSION_TIMEOUT_MS });
-      const second = await writeFlinkConfDir({
-        version, zookeeperQuorum: zk.connectString, clusterId, sessionTimeoutMs: SESSION_TIMEOUT_MS, storageDir: first.storageDir,
-      });
-      const jms = await Promise.all([first, second].map((conf) => startFlinkJobManager({ version, confDir: conf })));
-      for (const [i, conf] of [first, second].entries()) {
-        const sidecar = await SidecarProcess.start({
-          confDir: conf.dir,
-          checkIntervalMs: CHECK_INTERVAL_MS,
-          checkTimeoutMs: CHECK_TIMEOUT_MS,
-        });
-        members.push({ conf, jm: jms[i]!, sidecar });
-      }
+      cluster = await FlinkSidecarCluster.start({
+        version, zookeeper: zk.connectString, clusterId, sessionTimeoutMs: SESSION_TIMEOUT_MS,
+        sidecar: { checkIntervalMs: CHECK_INTERVAL_MS, checkTimeoutMs: CHECK_TIMEOUT_MS },
+      }, client);
+      members = cluster.members;
       sampler = new ReadinessSampler(members.map((m, i) => ({ name: `sidecar-${i}`, url: m.sidecar.url })));
       sampler.start();
     }, { timeout: TEST_TIMEOUT_MS });
 
     after(async () => {
       await sampler?.stop();
-      await Promise.all(members.map(async (m) => {
-        await m.sidecar.stop();
-        await m.jm.kill('SIGKILL');
-      }));
-      await Promise.all(members.map((m) => m.conf.remove()));
+      await cluster?.stop();
     });
 
-    /**
-     * Flink's leader by the JobManagers' own logs (one running JobManager granted and not lost since),
-     * once its rest_server information is written and its sidecar is ready.
-     */
-    async function settledLeader(): Promise<{ leader: Member; standby: Member; writtenAtMs: number }> {
-      const running = members.map((m) => m.jm).filter((jm) => jm.isRunning());
-      let leaders = await whoLeads(running);
-      while (leaders.length !== 1) {
-        const since = new Map(await Promise.all(running.map(async (jm) => [jm, (await jm.logLines()).length] as const)));
-        await waitForLeader(running, LEADER_TIMEOUT_MS, since);
-        leaders = await whoLeads(running);
-      }
-      const jm = leaders[0]!;
-      const { sessionId } = await jm.leadership();
-      const written = await waitForZnode(client, connectionInfo,
-        (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.sessionId === sessionId, 30_000);
-      const leader = members.find((m) => m.jm === jm)!;
-      const standby = members.find((m) => m !== leader)!;
-      assert.deepEqual(decodeLeaderInformation(written.data), { address: leader.conf.restUrl, sessionId });
-      await leader.sidecar.waitUntilReady(30_000);
-      return { leader, standby, writtenAtMs: written.mtimeMs! };
-    }
-
-    /** A JobManager started again on its conf dir (same ports), as the kubelet restarts a container. */
-    async function restart(m: Member): Promise<void> {
-      await m.jm.kill('SIGKILL');
-      m.jm = await startFlinkJobManager({ version, confDir: m.conf });
-    }
+    const settledLeader = () => cluster.settledLeader();
+    const restart = (m: ClusterMember) => cluster.restart(m);
 
     test('exactly one sidecar is ready: the one beside the JobManager Flink made leader', { timeout: TEST_TIMEOUT_MS }, async (t) => {
       const { leader, standby, writtenAtMs } = await settledLeader();
