@@ -27,6 +27,8 @@ import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-serve
 const SESSION_TIMEOUT_MS = 4000;
 const CHECK_INTERVAL_MS = 1000;
 const CHECK_TIMEOUT_MS = 500;
+/** README, Real Flink: ZooKeeper restarted → a sidecar ready again. */
+const ZOOKEEPER_BACK_BOUND_MS = 20_000;
 /** README, Reliability: two sidecars ready at the same instant, at most. */
 const OVERLAP_BOUND_MS = 50;
 // Generous bounds that catch hangs (2 cores, two JVMs and two sidecars at a time).
@@ -150,6 +152,7 @@ for (const version of FLINK_VERSIONS) {
         const { leader } = await settledLeader();
         const readyAt = leader.sidecar.transitions.findLast((x) => x.ready)!.atMs;
         t.diagnostic(`${version}: ZooKeeper back → a sidecar ready ${ms(readyAt - restartedAt)}`);
+        assert.ok(readyAt - restartedAt <= ZOOKEEPER_BACK_BOUND_MS, `a sidecar ready ${ms(readyAt - restartedAt)} after ZooKeeper's restart`);
       }
     });
 
