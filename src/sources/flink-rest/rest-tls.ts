@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type https from 'node:https';
+import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { FlinkRestTls } from '../../config.js';
 import { ConfigError } from '../../errors.js';
@@ -30,7 +31,8 @@ export function loadRestTls(tls: FlinkRestTls): https.AgentOptions {
     ...(serverName === null
       ? { checkServerIdentity: (): undefined => undefined }
       : {
-          servername: serverName,
+          // SNI carries names only (RFC 6066); an IP address is checked without it.
+          ...(isIP(serverName) === 0 ? { servername: serverName } : {}),
           checkServerIdentity: (_host: string, cert: PeerCertificate): Error | undefined => checkServerIdentity(serverName, cert),
         }),
   };
@@ -45,7 +47,6 @@ export function readTruststore(store: { file: string; password: string }): strin
     throw problem('is a JKS keystore; only PKCS12 can be read: convert it (keytool -importkeystore -deststoretype PKCS12) or give FLINK_REST_CA_FILE');
   }
   // Loaded here only: most sidecars never read a truststore, and the library is large.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const forge = require('node-forge') as typeof import('node-forge');
   let certificates: string[];
   try {
