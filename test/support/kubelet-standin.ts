@@ -632,6 +632,7 @@ export class JobManagerPod {
   private readonly scratch: string;
   private statusWrites: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  private projectedTokenFile: string | null = null;
 
   private constructor(readonly o: JobManagerPodOptions, ports: { rest: number; sidecar: number; debug: number }) {
     this.restPort = ports.rest;
@@ -727,6 +728,7 @@ export class JobManagerPod {
         pod: { name: this.o.name, uid: this.pod.metadata.uid! },
       });
       await writeFile(join(dir, tokenSource.path), token, { mode: 0o644 });
+      this.projectedTokenFile = join(dir, tokenSource.path);
       for (const s of sources) {
         if (s.configMap?.name === 'kube-root-ca.crt') {
           for (const item of s.configMap.items ?? []) {
@@ -827,6 +829,28 @@ export class JobManagerPod {
         if (!/: 404 /.test((err as Error).message)) throw err;
       }
     });
+  }
+
+  /** The projected service account token's file, when the template projects one into the sidecar. */
+  get tokenFile(): string | null {
+    return this.projectedTokenFile;
+  }
+
+  /**
+   * What the kubelet does once the pod is deleted with a grace period (it then has a
+   * deletionTimestamp): the main container is stopped first (the JobManager resigns and closes its
+   * ZooKeeper session), then the native sidecar with SIGTERM; then the pod object is removed for good
+   * (grace period 0). Probing stops first: the pod is on its way out.
+   */
+  async terminate(): Promise<void> {
+    this.stopProbing();
+    await this.jm.stop();
+    await this.sidecar.stop();
+    this.stopped = true;
+    await this.statusWrites.catch(() => undefined);
+    // DeleteOptions as query parameters: the test client's DELETE body is not read by the server.
+    const res = await this.o.cp.request('DELETE', `/api/v1/namespaces/${this.o.namespace}/pods/${this.o.name}?gracePeriodSeconds=0`);
+    if (res.status !== 200 && res.status !== 404) throw new Error(`removing pod ${this.o.name}: ${res.status} ${res.body}`);
   }
 
   /** The JobManager's process is killed (kill -9, OOM): its ZooKeeper session lives on until it expires. */
