@@ -916,3 +916,133 @@ export function readyAddresses(slices: ReadonlyMap<string, EndpointSlice>): stri
 export function endpointSlicesPath(namespace: string, service: string): string {
   return `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices?labelSelector=${encodeURIComponent(`kubernetes.io/service-name=${service}`)}`;
 }
+
+// ---- The leader Service end to end ---------------------------------------------------------------
+
+export type RoutingMode = 'readiness' | 'label';
+
+export interface ServiceScenarioOptions {
+  cp: ControlPlane;
+  zookeeper: string;
+  mode: RoutingMode;
+  /** status.podIP of the two JobManager pods. */
+  podIps: [string, string];
+  jmSessionTimeoutMs: number;
+  nodeName?: string;
+  sidecarEnv?: Record<string, string>;
+}
+
+/** One version of the Service's ready endpoints, as the EndpointSlice watch delivered it. */
+export interface ReadySet {
+  atMs: number;
+  ready: string[];
+}
+
+/**
+ * Two JobManager pods of manifests/base (readiness mode) or manifests/label-mode (label mode) in a
+ * namespace of their own, with that kustomization's leader Service (and in label mode its RBAC),
+ * the kubelet stand-in probing and writing readiness, the real EndpointSlice controller filling the
+ * Service's slices, and a watch on those slices recording the ready addresses at every version.
+ */
+export class ServiceScenario {
+  /** Every change of the ready address set, in order. */
+  readonly readySets: ReadySet[] = [];
+  /** Versions in which more than one address was ready. */
+  readonly doubles: ReadySet[] = [];
+  private constructor(
+    readonly mode: RoutingMode,
+    readonly namespace: string,
+    readonly pods: [JobManagerPod, JobManagerPod],
+    readonly slices: Informer<EndpointSlice>,
+    readonly podInformer: Informer<PodObject>,
+    readonly probe: ProbeSettings,
+  ) {}
+
+  static async start(o: ServiceScenarioOptions): Promise<ServiceScenario> {
+    const { cp, mode } = o;
+    const nodeName = o.nodeName ?? `node-${mode}`;
+    const namespace = await cp.createNamespace(mode);
+    const rendered = await renderOverlay(cp, { resources: [join(MANIFESTS_DIR, mode === 'readiness' ? 'base' : 'label-mode')], namespace });
+    const service = findObject(rendered.objects, 'Service', 'flink-jobmanager');
+    const rbac = rendered.objects.filter((x) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(x.kind ?? ''));
+    if ((mode === 'label') !== (rbac.length === 3)) throw new Error(`${mode} mode with ${rbac.length} RBAC objects`);
+    await cp.kubectlOk(['apply', '--server-side', '--field-manager=flink-ha-sidecar-test', '-f', '-'], { input: toYaml([service, ...rbac]) });
+    await registerNode(cp, nodeName);
+    const template = jobManagerTemplate(rendered.objects);
+    const sidecar = containerOf(template.spec!, SIDECAR_CONTAINER);
+    const probe = probeSettings(sidecar.readinessProbe, sidecar)!;
+    const slices = await Informer.start<EndpointSlice>(cp, endpointSlicesPath(namespace, 'flink-jobmanager'));
+    const podInformer = await Informer.start<PodObject>(cp, `/api/v1/namespaces/${namespace}/pods`);
+    const clusterId = `/kube-service-${mode}-${Date.now()}`;
+    const started: JobManagerPod[] = [];
+    const startPod = async (i: 0 | 1): Promise<JobManagerPod> => {
+      const pod = await JobManagerPod.start({
+        cp, namespace, name: `flink-jobmanager-${i}`, nodeName, template, podIp: o.podIps[i], zookeeper: o.zookeeper,
+        clusterId, jmSessionTimeoutMs: o.jmSessionTimeoutMs,
+        sidecarEnv: { JOBMANAGER_CHECK_INTERVAL_MS: '1000', JOBMANAGER_CHECK_TIMEOUT_MS: '500', ...o.sidecarEnv },
+      });
+      started.push(pod);
+      return pod;
+    };
+    try {
+      const a = await startPod(0);
+      await a.jm.waitFor(/^leader rest_server /, o.jmSessionTimeoutMs * 5);
+      const b = await startPod(1);
+      const scenario = new ServiceScenario(mode, namespace, [a, b], slices, podInformer, probe);
+      slices.onChange((informer) => {
+        const ready = readyAddresses(informer.objects);
+        const last = scenario.readySets.at(-1);
+        if (last !== undefined && last.ready.join() === ready.join()) return;
+        const set = { atMs: performance.now(), ready };
+        scenario.readySets.push(set);
+        if (ready.length > 1) scenario.doubles.push(set);
+      });
+      scenario.readySets.push({ atMs: performance.now(), ready: readyAddresses(slices.objects) });
+      await scenario.waitForOnlyReady(a, 60_000);
+      await scenario.waitForHealthyStandby(b, 60_000);
+      return scenario;
+    } catch (err) {
+      await Promise.all(started.map((p) => p.stop().catch(() => undefined)));
+      slices.stop();
+      podInformer.stop();
+      throw err;
+    }
+  }
+
+  /** Resolves once the Service's slices list `pod` alone as ready; with the time of that version. */
+  async waitForOnlyReady(pod: JobManagerPod, timeoutMs: number): Promise<number> {
+    const only = (): boolean => {
+      const ready = readyAddresses(this.slices.objects);
+      return ready.length === 1 && ready[0] === pod.ip;
+    };
+    await this.slices.waitUntil(`only ${pod.name} (${pod.ip}) ready in the Service`, only, timeoutMs,
+      (o) => JSON.stringify(readyAddresses(o)));
+    return this.slices.events.at(-1)?.atMs ?? performance.now();
+  }
+
+  /**
+   * Resolves once `pod`'s sidecar sees another JobManager lead and its own as healthy, and, in label
+   * mode, once its pod is Ready again (readiness there means healthy).
+   */
+  async waitForHealthyStandby(pod: JobManagerPod, timeoutMs: number): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    // The sidecar has no push channel for this (a standby's log does not change when its JobManager
+    // comes back); its /standby endpoint answers from memory.
+    while ((await probeOnce(`${pod.sidecarUrl}/standby`, 1000)) === false) {
+      if (performance.now() > deadline) throw new Error(`${pod.name}: not a healthy standby within ${timeoutMs} ms; ${pod.sidecar.describe()}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (this.mode === 'label') {
+      await this.podInformer.waitUntil(`${pod.name} Ready`, (o) => {
+        const p = o.get(pod.name);
+        return p !== undefined && isPodReady(p) && p.metadata.labels?.['flink-ha-sidecar/role'] === 'standby';
+      }, Math.max(1, deadline - performance.now()));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.slices.stop();
+    this.podInformer.stop();
+    await Promise.all(this.pods.map((p) => p.stop().catch(() => undefined)));
+  }
+}
