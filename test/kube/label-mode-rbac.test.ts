@@ -16,6 +16,9 @@
  *   before the new leader labels itself; another Flink cluster's leader label is left alone; labels
  *   set by others survive the sidecars' JSON merge patches; no version of the pods the API server
  *   published (a watch sees each) ever has two leader labels in the cluster.
+ * - A leader whose sidecar is frozen (SIGSTOP, as on a lost node) and whose JobManager is killed
+ *   keeps its label until the new leader takes it off (before labelling itself); thawed, its sidecar
+ *   labels its pod standby.
  * - A conditional patch (resourceVersion) of a pod that changed since the list is refused with a real
  *   409; the labeler lists again and succeeds. A merge patch with null removes exactly one label;
  *   reads and patches of a deleted pod get 404.
@@ -392,6 +395,39 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
       rmSync(prefix, { recursive: true, force: true });
     }
   });
+  it('a leader whose sidecar cannot act (frozen, as on a lost node) keeps its label until the new leader takes it off; thawed, its sidecar labels its pod standby', async () => {
+    const clusterId = `/kube-frozen-${Date.now()}`;
+    const cluster = 'frozen-cluster';
+    const a = await startPod('z-a', '10.244.5.10', clusterId, { cluster });
+    await a.jm.waitFor(/^leader rest_server /, ELECTION_MS);
+    const b = await startPod('z-b', '10.244.5.11', clusterId, { cluster });
+    await expectLabels(a, [b]);
+    const doubles = watchDoubleLeaders(cluster);
+    const fromEvent = pods.events.length;
+    a.sidecar.kill('SIGSTOP');
+    try {
+      const since = b.jm.events.length;
+      a.killJobManager();
+      await b.jm.waitFor(/^leader rest_server /, ELECTION_MS, since);
+      await pods.waitUntil('z-b leader, z-a unlabelled by z-b', (o) =>
+        o.get('z-b')?.metadata.labels?.[ROLE] === 'leader' && o.get('z-a')?.metadata.labels?.[ROLE] === undefined, LABELS_MS, describePods);
+      const seen = pods.events.slice(fromEvent);
+      const cleared = seen.findIndex((e) => e.object.metadata.name === 'z-a' && e.object.metadata.labels?.[ROLE] === undefined);
+      const labelled = seen.findIndex((e) => e.object.metadata.name === 'z-b' && e.object.metadata.labels?.[ROLE] === 'leader');
+      assert.ok(cleared >= 0 && cleared < labelled, `z-a cleared at ${cleared}, z-b labelled at ${labelled}`);
+      assert.ok(b.sidecar.lines.some((l) => l.msg === 'removed a stale leader label from another pod of the cluster' && l.pod === 'z-a'), b.sidecar.describe());
+    } finally {
+      a.sidecar.kill('SIGCONT');
+    }
+    // Thawed after its own ZooKeeper session expired: unknown (no label) until a new session reads the
+    // election (reconnects back off from 1 s), then standby.
+    await pods.waitUntil('z-a standby once thawed', (o) => o.get('z-a')?.metadata.labels?.[ROLE] === 'standby', 45_000, describePods);
+    const { doubles: seenDoubles } = doubles.stop();
+    assert.deepEqual(seenDoubles, []);
+    assert.equal(labelOf('z-b'), 'leader');
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
   it('RBAC withdrawn (RoleBinding deleted): 403, forbidden in /debug/state, /readyz failing after the timeout and the pods leaving readiness; RoleBinding re-applied: labels and readiness heal', async () => {
     const clusterId = `/kube-rbac-${Date.now()}`;
     const cluster = 'rbac-cluster';
