@@ -4,7 +4,9 @@
  *
  * - Graceful: SIGTERM of the leader (Flink gives leadership up). Measured: the new leader's
  *   rest_server information written (ZooKeeper's mtime of connection_info) → its sidecar ready (the
- *   `atMs` of its transition), and, as the baseline Flink sets, SIGTERM → that write.
+ *   `atMs` of its transition); beside it, the baselines Flink sets: the same write → the new
+ *   leader's own REST API answering GET /config with 200 (asked every 5 ms from here; it answers
+ *   the election 503 until it has read the new leader itself), and SIGTERM → that write.
  * - kill -9 of the leader → the other sidecar ready (bounded by Flink's session timeout).
  * The stopped JobManager is started again after each round, as a kubelet restarts a container.
  *
@@ -34,6 +36,7 @@ const SESSION_TIMEOUT_MS = 4000;
 interface Row {
   version: string;
   writeToReady: number[];
+  writeToJmHealthy: number[];
   sigtermToWrite: number[];
   killToReady: number[];
 }
@@ -45,21 +48,24 @@ function summary(xs: readonly number[]): string {
 }
 
 async function bench(version: string, zookeeper: string, client: Awaited<ReturnType<typeof connectClient>>): Promise<Row> {
-  const row: Row = { version, writeToReady: [], sigtermToWrite: [], killToReady: [] };
+  const row: Row = { version, writeToReady: [], writeToJmHealthy: [], sigtermToWrite: [], killToReady: [] };
   const cluster = await FlinkSidecarCluster.start({
     version, zookeeper, clusterId: `bench-${randomBytes(4).toString('hex')}`, sessionTimeoutMs: SESSION_TIMEOUT_MS,
     sidecar: { checkIntervalMs: 1000, checkTimeoutMs: 500 },
   }, client);
   try {
     for (let i = 0; i < GRACEFUL; i++) {
-      const { leader } = await cluster.settledLeader();
+      const { leader, standby } = await cluster.settledLeader();
+      const answers = pollConfig(standby.conf.restUrl);
       const signalledAt = monotonicNow();
       await leader.jm.kill('SIGTERM');
       await leader.jm.exited;
       const next = await cluster.settledLeader();
       const readyAt = next.leader.sidecar.transitions.findLast((t) => t.ready)!.atMs;
+      const jmHealthyAt = await answers.firstOkAfter(next.writtenAtMs);
       row.sigtermToWrite.push(next.writtenAtMs - signalledAt);
       row.writeToReady.push(readyAt - next.writtenAtMs);
+      row.writeToJmHealthy.push(jmHealthyAt - next.writtenAtMs);
       process.stderr.write(`  ${version} graceful ${i + 1}/${GRACEFUL}: write → ready ${(readyAt - next.writtenAtMs).toFixed(0)} ms\n`);
       await cluster.restart(leader);
     }
@@ -77,6 +83,39 @@ async function bench(version: string, zookeeper: string, client: Awaited<ReturnT
   return row;
 }
 
+/** GET /config of a JobManager every 5 ms until a 200 after `fromMs` is seen; its answer time. */
+function pollConfig(restUrl: string): { firstOkAfter(fromMs: number): Promise<number> } {
+  const oks: number[] = [];
+  let stopped = false;
+  const loop = (async () => {
+    const deadline = monotonicNow() + 120_000;
+    while (!stopped && monotonicNow() < deadline) {
+      try {
+        const res = await fetch(`${restUrl}/config`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        if (res.status === 200) oks.push(monotonicNow());
+      } catch {
+        // Not answering yet: ask again.
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    async firstOkAfter(fromMs) {
+      for (;;) {
+        const hit = oks.find((t) => t >= fromMs);
+        if (hit !== undefined) {
+          stopped = true;
+          await loop;
+          return hit;
+        }
+        if (monotonicNow() > fromMs + 60_000) throw new Error(`${restUrl}/config: no 200 within 60 s of the write`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+  };
+}
+
 async function main(): Promise<void> {
   for (const version of VERSIONS) await fetchFlink(version);
   const zk = await startZooKeeper();
@@ -91,9 +130,10 @@ async function main(): Promise<void> {
   console.log(`real-Flink failover on ${machine()}; Flink's session timeout ${SESSION_TIMEOUT_MS} ms, JM check every 1 s (0.5 s timeout)`);
   for (const r of rows) {
     console.log(`Flink ${r.version}`);
-    console.log(`  new leader's write → its sidecar ready:    ${summary(r.writeToReady)}`);
-    console.log(`  baseline, Flink: SIGTERM → new leader's write: ${summary(r.sigtermToWrite)}`);
-    console.log(`  kill -9 → the other sidecar ready:          ${summary(r.killToReady)}`);
+    console.log(`  new leader's write → its sidecar ready:              ${summary(r.writeToReady)}`);
+    console.log(`  baseline, Flink: the write → its REST API's first 200: ${summary(r.writeToJmHealthy)}`);
+    console.log(`  baseline, Flink: SIGTERM → the new leader's write:     ${summary(r.sigtermToWrite)}`);
+    console.log(`  kill -9 → the other sidecar ready:                    ${summary(r.killToReady)}`);
   }
 }
 
