@@ -572,14 +572,18 @@ export function spawnSidecar(name: string, env: Record<string, string>, mount?: 
   let command: string;
   let args: string[];
   if (mount === undefined) {
-    [command, args] = ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', process.execPath, SIDECAR_MAIN]];
+    // setpriv: the kernel kills the sidecar if this process dies without running its exit handlers.
+    [command, args] = existsSync('/usr/bin/setpriv')
+      ? ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', process.execPath, SIDECAR_MAIN]]
+      : [process.execPath, [SIDECAR_MAIN]];
   } else {
     // /var/run is a link to /run on Debian; a tmpfs there keeps the host's /run out of sight and
     // needs no directory on the host.
     const real = mount.mountPath.replace(/^\/var\/run\//, '/run/');
     if (!real.startsWith('/run/')) throw new Error(`mount path ${mount.mountPath}: only paths under /run or /var/run are supported`);
     const script = 'set -e; mount -t tmpfs -o size=1m,mode=755 tmpfs /run; mkdir -p "$MOUNT_PATH"; ' +
-      'mount --bind -o ro "$SOURCE_DIR" "$MOUNT_PATH"; exec /usr/bin/setpriv --pdeathsig SIGKILL -- "$NODE" "$MAIN"';
+      'mount --bind -o ro "$SOURCE_DIR" "$MOUNT_PATH"; ' +
+      'if [ -x /usr/bin/setpriv ]; then exec /usr/bin/setpriv --pdeathsig SIGKILL -- "$NODE" "$MAIN"; else exec "$NODE" "$MAIN"; fi';
     command = 'unshare';
     args = ['--user', '--map-root-user', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', script];
     env = { ...env, MOUNT_PATH: real, SOURCE_DIR: mount.serviceAccountDir, NODE: process.execPath, MAIN: SIDECAR_MAIN };
