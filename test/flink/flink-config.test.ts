@@ -61,6 +61,7 @@ after(async () => {
   }));
   await Promise.all(started.map(({ conf }) => conf.remove()));
   client?.close();
+  await zk?.destroy();
 });
 
 const unique = (): string => randomBytes(4).toString('hex');
