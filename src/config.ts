@@ -69,6 +69,12 @@ import {
   type InClusterFacts,
 } from './sources/kubernetes/settings.js';
 
+/**
+ * The shipped readiness probe (manifests/base/jobmanager.yaml: periodSeconds 2, failureThreshold 1,
+ * timeoutSeconds 1) plus 0.5 s for the kubelet's status update and the EndpointSlice controller.
+ */
+export const DEFAULT_LEADER_HANDOVER_DELAY_MS = 3500;
+
 /** ZooKeeper znode layout, named by the Flink line that introduced it (DESIGN.md section 2). */
 export type HaLayout = 'auto' | '1.15' | '1.14' | '1.13';
 
@@ -184,6 +190,8 @@ interface SettingValues {
   debugTokenFile: string | null;
   /** readiness: only the leader is Ready; label: the sidecar keeps a role label on its pod, readiness means healthy. */
   routingMode: RoutingMode;
+  /** Readiness mode: how long after another JM was last seen leading this one may turn Ready (ms). */
+  leaderHandoverDelayMs: number;
   /** This pod's name (downward API); required in label mode. */
   podName: string | null;
   /** This pod's namespace (downward API); required in label mode. */
@@ -726,6 +734,21 @@ const SETTINGS: SettingSpecs = {
       'patch pods in the namespace).',
     ],
     parse: parseOneOf(ROUTING_MODES, ''),
+  },
+  leaderHandoverDelayMs: {
+    flag: 'leader-handover-delay-ms',
+    env: 'LEADER_HANDOVER_DELAY_MS',
+    valueHint: '<ms>',
+    unset: { raw: String(DEFAULT_LEADER_HANDOVER_DELAY_MS) },
+    section: 'Routing',
+    help: [
+      'Readiness mode: a JobManager that takes over from another is Ready only this long after the',
+      "other was last seen leading, so the kubelet has marked the old leader's pod not ready first",
+      'and the Service never lists both. Set it to the readiness probe\'s periodSeconds x',
+      'failureThreshold + timeoutSeconds, plus 0.5 s (the shipped probe: 2 s x 1 + 1 s + 0.5 s);',
+      '0 makes a new leader Ready at once.',
+    ],
+    parse: parseMs(0, MAX_MS),
   },
   podName: {
     flag: 'pod-name',

@@ -65,6 +65,7 @@ export async function startSidecar(
       tolerateSuspendedMs: config.tolerateSuspendedConnections ? config.flinkSessionTimeoutMs : null,
       jobmanagerLivenessGraceMs: config.jobmanagerLivenessGraceMs,
       jobmanagerStartupAllowanceMs: config.jobmanagerStartupAllowanceMs,
+      leaderHandoverDelayMs: config.leaderHandoverDelayMs,
       ...coreSettings,
     }),
   );
@@ -175,11 +176,12 @@ export async function startSidecar(
 
   const labeler = labelRouting ? startLabelRouting(labelRouting, store, clock, logger) : null;
 
-  // A tolerated loss of ZooKeeper holds the verdict until a deadline: wake the core up then.
+  // Some verdicts change by time alone (a tolerated loss of ZooKeeper expires, a handover wait
+  // ends): wake the core up then.
   let holdTimer: NodeJS.Timeout | null = null;
   store.subscribe((next, previous) => {
-    const until = next.verdict.holdUntilMs;
-    if (until === previous.verdict.holdUntilMs) return;
+    const until = next.verdict.wakeAtMs;
+    if (until === previous.verdict.wakeAtMs) return;
     if (holdTimer) clearTimeout(holdTimer);
     holdTimer = null;
     if (until !== null) {

@@ -96,10 +96,14 @@ export interface Verdict {
   checks: readonly Check[];
   ready: boolean;
   /**
-   * While a lost ZooKeeper connection is tolerated, the time the held verdict expires; the
-   * wiring dispatches `clockTicked` then. null otherwise.
+   * While a lost ZooKeeper connection is tolerated, the time the held verdict expires. null otherwise.
    */
   holdUntilMs: number | null;
+  /**
+   * The next moment the verdict changes by time alone (a held verdict expires, a handover wait
+   * ends): the wiring dispatches `clockTicked` then. null when nothing waits on the clock.
+   */
+  wakeAtMs: number | null;
 }
 
 /** One named condition of /readyz; `reason` is a stable code, `detail` a sentence for people. */
@@ -192,9 +196,16 @@ export interface CoreSettings {
   routingMode: RoutingMode;
   /** Label routing: how long label updates may keep failing before /readyz fails (check `label`). */
   labelFailureReadinessTimeoutMs: number;
+  /**
+   * Readiness routing: a JM that takes over from another is ready only this long after the other
+   * was last seen leading, so that the kubelet has seen the old leader's pod fail its readiness
+   * probe first and the Service never lists both. 0: at once.
+   */
+  leaderHandoverDelayMs: number;
 }
 
 export const DEFAULT_CORE_SETTINGS: Omit<CoreSettings, 'layoutSetting'> = {
+  leaderHandoverDelayMs: 0,
   tolerateSuspendedMs: null,
   jobmanagerLivenessGraceMs: 60_000,
   jobmanagerStartupAllowanceMs: 180_000,
@@ -216,6 +227,8 @@ export const MAX_RECENT_CHECKS = 10;
 
 export interface SidecarState {
   settings: CoreSettings;
+  /** When another JM was last seen as the current leader (its sidecar's role was standby); null if never. */
+  otherLeaderSeenMs: number | null;
   /** Kept as a top-level field too: the layout setting is read in many places. */
   layoutSetting: LayoutSetting;
   identity: LocalIdentity;

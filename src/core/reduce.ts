@@ -11,6 +11,7 @@ import {
   type SidecarState,
   type Transition,
   type Verdict,
+  type Role,
   type ZooKeeperStatus,
 } from './model.js';
 import { applyPodLabelEvent, desiredPodLabel, initialPodLabelState, podLabelCheck, withDesiredPodLabel } from './pod-label.js';
@@ -27,6 +28,7 @@ export function initialState(
 ): SidecarState {
   const inputs: Inputs = {
     settings: { ...DEFAULT_CORE_SETTINGS, ...settings, layoutSetting },
+    otherLeaderSeenMs: null,
     layoutSetting,
     identity,
     startedAtMs: nowMs,
@@ -67,7 +69,10 @@ export function initialState(
 export function reduce(state: SidecarState, event: SidecarEvent): SidecarState {
   const applied = apply(state, event);
   if (applied === state) return state;
-  const inputs: Inputs = { ...applied, nowMs: Math.max(state.nowMs, event.atMs) };
+  const nowMs = Math.max(state.nowMs, event.atMs);
+  // Another JM led at least up to this event: a handover to us is timed from here.
+  const otherLeaderSeenMs = state.verdict.role === 'standby' ? nowMs : state.otherLeaderSeenMs;
+  const inputs: Inputs = { ...applied, nowMs, otherLeaderSeenMs };
   const verdict = decide(inputs);
   const jobmanager = withDeadSince(inputs.jobmanager, verdict, inputs.nowMs);
   const podLabel = withDesiredPodLabel(inputs.podLabel, desiredPodLabel(verdict.role, inputs.shuttingDown));
@@ -227,8 +232,35 @@ export function decide(inputs: Inputs): Verdict {
     const desired = desiredPodLabel(role.role, inputs.shuttingDown);
     checks.push(podLabelCheck(inputs.podLabel, desired, inputs.settings.labelFailureReadinessTimeoutMs, inputs.nowMs));
   }
+  const handoverUntilMs = isLabelMode ? null : handoverWaitUntil(inputs, role.role);
+  if (handoverUntilMs !== null) checks.push(handoverCheck(inputs, handoverUntilMs));
   const ready = checks.every((c) => c.ok || (isLabelMode && c.name === 'leadership' && role.role === 'standby'));
-  return { ...role, checks, ready, holdUntilMs };
+  const deadlines = [holdUntilMs, handoverUntilMs].filter((t): t is number => t !== null);
+  return { ...role, checks, ready, holdUntilMs, wakeAtMs: deadlines.length === 0 ? null : Math.min(...deadlines) };
+}
+
+/**
+ * Readiness routing: the kubelet marks the old leader's pod not ready only at its next failing
+ * probe, up to a probe period (times failureThreshold, plus the timeout) after the old leader's
+ * sidecar turned 503. A new leader that turned ready at once would be listed beside it meanwhile.
+ * So a leader is held back until leaderHandoverDelayMs after another JM was last seen leading.
+ */
+function handoverWaitUntil(inputs: Inputs, role: Role): number | null {
+  const delayMs = inputs.settings.leaderHandoverDelayMs;
+  if (role !== 'leader' || delayMs <= 0 || inputs.otherLeaderSeenMs === null) return null;
+  const until = inputs.otherLeaderSeenMs + delayMs;
+  return inputs.nowMs < until ? until : null;
+}
+
+function handoverCheck(inputs: Inputs, untilMs: number): Check {
+  return {
+    name: 'handover',
+    ok: false,
+    reason: 'leader-handover-wait',
+    detail:
+      `another JobManager led ${Math.round(inputs.nowMs - (inputs.otherLeaderSeenMs ?? inputs.nowMs))} ms ago; ready in ` +
+      `${Math.round(untilMs - inputs.nowMs)} ms, once the kubelet has seen its pod fail (leader-handover-delay-ms)`,
+  };
 }
 
 function zookeeperCheck(zk: Inputs['zookeeper'], holdUntilMs: number | null, nowMs: number): Check {

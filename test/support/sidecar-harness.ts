@@ -59,6 +59,9 @@ export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidec
     ...(o.advertised ? [`--advertised-address=${o.advertised.join(',')}`] : []),
     ...(o.extraFlags ?? []),
   ];
+  // No kubelet stands between these sidecars and the tests, so the wait that covers its probe
+  // period would only slow them (test/kube/service-follows-leader covers it); unless a test asks.
+  if (!flags.some((f) => f.startsWith('--leader-handover-delay-ms'))) flags.push('--leader-handover-delay-ms=0');
   // Several sidecars share this machine: no fixed debug port unless a test asks for one.
   if (!flags.some((f) => f.startsWith('--debug-port'))) flags.push('--debug-port=0');
   const loaded = loadConfig(flags, {}, 'test');

@@ -137,6 +137,10 @@ export class SidecarProcess {
       JOBMANAGER_CHECK_INTERVAL_MS: String(o.checkIntervalMs ?? 1000),
       JOBMANAGER_CHECK_TIMEOUT_MS: String(o.checkTimeoutMs ?? 500),
       SHUTDOWN_TIMEOUT_MS: '2000',
+      // No kubelet stands between these sidecars and the tests that sample them, so the wait that
+      // covers its probe period would only add to every failover time measured; the kube tests,
+      // which run the kubelet's probes, keep the manifest's setting.
+      LEADER_HANDOVER_DELAY_MS: '0',
       LOG_LEVEL: o.logLevel ?? 'info',
       // Without the JobManager's own directory, an empty one: every setting comes from the variables above.
       FLINK_CONF_DIR: o.confDir ?? emptyConfDir(),

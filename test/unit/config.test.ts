@@ -94,6 +94,7 @@ const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
   debugPort: 'default',
   debugTokenFile: 'default',
   routingMode: 'default',
+  leaderHandoverDelayMs: 'default',
   podName: 'default',
   podNamespace: 'default',
   roleLabel: 'default',
@@ -135,6 +136,7 @@ describe('config defaults', () => {
       debugPort: 8091,
       debugTokenFile: null,
       routingMode: 'readiness',
+      leaderHandoverDelayMs: 3500,
       podName: null,
       podNamespace: null,
       roleLabel: 'flink-ha-sidecar/role',
@@ -280,6 +282,7 @@ const SETTING_CASES: {
     expected: KEY,
     companion: { name: 'flinkRestCertFile', env: 'FLINK_REST_CERT_FILE', raw: CERT },
   },
+  { name: 'leaderHandoverDelayMs', flag: 'leader-handover-delay-ms', env: 'LEADER_HANDOVER_DELAY_MS', raw: '0', other: '5000', expected: 0 },
   {
     name: 'zookeeperAuthorization',
     flag: 'zookeeper-authorization',

@@ -372,3 +372,47 @@ describe('readiness with standbyok', () => {
     assert.equal(readinessStandbyOk(reduce(standbyState, { type: 'shutdownStarted', atMs: 5000 })).ok, false);
   });
 });
+
+describe('leader handover wait (readiness routing)', () => {
+  const otherLeads = [obs('1.15', [S_OTHER, S_ME], published(OTHER, S_OTHER)), nothing('1.14'), nothing('1.13')];
+  const weLead = [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')];
+  const withSettings = (settings: Parameters<typeof initialState>[3]) =>
+    run(initialState('auto', identity, 1000, settings), [
+      { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' },
+      { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 },
+    ]);
+
+  it('a JM that takes over from another is ready only the delay after the other was last seen leading', () => {
+    const standbyState = observed(withSettings({ leaderHandoverDelayMs: 3000 }), otherLeads, 1030);
+    assert.equal(standbyState.verdict.role, 'standby');
+    const taken = observed(standbyState, weLead, 2000);
+    assert.equal(taken.verdict.role, 'leader');
+    assert.equal(taken.verdict.ready, false);
+    assert.equal(taken.verdict.checks.find((c) => c.name === 'handover')?.reason, 'leader-handover-wait');
+    assert.equal(taken.verdict.wakeAtMs, 5000, 'the wiring is woken when the wait ends');
+    assert.equal(reduce(taken, { type: 'clockTicked', atMs: 4999 }).verdict.ready, false);
+    const after = reduce(taken, { type: 'clockTicked', atMs: 5000 });
+    assert.equal(after.verdict.ready, true);
+    assert.equal(after.verdict.wakeAtMs, null);
+    assert.equal(after.verdict.checks.some((c) => c.name === 'handover'), false);
+  });
+
+  it('the wait is timed from the last moment another JM led, through unknown moments in between', () => {
+    const standbyState = observed(withSettings({ leaderHandoverDelayMs: 3000 }), otherLeads, 1030);
+    const noLeader = observed(standbyState, [obs('1.15', [S_ME], { kind: 'absent' }), nothing('1.14'), nothing('1.13')], 1500);
+    assert.equal(noLeader.verdict.role, 'unknown');
+    const taken = observed(noLeader, weLead, 2000);
+    assert.equal(taken.verdict.wakeAtMs, 4500);
+  });
+
+  it('a first leader (no other seen), a zero delay, and label routing are ready at once', () => {
+    assert.equal(observed(withSettings({ leaderHandoverDelayMs: 3000 }), weLead, 2000).verdict.ready, true);
+    assert.equal(observed(observed(withSettings({ leaderHandoverDelayMs: 0 }), otherLeads, 1030), weLead, 2000).verdict.ready, true);
+    const label = observed(
+      observed(withSettings({ leaderHandoverDelayMs: 3000, routingMode: 'label', labelFailureReadinessTimeoutMs: 30_000 }), otherLeads, 1030),
+      weLead,
+      2000,
+    );
+    assert.equal(label.verdict.checks.some((c) => c.name === 'handover'), false);
+  });
+});
