@@ -119,7 +119,9 @@ async function benchLayout(connectString: string, layout: Layout): Promise<void>
     const loaded = loadConfig(
       [`--zookeeper-quorum=${connectString}`, `--cluster-id=${clusterId}`, `--flink-rest-url=${jm.restUrl}`, `--layout=${layout}`,
         // Debug endpoints off: their default port (8091) would clash between the two sidecars.
-        '--advertised-address=127.0.0.1', '--host=127.0.0.1', '--log-level=silent', '--debug-port=0'],
+        // Detection is measured, so no handover wait (it is a deliberate pause for the kubelet).
+        '--advertised-address=127.0.0.1', '--host=127.0.0.1', '--log-level=silent', '--debug-port=0',
+        '--leader-handover-delay-ms=0'],
       {},
       'bench',
     );
