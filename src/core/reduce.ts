@@ -220,13 +220,18 @@ export function decide(inputs: Inputs): Verdict {
       ? { name: 'shutdown', ok: false, reason: 'shutting-down', detail: 'the sidecar received SIGTERM' }
       : { name: 'shutdown', ok: true, reason: 'running', detail: null },
     zookeeperCheck(zk, holdUntilMs, inputs.nowMs),
-    { name: 'leadership', ok: role.role === 'leader', reason: role.roleReason, detail: role.roleDetail },
+    // Label routing: the Service selects the leader by label, so readiness means "healthy" and a
+    // standby passes this check too (/leader answers from the role itself).
+    {
+      name: 'leadership',
+      ok: role.role === 'leader' || (inputs.settings.routingMode === 'label' && role.role === 'standby'),
+      reason: role.roleReason,
+      detail: role.roleDetail,
+    },
     jm.status === 'healthy'
       ? { name: 'jobmanager', ok: true, reason: 'jm-healthy', detail: jm.httpStatus === null ? null : `HTTP ${jm.httpStatus}` }
       : { name: 'jobmanager', ok: false, reason: jm.reason ?? 'jm-unhealthy', detail: jm.detail },
   ];
-  // Label routing: the Service selects the leader by label, so readiness means "healthy", and a
-  // standby counts as ready (the leadership check stays as it is, for /leader).
   const isLabelMode = inputs.settings.routingMode === 'label';
   if (isLabelMode) {
     const desired = desiredPodLabel(role.role, inputs.shuttingDown);
@@ -234,7 +239,7 @@ export function decide(inputs: Inputs): Verdict {
   }
   const handoverUntilMs = isLabelMode ? null : handoverWaitUntil(inputs, role.role);
   if (handoverUntilMs !== null) checks.push(handoverCheck(inputs, handoverUntilMs));
-  const ready = checks.every((c) => c.ok || (isLabelMode && c.name === 'leadership' && role.role === 'standby'));
+  const ready = checks.every((c) => c.ok);
   const deadlines = [holdUntilMs, handoverUntilMs].filter((t): t is number => t !== null);
   return { ...role, checks, ready, holdUntilMs, wakeAtMs: deadlines.length === 0 ? null : Math.min(...deadlines) };
 }

@@ -12,14 +12,14 @@ export interface ProbeResult {
  * fails while its label updates have failed for longer than the timeout (check `label`).
  */
 export function readiness(state: SidecarState): ProbeResult {
-  if (state.settings.routingMode === 'label' && state.verdict.role === 'standby') return standby(state);
   return { ok: state.verdict.ready, checks: state.verdict.checks };
 }
 
 /** /leader: this JM is the current leader, whatever the local JM's health. */
 export function leadership(state: SidecarState): ProbeResult {
-  const checks = state.verdict.checks.filter((c) => c.name === 'leadership');
-  return { ok: checks.every((c) => c.ok), checks };
+  const v = state.verdict;
+  const ok = v.role === 'leader';
+  return { ok, checks: [{ name: 'leadership', ok, reason: v.roleReason, detail: v.roleDetail }] };
 }
 
 /** /standby: another JM is the current leader, ZooKeeper is connected and the local JM is healthy. */

@@ -131,6 +131,14 @@ describe('readiness in label mode', () => {
       ready: true, reason: 'label-current', isLeader: true,
     },
   ];
+  it("a standby whose label updates fail logs the label's reason, not its role's", () => {
+    const s = run([connected, healthy, standsBy(), failed(2000, { reason: 'forbidden', httpStatus: 403 }), { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS }]);
+    const last = s.transitions.at(-1);
+    assert.equal(last?.toReady, false);
+    assert.equal(last?.reason, 'label-update-failing');
+    assert.equal(leadership(s).ok, false, '/leader still fails on a standby');
+  });
+
   for (const c of cases) {
     it(c.name, () => {
       const s = run(c.events);
