@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { SidecarState } from './core/model.js';
 import { initialState } from './core/reduce.js';
 import { effectiveSettings } from './effective-config.js';
@@ -14,6 +14,7 @@ import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
 import { confWarnings, parseFlinkVersion } from './flink-conf/version-rules.js';
 import { loadRestTls } from './sources/flink-rest/rest-tls.js';
 import { measureGrantedSessionTimeout } from './sources/zookeeper/session-grant.js';
+import { wakeOnDeadlines } from './wake-timer.js';
 import { buildIdentity } from './sources/local-identity.js';
 import { labelRoutingCoreSettings, startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
 import { createHostResolver } from './sources/resolve-host.js';
@@ -176,18 +177,7 @@ export async function startSidecar(
 
   const labeler = labelRouting ? startLabelRouting(labelRouting, store, clock, logger) : null;
 
-  // Some verdicts change by time alone (a tolerated loss of ZooKeeper expires, a handover wait
-  // ends): wake the core up then.
-  let holdTimer: NodeJS.Timeout | null = null;
-  store.subscribe((next, previous) => {
-    const until = next.verdict.wakeAtMs;
-    if (until === previous.verdict.wakeAtMs) return;
-    if (holdTimer) clearTimeout(holdTimer);
-    holdTimer = null;
-    if (until !== null) {
-      holdTimer = setTimeout(() => store.dispatch({ type: 'clockTicked', atMs: Math.max(clock(), until) }), Math.max(0, until - clock()));
-    }
-  });
+  const stopWaking = wakeOnDeadlines(store, clock);
 
   const app = createApp({ getState: () => store.state, clock, metrics });
   const { server, host, port } = await listen(app, config.host, config.port);
@@ -205,7 +195,7 @@ export async function startSidecar(
       // The label goes first, so that the leader Service drops this pod before its server drains.
       await labeler?.stop(config.shutdownTimeoutMs);
       await Promise.all([closeServer(server, config.shutdownTimeoutMs), debug && closeServer(debug.server, config.shutdownTimeoutMs)]);
-      if (holdTimer) clearTimeout(holdTimer);
+      stopWaking();
       metrics.close();
       checker.stop();
       watcher.stop();

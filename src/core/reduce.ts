@@ -14,7 +14,14 @@ import {
   type Role,
   type ZooKeeperStatus,
 } from './model.js';
-import { applyPodLabelEvent, desiredPodLabel, initialPodLabelState, podLabelCheck, withDesiredPodLabel } from './pod-label.js';
+import {
+  applyPodLabelEvent,
+  desiredPodLabel,
+  initialPodLabelState,
+  podLabelCheck,
+  podLabelRecheckAtMs,
+  withDesiredPodLabel,
+} from './pod-label.js';
 import { decideRole, zookeeperHoldUntil } from './role.js';
 
 type Inputs = Omit<SidecarState, 'verdict' | 'transitions'>;
@@ -240,7 +247,7 @@ export function decide(inputs: Inputs): Verdict {
   const handoverUntilMs = isLabelMode ? null : handoverWaitUntil(inputs, role.role);
   if (handoverUntilMs !== null) checks.push(handoverCheck(inputs, handoverUntilMs));
   const ready = checks.every((c) => c.ok);
-  const deadlines = [holdUntilMs, handoverUntilMs].filter((t): t is number => t !== null);
+  const deadlines = [holdUntilMs, handoverUntilMs, podLabelRecheckAtMs(inputs)].filter((t): t is number => t !== null);
   return { ...role, checks, ready, holdUntilMs, wakeAtMs: deadlines.length === 0 ? null : Math.min(...deadlines) };
 }
 

@@ -217,7 +217,9 @@ describe('when the label check must be looked at again (podLabelRecheckAtMs)', (
   ];
   for (const c of cases) {
     it(c.name, () => {
-      assert.equal(podLabelRecheckAtMs(run(c.events, c.settings ?? LABEL)), c.atMs);
+      const s = run(c.events, c.settings ?? LABEL);
+      assert.equal(podLabelRecheckAtMs(s), c.atMs);
+      assert.equal(s.verdict.wakeAtMs, c.atMs, 'the verdict names it as its next wake-up');
     });
   }
 });

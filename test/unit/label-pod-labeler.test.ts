@@ -14,6 +14,7 @@ import { createLogger } from '../../src/log.js';
 import type { KubeClient } from '../../src/sources/kubernetes/kube-client.js';
 import { PodLabeler, type PodLabelerOptions } from '../../src/sources/kubernetes/pod-labeler.js';
 import { Store } from '../../src/store.js';
+import { wakeOnDeadlines } from '../../src/wake-timer.js';
 import { kubeClientFor, startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 
 const ROLE = 'flink-ha-sidecar/role';
@@ -36,12 +37,14 @@ function election(leaderHost: string): LayoutObservation[] {
 let api: FakeKubeApi;
 let seq = 0;
 const running: PodLabeler[] = [];
+const wakers: (() => void)[] = [];
 
 before(async () => {
   api = await startFakeKubeApi();
 });
 afterEach(async () => {
   for (const l of running.splice(0)) await l.stop(0);
+  for (const stop of wakers.splice(0)) stop();
   api.allowAll();
   api.clearFailures();
 });
@@ -65,6 +68,8 @@ function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client
   const store = new Store(initialState('auto', identity, clock(), { routingMode: 'label', labelFailureReadinessTimeoutMs: opts.timeoutMs ?? 30_000 }));
   store.dispatch({ type: 'zookeeperConnected', atMs: clock(), sessionId: 'ccc' });
   store.dispatch({ type: 'restCheckSucceeded', atMs: clock(), durationMs: 1, httpStatus: 200 });
+  // As the sidecar wires it: the label's readiness timeout passes with no event but the clock.
+  wakers.push(wakeOnDeadlines(store, clock));
   const labeler = new PodLabeler({
     client: opts.client ?? kubeClientFor(api, { requestTimeoutMs: 1000 }),
     store,

@@ -18,7 +18,6 @@
  */
 import type { Logger } from 'pino';
 import type { PodLabelError, PodLabelOperation, PodLabelState, PodLabelValue, SidecarEvent, SidecarState } from '../../core/model.js';
-import { podLabelRecheckAtMs } from '../../core/pod-label.js';
 import type { StoreListener } from '../../store.js';
 import type { KubeClient, PodSummary } from './kube-client.js';
 import { KubernetesError } from './kubernetes-error.js';
@@ -76,8 +75,6 @@ export class PodLabeler {
   private clusterValue: string | null | undefined = undefined;
   private nextResyncAtMs = 0;
   private operation: { operation: PodLabelOperation; podName: string | null } = { operation: 'read-own-pod', podName: null };
-  private recheckTimer: NodeJS.Timeout | null = null;
-  private recheckAtMs: number | null = null;
 
   constructor(options: PodLabelerOptions) {
     this.o = {
@@ -98,7 +95,6 @@ export class PodLabeler {
         this.hasDesiredChanged = true;
         this.wakeUp?.();
       }
-      this.scheduleRecheck(next);
     });
     this.loop = this.run().catch((err: unknown) => {
       // Every step catches its own errors; reaching this is a bug. Rethrown, it reaches main's
@@ -135,7 +131,6 @@ export class PodLabeler {
     this.isStopping = true;
     this.unsubscribe?.();
     this.unsubscribe = null;
-    if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.wakeUp?.();
   }
 
@@ -320,21 +315,6 @@ export class PodLabeler {
       const timer = setTimeout(done, Math.max(0, ms));
       this.wakeUp = done;
     });
-  }
-
-  /** Makes the core look at the clock when failing updates reach the readiness timeout. */
-  private scheduleRecheck(state: SidecarState): void {
-    const atMs = podLabelRecheckAtMs(state);
-    if (atMs === this.recheckAtMs || this.isStopping) return;
-    if (this.recheckTimer) clearTimeout(this.recheckTimer);
-    this.recheckTimer = null;
-    this.recheckAtMs = atMs;
-    if (atMs === null) return;
-    this.recheckTimer = setTimeout(() => {
-      this.recheckTimer = null;
-      this.recheckAtMs = null;
-      this.o.store.dispatch({ type: 'clockTicked', atMs: this.o.clock() });
-    }, Math.max(0, atMs - this.o.clock()));
   }
 }
 
