@@ -16,7 +16,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import zookeeper, { type Client } from 'node-zookeeper-client';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/index.js';
 import type { Layout } from '../src/core/model.js';
 import { createLogger } from '../src/log.js';
 import { monotonicClock, startSidecar, type RunningSidecar } from '../src/sidecar.js';

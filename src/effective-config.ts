@@ -1,4 +1,4 @@
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { EffectiveSetting } from './http/debug-app.js';
 
 /** Any key whose name contains one of these is shown masked, at any depth. */

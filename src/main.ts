@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { loadConfig } from './config.js';
+import { loadConfig } from './config/index.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './log.js';
 import { runStatus } from './cli/status.js';

@@ -1,5 +1,5 @@
 import zookeeper, { type Client } from 'node-zookeeper-client';
-import type { Config } from '../config.js';
+import type { Config } from '../config/index.js';
 import { describeElection, withHexSessionIds, type ElectionView } from '../core/election-view.js';
 import { ZooKeeperError } from '../errors.js';
 import { readElectionOnce } from '../sources/zookeeper/election-watcher.js';

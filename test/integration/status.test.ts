@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runStatus } from '../../src/cli/status.js';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { encodeLeaderInformation } from '../support/leader-info-encoder.js';
 import { findFreePort, sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';

@@ -38,7 +38,8 @@ import { after, before, describe, it } from 'node:test';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1';
 import { createKubeClient, FIELD_MANAGER, loadInClusterKubeConfig, type KubeClient } from '../../src/sources/kubernetes/kube-client.js';
 import { KubernetesError } from '../../src/sources/kubernetes/kubernetes-error.js';
-import { DEFAULT_LABEL_ROUTING, SERVICE_ACCOUNT_DIR } from '../../src/sources/kubernetes/settings.js';
+import { SERVICE_ACCOUNT_DIR } from '../../src/config/index.js';
+import { DEFAULT_LABEL_ROUTING } from '../../src/sources/kubernetes/settings.js';
 import { ensureControlPlaneBinaries, startControlPlane, type ControlPlane, type KubeObject } from '../support/control-plane.js';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import {

@@ -20,7 +20,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DEFAULT_LEADER_HANDOVER_DELAY_MS } from '../../src/config.js';
+import { DEFAULT_LEADER_HANDOVER_DELAY_MS } from '../../src/config/index.js';
 import { ensureControlPlaneBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { isPodReady, ServiceScenario, type JobManagerPod, type RoutingMode } from '../support/kubelet-standin.js';
 import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';

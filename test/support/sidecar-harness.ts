@@ -1,5 +1,5 @@
 import type { DestinationStream } from 'pino';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import type { SidecarState } from '../../src/core/model.js';
 import { createLogger } from '../../src/log.js';
 import { startSidecar, type RunningSidecar } from '../../src/sidecar.js';

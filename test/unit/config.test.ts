@@ -1,5 +1,5 @@
 /**
- * Covers src/config.ts without a Flink configuration file (test/unit/flink-conf-settings.test.ts
+ * Covers loadConfig (src/config/) without a Flink configuration file (flink-conf-settings.test.ts
  * covers the file): defaults, every setting from environment and from flag, precedence and
  * sources, path normalization as Flink's ZooKeeperUtils does it, IPv6 hosts, TLS file checks, every
  * invalid input with its exact problem line, many problems in one report, --help and --version.
@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { helpText, loadConfig, type Config, type LoadOptions, type SettingName } from '../../src/config.js';
+import { helpText, loadConfig, type Config, type LoadOptions, type SettingName } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 type Env = Record<string, string>;

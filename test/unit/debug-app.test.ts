@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config/index.js';
 import type { LocalIdentity } from '../../src/core/identity.js';
 import type { SidecarEvent } from '../../src/core/model.js';
 import { initialState, reduce } from '../../src/core/reduce.js';

@@ -1,5 +1,5 @@
 /**
- * Covers loadConfig (src/config.ts) with Flink's configuration file: precedence flag > environment >
+ * Covers loadConfig (src/config/) with Flink's configuration file: precedence flag > environment >
  * file > default with the source recorded per setting; every file-backed setting from both file
  * formats; deprecated keys; the HA type check; the REST URL derived from Flink's REST and SSL keys;
  * TLS files and mutual TLS; missing, unreadable and malformed files; every invalid value with its
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadConfig, type Config, type LoadOptions, type SettingName, type SettingSource } from '../../src/config.js';
+import { loadConfig, type Config, type LoadOptions, type SettingName, type SettingSource } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
 
 type Env = Record<string, string>;

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, type LoadOptions } from '../../src/config.js';
+import { loadConfig, type LoadOptions } from '../../src/config/index.js';
 import { confWarnings, parseFlinkVersion, type FlinkConfFacts } from '../../src/flink-conf/version-rules.js';
 
 const NONE: FlinkConfFacts = { format: null, shadowsStandardFile: false, setsHaTypeOnly: false, restSslFromSharedKeyOnly: false };

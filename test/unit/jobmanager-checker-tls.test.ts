@@ -9,7 +9,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { FlinkRestTls } from '../../src/config.js';
+import type { FlinkRestTls } from '../../src/config/index.js';
 import type { SidecarEvent } from '../../src/core/model.js';
 import { ConfigError } from '../../src/errors.js';
 import { JobManagerChecker } from '../../src/sources/flink-rest/jobmanager-checker.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createKubeClient, loadInClusterKubeConfig, type KubeClient } from '../../src/sources/kubernetes/kube-client.js';
 import { KubernetesError } from '../../src/sources/kubernetes/kubernetes-error.js';
-import { SERVICE_ACCOUNT_DIR } from '../../src/sources/kubernetes/settings.js';
+import { SERVICE_ACCOUNT_DIR } from '../../src/config/index.js';
 import { kubeClientFor, parseSelector, startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { makeThrowawayPki, type ThrowawayPki } from '../support/throwaway-ca.js';
 

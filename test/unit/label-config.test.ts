@@ -1,14 +1,13 @@
 /**
- * The label routing settings in src/config.ts: label mode loads inside a pod with in-cluster
+ * The label routing settings (src/config/): label mode loads inside a pod with in-cluster
  * credentials; outside one (no KUBERNETES_SERVICE_HOST, no service account token, no POD_NAME) it
  * is refused with every problem at once (main exits 2); bad keys, values and names, and settings
  * that clash, each with its exact problem line naming flag and variable.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, type Config, type LoadOptions } from '../../src/config.js';
+import { loadConfig, SERVICE_ACCOUNT_DIR, type Config, type LoadOptions } from '../../src/config/index.js';
 import { ConfigError } from '../../src/errors.js';
-import { SERVICE_ACCOUNT_DIR } from '../../src/sources/kubernetes/settings.js';
 
 type Env = Record<string, string>;
 
@@ -20,6 +19,8 @@ const NO_FLINK_FILE: LoadOptions = {
 };
 const IN_POD_FILES: LoadOptions = { ...NO_FLINK_FILE, isReadableFile: (p) => p.startsWith(SERVICE_ACCOUNT_DIR) };
 const NO_FILES: LoadOptions = { ...NO_FLINK_FILE, isReadableFile: () => false };
+const LABEL_KEY_RULE = 'must be 1 to 63 characters, letters, digits, "-", "_" or ".", beginning and ending with a letter or digit';
+const LABEL_VALUE_RULE = '1 to 63 characters, letters, digits, "-", "_" or ".", beginning and ending with a letter or digit';
 const IN_POD_ENV: Env = {
   ZOOKEEPER_QUORUM: 'zk-0:2181',
   KUBERNETES_SERVICE_HOST: '10.96.0.1',
@@ -78,12 +79,44 @@ describe('config: label routing', () => {
     assert.equal(c.podName, null);
   });
 
+  it('checks label syntax in readiness mode too, so a typo does not wait for label mode', () => {
+    assert.deepEqual(problemsOf(['--role-label-leader-value=le ader'], { ZOOKEEPER_QUORUM: 'zk-0:2181' }, NO_FILES), [
+      `--role-label-leader-value / ROLE_LABEL_LEADER_VALUE: "le ader" is not a label value: ${LABEL_VALUE_RULE}`,
+    ]);
+  });
+
+  it('takes a key without a prefix, and values with dots, dashes and underscores', () => {
+    const c = load(['--role-label=role', '--role-label-leader-value=is.the-leader_1', '--role-label-standby-value=x'], IN_POD_ENV);
+    assert.deepEqual([c.roleLabel, c.roleLabelLeaderValue, c.roleLabelStandbyValue], ['role', 'is.the-leader_1', 'x']);
+  });
+
   const invalid: { name: string; argv: string[]; env?: Env; problems: string[] }[] = [
     { name: 'an unknown mode', argv: ['--routing-mode=labels'], problems: ['--routing-mode / ROUTING_MODE: "labels" is not one of readiness, label'] },
     {
       name: 'a label key that Kubernetes refuses',
       argv: ['--role-label=Example.com/role'],
       problems: ['--role-label / ROLE_LABEL: "Example.com/role": the prefix before "/" must be a lowercase DNS subdomain of at most 253 characters'],
+    },
+    {
+      name: 'a label key whose name starts with "-"',
+      argv: ['--role-label=flink/-role'],
+      problems: [`--role-label / ROLE_LABEL: "flink/-role" is not a label key: the name after "/" ${LABEL_KEY_RULE}`],
+    },
+    {
+      name: 'a label key whose name is over 63 characters',
+      argv: [`--role-label=x/${'a'.repeat(64)}`],
+      problems: [`--role-label / ROLE_LABEL: "x/${'a'.repeat(64)}" is not a label key: the name after "/" ${LABEL_KEY_RULE}`],
+    },
+    { name: 'an empty label key', argv: ['--role-label='], problems: [`--role-label / ROLE_LABEL: "" is not a label key: the name ${LABEL_KEY_RULE}`] },
+    {
+      name: 'a cluster label with a space',
+      argv: ['--pod-cluster-label=a b'],
+      problems: [`--pod-cluster-label / POD_CLUSTER_LABEL: "a b" is not a label key: the name ${LABEL_KEY_RULE}`],
+    },
+    {
+      name: 'a standby value with a space',
+      argv: ['--role-label-standby-value=stand by'],
+      problems: [`--role-label-standby-value / ROLE_LABEL_STANDBY_VALUE: "stand by" is not a label value: ${LABEL_VALUE_RULE}`],
     },
     {
       name: 'an empty leader value',
@@ -104,9 +137,19 @@ describe('config: label routing', () => {
     },
     { name: 'a pod name with upper case', argv: ['--pod-name=JM-0'], problems: ['--pod-name / POD_NAME: "JM-0" is not a pod name (lowercase DNS subdomain, at most 253 characters)'] },
     {
+      name: 'a namespace with a dot',
+      argv: ['--pod-namespace=a.b'],
+      problems: ['--pod-namespace / POD_NAMESPACE: "a.b" is not a namespace name (lowercase DNS label, at most 63 characters)'],
+    },
+    {
       name: 'a timeout below a second',
       argv: ['--label-failure-readiness-timeout-ms=500'],
       problems: ['--label-failure-readiness-timeout-ms / LABEL_FAILURE_READINESS_TIMEOUT_MS: "500" is outside 1000..600000 milliseconds'],
+    },
+    {
+      name: 'a timeout over ten minutes',
+      argv: ['--label-failure-readiness-timeout-ms=600001'],
+      problems: ['--label-failure-readiness-timeout-ms / LABEL_FAILURE_READINESS_TIMEOUT_MS: "600001" is outside 1000..600000 milliseconds'],
     },
   ];
   for (const c of invalid) {

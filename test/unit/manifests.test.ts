@@ -22,10 +22,9 @@ import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
 import type { IConfigMap, IContainer, IPersistentVolumeClaim, IPodSpec, IProbe, IService, IServiceAccount, IVolume } from 'kubernetes-models/v1';
 import { parse as parseYaml } from 'yaml';
-import { loadConfig, type Config } from '../../src/config.js';
+import { loadConfig, SERVICE_ACCOUNT_DIR, type Config } from '../../src/config/index.js';
 import { parseStandardFlinkConf } from '../../src/flink-conf/parse-yaml.js';
 import { createApp, PROBES } from '../../src/http/create-app.js';
-import { SERVICE_ACCOUNT_DIR } from '../../src/sources/kubernetes/settings.js';
 import { schemaProblems, unknownFieldProblems } from '../support/kustomize-schema.js';
 import {
   findKustomize,

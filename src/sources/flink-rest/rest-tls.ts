@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type https from 'node:https';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import type { FlinkRestTls } from '../../config.js';
+import type { FlinkRestTls } from '../../config/index.js';
 import { ConfigError } from '../../errors.js';
 
 /** The first four bytes of a Java KeyStore (JKS) file. */

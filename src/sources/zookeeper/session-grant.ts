@@ -1,5 +1,5 @@
 import zookeeper, { type Client } from 'node-zookeeper-client';
-import type { ZooKeeperAuth } from '../../config-values.js';
+import type { ZooKeeperAuth } from '../../config/index.js';
 import { ZooKeeperError } from '../../errors.js';
 import { addAuthorization } from './session.js';
 

@@ -1,6 +1,6 @@
 import zookeeper, { type Client, type State } from 'node-zookeeper-client';
 import type { Logger } from 'pino';
-import type { ZooKeeperAuth } from '../../config-values.js';
+import type { ZooKeeperAuth } from '../../config/index.js';
 import type { SidecarEvent } from '../../core/model.js';
 import { exists, sessionIdHex } from './calls.js';
 

@@ -1,13 +1,13 @@
 /**
  * The values of settings: each parser takes the raw text of a flag, a variable or a Flink key and
- * returns the normalised value or the problems, worded to follow the setting's name (the loader in
- * config.ts adds "--flag / VARIABLE: " or the Flink key and file).
+ * returns the normalised value or the problems, worded to follow the setting's name (precedence.ts
+ * adds "--flag / VARIABLE: ", flink-sources.ts the Flink key and file).
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import type { ZooKeeperQuorum } from './config.js';
-import { parseFlinkDuration } from './flink-conf/flink-duration.js';
-import { FlinkMapSyntaxError, parseFlinkMap } from './flink-conf/flink-map.js';
+import { parseFlinkDuration } from '../flink-conf/flink-duration.js';
+import { FlinkMapSyntaxError, parseFlinkMap } from '../flink-conf/flink-map.js';
+import type { ZooKeeperAuth, ZooKeeperQuorum } from './types.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
@@ -315,15 +315,15 @@ export function parseDirectory(raw: string): Parsed<string> {
   return raw === '' ? fail('"" names no directory') : ok(raw);
 }
 
-/**
- * A path to a readable regular file: opened and closed, never read, so that a private key stays out
- * of the sidecar's memory until the REST client loads it.
- */
 /** Any text but the empty one; problems never quote it, since it may be a password. */
 export function parseNonEmpty(raw: string): Parsed<string> {
   return raw === '' ? fail('must not be empty') : ok(raw);
 }
 
+/**
+ * A path to a readable regular file: opened and closed, never read, so that a private key stays out
+ * of the sidecar's memory until the REST client loads it.
+ */
 export function parseReadableFile(raw: string): Parsed<string | null> {
   if (raw === '') return fail('"" names no file');
   let fd: number | undefined;
@@ -404,14 +404,6 @@ export function parseBindHost(raw: string): Parsed<string> {
  * each added to the ZooKeeper connection as Curator's AuthInfo(scheme, credentials as UTF-8 bytes).
  */
 export const ZOOKEEPER_AUTHORIZATION_KEY = 'high-availability.zookeeper.client.authorization';
-
-/** One ZooKeeper authentication, added to every connection (node-zookeeper-client's addAuthInfo). */
-export interface ZooKeeperAuth {
-  /** Only digest: node-zookeeper-client has no SASL, and other schemes are no credentials. */
-  readonly scheme: 'digest';
-  /** 'user:password'; a secret. */
-  readonly credentials: string;
-}
 
 /** Scheme and credential pairs as ZooKeeper authentications; problems never show the credentials. */
 export function zooKeeperAuths(pairs: readonly (readonly [string, string])[]): Parsed<ZooKeeperAuth[]> {
