@@ -1,4 +1,5 @@
 import type { LocalIdentity } from './identity.js';
+import type { LoopReason, Reason } from './reasons.js';
 
 /** Flink's ZooKeeper HA layouts, named by the Flink line that introduced them (DESIGN.md section 2). */
 export type Layout = '1.15' | '1.14' | '1.13';
@@ -77,7 +78,7 @@ export interface JobManagerCheck {
   deadSinceMs: number | null;
   recent: readonly JobManagerCheckRecord[];
   /** Stable reason code; null while healthy. */
-  reason: string | null;
+  reason: Reason | null;
   detail: string | null;
   httpStatus: number | null;
   atMs: number | null;
@@ -87,7 +88,7 @@ export interface JobManagerCheck {
 export interface Verdict {
   role: Role;
   /** Stable code: why the role is what it is (`is-leader`, `other-jm-leads`, `leader-info-stale`, ...). */
-  roleReason: string;
+  roleReason: Reason;
   roleDetail: string | null;
   /** The layout whose znodes the decision used, when one was found. */
   layout: Layout | null;
@@ -106,12 +107,12 @@ export interface Verdict {
   wakeAtMs: number | null;
 }
 
-/** One named condition of /readyz; `reason` is a stable code, `detail` a sentence for people. */
+/** One named condition of /readyz; `reason` is a stable code (reasons.ts), `detail` a sentence for people. */
 export interface Check {
-  /** shutdown, zookeeper, leadership, jobmanager, label (label routing only); for /livez the name of each loop. */
+  /** shutdown, zookeeper, leadership, jobmanager, handover, label (label routing only); for /livez the name of each loop. */
   name: string;
   ok: boolean;
-  reason: string;
+  reason: Reason | LoopReason;
   detail: string | null;
 }
 
@@ -122,10 +123,10 @@ export interface Transition {
   fromReady: boolean;
   toReady: boolean;
   /** The reason of the new verdict: the first failing check, or the role's reason when ready. */
-  reason: string;
+  reason: Reason | LoopReason;
   detail: string | null;
   /** Why the role is what it is, which may differ from `reason` (a leader whose JM is down). */
-  roleReason: string;
+  roleReason: Reason;
 }
 
 export interface LoopHeartbeat {

@@ -14,6 +14,7 @@ import {
   type Role,
   type ZooKeeperStatus,
 } from './model.js';
+import { zookeeperReason, type Reason } from './reasons.js';
 import {
   applyPodLabelEvent,
   desiredPodLabel,
@@ -180,7 +181,7 @@ function withCheck(
   atMs: number,
   durationMs: number,
   status: JobManagerCheck['status'],
-  reason: string | null,
+  reason: Reason | null,
   detail: string | null,
   httpStatus: number | null,
 ): Inputs {
@@ -289,7 +290,7 @@ function zookeeperCheck(zk: Inputs['zookeeper'], holdUntilMs: number | null, now
         `${Math.round(holdUntilMs - nowMs)} ms more (tolerate-suspended-connections)`,
     };
   }
-  return { name: 'zookeeper', ok: false, reason: `zookeeper-${zk.status}`, detail: zk.detail };
+  return { name: 'zookeeper', ok: false, reason: zookeeperReason(zk.status), detail: zk.detail };
 }
 
 function transitionBetween(from: Verdict, to: Verdict, atMs: number): Transition | null {
@@ -309,7 +310,7 @@ function transitionBetween(from: Verdict, to: Verdict, atMs: number): Transition
 }
 
 /** The reason that best explains a verdict: the first failing check, else the role's own reason. */
-export function leadingReason(verdict: Verdict): { reason: string; detail: string | null } {
+export function leadingReason(verdict: Verdict): { reason: Check['reason']; detail: string | null } {
   const failing = verdict.checks.find((c) => !c.ok);
   return failing
     ? { reason: failing.reason, detail: failing.detail }

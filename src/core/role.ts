@@ -1,5 +1,6 @@
 import { matchLeader, parseLeaderEndpoint } from './identity.js';
 import type { Layout, LayoutObservation, SidecarState, Verdict } from './model.js';
+import { zookeeperReason, type Reason } from './reasons.js';
 
 export type RoleDecision = Pick<Verdict, 'role' | 'roleReason' | 'roleDetail' | 'layout' | 'currentLeader'>;
 
@@ -7,7 +8,7 @@ const LAYOUT_PREFERENCE: readonly Layout[] = ['1.15', '1.14', '1.13'];
 /** The component whose address the Service exposes: the only one that decides the role. */
 export const DECIDING_COMPONENT = 'rest_server';
 
-function unknown(roleReason: string, roleDetail: string | null, layout: Layout | null = null): RoleDecision {
+function unknown(roleReason: Reason, roleDetail: string | null, layout: Layout | null = null): RoleDecision {
   return { role: 'unknown', roleReason, roleDetail, layout, currentLeader: null };
 }
 
@@ -41,7 +42,7 @@ export function decideRole(state: Omit<SidecarState, 'verdict' | 'transitions'>)
   const zk = state.zookeeper;
   const held = zk.status !== 'connected' && zookeeperHoldUntil(state) !== null;
   if (zk.status !== 'connected' && !held) {
-    return unknown(`zookeeper-${zk.status}`, zk.detail);
+    return unknown(zookeeperReason(zk.status), zk.detail);
   }
   const election = state.election;
   if (election.readError !== null) {

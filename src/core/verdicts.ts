@@ -1,4 +1,5 @@
 import type { Check, SidecarState } from './model.js';
+import type { LoopReason, Reason } from './reasons.js';
 
 /** The answer of one probe endpoint: pass or fail, with every check it looked at. */
 export interface ProbeResult {
@@ -48,11 +49,11 @@ export function liveness(state: SidecarState, nowMs: number): ProbeResult {
   const checks = Object.entries(state.loops).map(([name, beat]): Check => {
     const silentMs = Math.max(0, Math.round(nowMs - beat.lastMs));
     return silentMs <= beat.maxSilenceMs
-      ? { name, ok: true, reason: `${name}-running`, detail: null }
+      ? { name, ok: true, reason: `${name}-running` as LoopReason, detail: null }
       : {
           name,
           ok: false,
-          reason: `${name}-stuck`,
+          reason: `${name}-stuck` as LoopReason,
           detail: `${name} has not run for ${silentMs} ms (limit ${beat.maxSilenceMs} ms)`,
         };
   });
@@ -76,7 +77,7 @@ export function readinessStandbyOk(state: SidecarState): ProbeResult {
 export function jobmanagerLiveness(state: SidecarState, nowMs: number): ProbeResult {
   const jm = state.jobmanager;
   const { jobmanagerLivenessGraceMs: graceMs, jobmanagerStartupAllowanceMs: startupMs } = state.settings;
-  const check = (ok: boolean, reason: string, detail: string | null): ProbeResult => ({
+  const check = (ok: boolean, reason: Reason, detail: string | null): ProbeResult => ({
     ok,
     checks: [{ name: 'jobmanager', ok, reason, detail }],
   });
