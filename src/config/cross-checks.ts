@@ -9,6 +9,7 @@ import { label, SETTINGS } from './settings.js';
 import type { PartialValues } from './types.js';
 import { parseBoolean, parseReadableFile, REST_AUTHENTICATION_KEY, REST_TRUSTSTORE_TYPE_KEY, show } from './values.js';
 
+/** Problems between settings that have a value (one with a problem of its own is left out). */
 export function crossCheckProblems(values: PartialValues, file: FlinkFile | null): string[] {
   const problems: string[] = [];
   const { jobmanagerCheckTimeoutMs: timeout, jobmanagerCheckIntervalMs: interval } = values;

@@ -37,6 +37,7 @@ import {
  */
 export const DEFAULT_LEADER_HANDOVER_DELAY_MS = 3500;
 
+/** One setting: how it is given, shown in --help, parsed and, if Flink has it too, read from Flink's file. */
 export interface SettingSpec<T> {
   /** Long flag name without the leading '--'. */
   readonly flag: string;
@@ -60,7 +61,8 @@ export interface SettingSpec<T> {
   readonly flink?: FlinkSource<T>;
 }
 
-export type SettingSpecs = { readonly [K in SettingName]: SettingSpec<SettingValues[K]> };
+/** Exactly one entry per setting, typed by its value. */
+type SettingSpecs = { readonly [K in SettingName]: SettingSpec<SettingValues[K]> };
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LAYOUTS: readonly HaLayout[] = ['auto', '1.15', '1.14', '1.13'];
