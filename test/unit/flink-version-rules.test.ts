@@ -2,7 +2,7 @@
  * Covers src/flink-conf/version-rules.ts: once the JobManager names its version, the differences
  * between what it reads and what the sidecar read (a stale flink-conf.yaml beside a 2.x config.yaml,
  * config.yaml for a JM up to 1.18, high-availability.type before 1.17, security.ssl.enabled in 2.x),
- * and the facts config.ts records from the directory.
+ * and the facts the settings (src/config/load.ts) record from the directory.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -47,7 +47,7 @@ describe('what a JobManager of a version reads differently', () => {
   }
 });
 
-describe('the facts config.ts records', () => {
+describe('the facts the settings record', () => {
   const io = (files: Record<string, string>): LoadOptions => ({
     readFile: (path) => {
       const text = files[path.replace('/conf/', '')];

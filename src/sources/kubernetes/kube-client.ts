@@ -55,7 +55,7 @@ export function loadClientNode(): ClientNode {
  * The pod's own credentials: KubeConfig.loadFromCluster, which reads KUBERNETES_SERVICE_HOST and
  * KUBERNETES_SERVICE_PORT from the environment and the service account's token (re-read every
  * minute, as projected tokens rotate) and CA under `pathPrefix` + /var/run/secrets/kubernetes.io/serviceaccount.
- * `pathPrefix` is for tests. Validate first (validateLabelRouting): this does not check the files.
+ * `pathPrefix` is for tests. The settings checks (src/config/in-cluster.ts) look at the files first; this does not.
  */
 export function loadInClusterKubeConfig(pathPrefix = ''): KubeConfig {
   const k8s = loadClientNode();

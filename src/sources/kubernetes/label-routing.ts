@@ -30,7 +30,7 @@ export function labelRoutingCoreSettings(settings: LabelRoutingSettings): Partia
 
 /**
  * Starts keeping the pod's role label current, or returns null in readiness mode. Expects settings
- * that passed validateLabelRouting (pod name and namespace set). Start it before the sources, so
+ * that passed the settings checks (src/config/cross-checks.ts: pod name and namespace set). Start it before the sources, so
  * that no change of the desired label is missed; stop it after `shutdownStarted` and before the
  * probe server drains.
  */
@@ -38,7 +38,7 @@ export function startLabelRouting(options: LabelRoutingOptions, store: LabelerSt
   const s = options.settings;
   if (s.mode !== 'label') return null;
   if (s.podName === null || s.podNamespace === null) {
-    throw new Error('label routing needs POD_NAME and POD_NAMESPACE (validateLabelRouting reports this at start)');
+    throw new Error('label routing needs POD_NAME and POD_NAMESPACE (the settings checks report this at start)');
   }
   const client =
     options.kubeClient ??
