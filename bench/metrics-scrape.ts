@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import type { LayoutObservation, LeaderInfoObservation } from '../src/core/model.js';
 import { initialState } from '../src/core/reduce.js';
+import { testCoreSettings } from '../test/support/core-settings.js';
 import { createApp } from '../src/http/create-app.js';
 import { createMetrics } from '../src/metrics/create-metrics.js';
 import { monotonicClock } from '../src/sidecar.js';
@@ -42,7 +43,7 @@ function leaderIs(host: string, owner: string, sessionId: string): LayoutObserva
 /** A store that has been through some history: connected, a few failovers, JM checks of all kinds. */
 function busyLeaderStore(): Store {
   let t = monotonicClock();
-  const store = new Store(initialState('auto', { explicitHosts: ['10.0.0.5'], interfaceAddresses: ['10.0.0.5'], restPort: 8081 }, t));
+  const store = new Store(initialState('auto', { explicitHosts: ['10.0.0.5'], interfaceAddresses: ['10.0.0.5'], restPort: 8081 }, t, testCoreSettings()));
   store.dispatch({ type: 'zookeeperConnected', atMs: (t += 5), sessionId: '0000000000000ccc' });
   for (let i = 0; i < 5; i++) {
     const host = i % 2 === 0 ? '10.0.0.6' : '10.0.0.5';

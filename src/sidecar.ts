@@ -16,7 +16,7 @@ import { loadRestTls } from './sources/flink-rest/rest-tls.js';
 import { measureGrantedSessionTimeout } from './sources/zookeeper/session-grant.js';
 import { wakeOnDeadlines } from './wake-timer.js';
 import { buildIdentity } from './sources/local-identity.js';
-import { labelRoutingCoreSettings, startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
+import { startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
 import { createHostResolver } from './sources/resolve-host.js';
 import { ElectionWatcher } from './sources/zookeeper/election-watcher.js';
 import { allElectionPaths } from './sources/zookeeper/paths.js';
@@ -59,15 +59,16 @@ export async function startSidecar(
   const resolveHost = createHostResolver(DNS_TIMEOUT_MS);
   const identity = await buildIdentity(config.advertisedAddresses, config.flinkRestUrl, resolveHost);
   const labelRouting = options.labelRouting ?? labelRoutingOf(config);
-  const coreSettings = labelRouting ? labelRoutingCoreSettings(labelRouting.settings) : {};
+  const label = labelRouting?.settings.mode === 'label' ? labelRouting.settings : null;
   const store = new Store(
     initialState(config.layout, identity, clock(), {
+      routingMode: label === null ? 'readiness' : 'label',
+      labelFailureReadinessTimeoutMs: label?.failureReadinessTimeoutMs ?? config.labelFailureReadinessTimeoutMs,
       // Flink's leader keeps leading through a suspended connection for up to its session timeout.
       tolerateSuspendedMs: config.tolerateSuspendedConnections ? config.flinkSessionTimeoutMs : null,
       jobmanagerLivenessGraceMs: config.jobmanagerLivenessGraceMs,
       jobmanagerStartupAllowanceMs: config.jobmanagerStartupAllowanceMs,
       leaderHandoverDelayMs: config.leaderHandoverDelayMs,
-      ...coreSettings,
     }),
   );
   const log = logger.child({ module: 'sidecar' });

@@ -205,14 +205,6 @@ export interface CoreSettings {
   leaderHandoverDelayMs: number;
 }
 
-export const DEFAULT_CORE_SETTINGS: Omit<CoreSettings, 'layoutSetting'> = {
-  leaderHandoverDelayMs: 0,
-  tolerateSuspendedMs: null,
-  jobmanagerLivenessGraceMs: 60_000,
-  jobmanagerStartupAllowanceMs: 180_000,
-  routingMode: 'readiness',
-  labelFailureReadinessTimeoutMs: 30_000,
-};
 
 /** One check of the local JM, kept for people debugging. */
 export interface JobManagerCheckRecord {

@@ -1,6 +1,5 @@
 import type { LocalIdentity } from './identity.js';
 import {
-  DEFAULT_CORE_SETTINGS,
   MAX_RECENT_CHECKS,
   MAX_TRANSITIONS,
   type Check,
@@ -32,10 +31,10 @@ export function initialState(
   layoutSetting: LayoutSetting,
   identity: LocalIdentity,
   nowMs: number,
-  settings: Partial<Omit<CoreSettings, 'layoutSetting'>> = {},
+  settings: Omit<CoreSettings, 'layoutSetting'>,
 ): SidecarState {
   const inputs: Inputs = {
-    settings: { ...DEFAULT_CORE_SETTINGS, ...settings, layoutSetting },
+    settings: { ...settings, layoutSetting },
     otherLeaderSeenMs: null,
     layoutSetting,
     identity,

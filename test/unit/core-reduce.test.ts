@@ -4,6 +4,7 @@ import type { LocalIdentity } from '../../src/core/identity.js';
 import type { LayoutObservation, LeaderInfoObservation, SidecarEvent, SidecarState } from '../../src/core/model.js';
 import { MAX_TRANSITIONS } from '../../src/core/model.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { jobmanagerLiveness, leadership, liveness, readiness, readinessStandbyOk, standby } from '../../src/core/verdicts.js';
 
 const ME = '10.0.0.5';
@@ -32,7 +33,7 @@ const nothing = (layout: LayoutObservation['layout']) => obs(layout, [], { kind:
 
 /** A sidecar at t=1000 with ZooKeeper connected at t=1010 and a healthy JM at t=1020. */
 function connectedHealthy(): SidecarState {
-  return run(initialState('auto', identity, 1000), [
+  return run(initialState('auto', identity, 1000, testCoreSettings()), [
     { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' },
     { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 },
   ]);
@@ -136,7 +137,7 @@ describe('components', () => {
 
 describe('fixed layout setting', () => {
   it('reads only the configured layout', () => {
-    const base = run(initialState('1.14', identity, 1000), [
+    const base = run(initialState('1.14', identity, 1000, testCoreSettings()), [
       { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' },
       { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 },
     ]);
@@ -210,7 +211,7 @@ describe('local JobManager health', () => {
     });
   }
   it('a JM not checked yet keeps the leader not ready', () => {
-    const base = reduce(initialState('auto', identity, 1000), { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' });
+    const base = reduce(initialState('auto', identity, 1000, testCoreSettings()), { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' });
     const s = observed(base, [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')]);
     assert.equal(s.verdict.role, 'leader');
     assert.equal(readiness(s).ok, false);
@@ -236,7 +237,7 @@ describe('shutdown', () => {
 
 describe('liveness', () => {
   it('passes while every loop ticks within its limit and fails when one goes silent', () => {
-    let s = reduce(initialState('auto', identity, 0), { type: 'loopTicked', atMs: 1000, loop: 'a', maxSilenceMs: 500 });
+    let s = reduce(initialState('auto', identity, 0, testCoreSettings()), { type: 'loopTicked', atMs: 1000, loop: 'a', maxSilenceMs: 500 });
     s = reduce(s, { type: 'loopTicked', atMs: 1200, loop: 'b', maxSilenceMs: 5000 });
     assert.equal(liveness(s, 1400).ok, true);
     const late = liveness(s, 1600);
@@ -244,7 +245,7 @@ describe('liveness', () => {
     assert.deepEqual(late.checks.filter((c) => !c.ok).map((c) => c.reason), ['a-stuck']);
   });
   it('does not depend on ZooKeeper or the JM', () => {
-    let s = reduce(initialState('auto', identity, 0), { type: 'loopTicked', atMs: 1000, loop: 'a', maxSilenceMs: 500 });
+    let s = reduce(initialState('auto', identity, 0, testCoreSettings()), { type: 'loopTicked', atMs: 1000, loop: 'a', maxSilenceMs: 500 });
     s = reduce(s, { type: 'zookeeperSessionExpired', atMs: 1001 });
     s = reduce(s, { type: 'restCheckFailed', atMs: 1002, durationMs: 1, reason: 'refused', detail: 'd', httpStatus: null });
     assert.equal(liveness(s, 1100).ok, true);
@@ -280,7 +281,7 @@ describe('transitions', () => {
 describe('tolerate-suspended-connections', () => {
   const leadingWith = (tolerateSuspendedMs: number | null, grantedMs: number | null = 60_000) =>
     observed(
-      run(initialState('auto', identity, 1000, { tolerateSuspendedMs }), [
+      run(initialState('auto', identity, 1000, testCoreSettings({ tolerateSuspendedMs })), [
         { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' },
         ...(grantedMs === null ? [] : [{ type: 'flinkSessionTimeoutMeasured' as const, atMs: 1015, grantedMs }]),
         { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 },
@@ -321,7 +322,7 @@ describe('tolerate-suspended-connections', () => {
     assert.equal(s.verdict.ready, false);
   });
   it('a sidecar that never connected has nothing to hold', () => {
-    const s = reduce(initialState('auto', identity, 0, { tolerateSuspendedMs: 60_000 }), { type: 'zookeeperDisconnected', atMs: 10, detail: 'x' });
+    const s = reduce(initialState('auto', identity, 0, testCoreSettings({ tolerateSuspendedMs: 60_000 })), { type: 'zookeeperDisconnected', atMs: 10, detail: 'x' });
     assert.equal(s.verdict.holdUntilMs, null);
     assert.equal(s.verdict.ready, false);
   });
@@ -329,7 +330,7 @@ describe('tolerate-suspended-connections', () => {
 
 describe('JobManager liveness (/jobmanager/livez)', () => {
   const settings = { jobmanagerLivenessGraceMs: 60_000, jobmanagerStartupAllowanceMs: 180_000 };
-  const base = (events: SidecarEvent[]) => run(initialState('auto', identity, 0, settings), events);
+  const base = (events: SidecarEvent[]) => run(initialState('auto', identity, 0, testCoreSettings(settings)), events);
   const connectedWith = (leaderOwner: string | null): SidecarEvent[] => [
     { type: 'zookeeperConnected', atMs: 1, sessionId: 'ccc' },
     {
@@ -376,8 +377,8 @@ describe('readiness with standbyok', () => {
 describe('leader handover wait (readiness routing)', () => {
   const otherLeads = [obs('1.15', [S_OTHER, S_ME], published(OTHER, S_OTHER)), nothing('1.14'), nothing('1.13')];
   const weLead = [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')];
-  const withSettings = (settings: Parameters<typeof initialState>[3]) =>
-    run(initialState('auto', identity, 1000, settings), [
+  const withSettings = (settings: Parameters<typeof testCoreSettings>[0]) =>
+    run(initialState('auto', identity, 1000, testCoreSettings(settings)), [
       { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' },
       { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 },
     ]);

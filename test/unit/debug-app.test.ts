@@ -5,6 +5,7 @@ import { loadConfig, type Config } from '../../src/config/index.js';
 import type { LocalIdentity } from '../../src/core/identity.js';
 import type { SidecarEvent } from '../../src/core/model.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { effectiveSettings, mask, MASK } from '../../src/effective-config.js';
 import { createDebugApp } from '../../src/http/debug-app.js';
 import { listenLocal } from '../support/listen-local.js';
@@ -39,7 +40,7 @@ const events: SidecarEvent[] = [
     })),
   },
 ];
-const state = events.reduce(reduce, initialState('auto', identity, T0));
+const state = events.reduce(reduce, initialState('auto', identity, T0, testCoreSettings()));
 
 function config(): Config {
   const r = loadConfig(['--zookeeper-quorum=zk:2181', '--cluster-id=prod'], { LOG_LEVEL: 'debug' }, 'test');

@@ -4,6 +4,7 @@ import request from 'supertest';
 import type { LocalIdentity } from '../../src/core/identity.js';
 import type { LayoutObservation, SidecarEvent, SidecarState } from '../../src/core/model.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { createApp, PROBES } from '../../src/http/create-app.js';
 import { listenLocal } from '../support/listen-local.js';
 
@@ -24,7 +25,7 @@ function election(host: string, owner: string): LayoutObservation[] {
 }
 
 function stateFrom(events: SidecarEvent[]): SidecarState {
-  return events.reduce(reduce, initialState('auto', identity, 0));
+  return events.reduce(reduce, initialState('auto', identity, 0, testCoreSettings()));
 }
 
 const base: SidecarEvent[] = [

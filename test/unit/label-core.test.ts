@@ -10,6 +10,7 @@ import type { LocalIdentity } from '../../src/core/identity.js';
 import type { CoreSettings, LayoutObservation, PodLabelError, SidecarEvent, SidecarState } from '../../src/core/model.js';
 import { desiredPodLabel, podLabelRecheckAtMs } from '../../src/core/pod-label.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { leadership, readiness, readinessStandbyOk } from '../../src/core/verdicts.js';
 
 const ME = '10.0.0.5';
@@ -40,7 +41,7 @@ const failed = (atMs: number, over: Partial<PodLabelError> = {}): SidecarEvent =
 });
 
 function run(events: SidecarEvent[], settings: Partial<CoreSettings> = LABEL): SidecarState {
-  return events.reduce(reduce, initialState('auto', identity, 1000, settings));
+  return events.reduce(reduce, initialState('auto', identity, 1000, testCoreSettings(settings)));
 }
 
 const labelCheck = (s: SidecarState) => s.verdict.checks.find((c) => c.name === 'label');

@@ -7,8 +7,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../src/log.js';
 import { initialState } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { startSidecar } from '../../src/sidecar.js';
-import { labelRoutingCoreSettings, startLabelRouting } from '../../src/sources/kubernetes/label-routing.js';
+import { startLabelRouting } from '../../src/sources/kubernetes/label-routing.js';
 import { PodLabeler } from '../../src/sources/kubernetes/pod-labeler.js';
 import { DEFAULT_LABEL_ROUTING } from '../../src/sources/kubernetes/settings.js';
 import { Store } from '../../src/store.js';
@@ -19,8 +20,7 @@ describe('lazy loading of the Kubernetes client', () => {
   it('is not loaded by imports or by readiness mode', () => {
     assert.equal(typeof startSidecar, 'function');
     assert.equal(typeof PodLabeler, 'function');
-    const store = new Store(initialState('auto', { explicitHosts: null, interfaceAddresses: [], restPort: 8081 }, 0));
-    assert.deepEqual(labelRoutingCoreSettings(DEFAULT_LABEL_ROUTING), {});
+    const store = new Store(initialState('auto', { explicitHosts: null, interfaceAddresses: [], restPort: 8081 }, 0, testCoreSettings()));
     assert.equal(startLabelRouting({ settings: DEFAULT_LABEL_ROUTING }, store, () => 0, createLogger('silent')), null);
     assert.equal(isLoaded(), false);
   });

@@ -9,6 +9,7 @@ import { after, afterEach, before, describe, it } from 'node:test';
 import type { LocalIdentity } from '../../src/core/identity.js';
 import type { LayoutObservation, SidecarEvent } from '../../src/core/model.js';
 import { initialState } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { readiness } from '../../src/core/verdicts.js';
 import { createLogger } from '../../src/log.js';
 import type { KubeClient } from '../../src/sources/kubernetes/kube-client.js';
@@ -65,7 +66,7 @@ function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client
   const pod = `jm-${seq}`;
   const cluster = `c${seq}`;
   api.addPod(pod, opts.labels ?? { [CLUSTER]: cluster });
-  const store = new Store(initialState('auto', identity, clock(), { routingMode: 'label', labelFailureReadinessTimeoutMs: opts.timeoutMs ?? 30_000 }));
+  const store = new Store(initialState('auto', identity, clock(), testCoreSettings({ routingMode: 'label', labelFailureReadinessTimeoutMs: opts.timeoutMs ?? 30_000 })));
   store.dispatch({ type: 'zookeeperConnected', atMs: clock(), sessionId: 'ccc' });
   store.dispatch({ type: 'restCheckSucceeded', atMs: clock(), durationMs: 1, httpStatus: 200 });
   // As the sidecar wires it: the label's readiness timeout passes with no event but the clock.

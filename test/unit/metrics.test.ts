@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { LocalIdentity } from '../../src/core/identity.js';
 import type { LayoutObservation, LeaderInfoObservation, SidecarEvent } from '../../src/core/model.js';
 import { initialState } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { createApp } from '../../src/http/create-app.js';
 import {
   createMetrics,
@@ -49,7 +50,7 @@ function election(holders: string[], leaderInfo: LeaderInfoObservation): LayoutO
 
 /** A store and its metrics, the sidecar connected to ZooKeeper at t=1 s with a healthy JM. */
 function setUp(): { store: Store; metrics: SidecarMetrics } {
-  const store = new Store(initialState('auto', identity, 0));
+  const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
   const metrics = createMetrics({ store, version: '1.2.3', layoutSetting: 'auto', clusterId: '/team-a/orders' });
   store.dispatch({ type: 'zookeeperConnected', atMs: 1000, sessionId: 'ccc' });
   store.dispatch({ type: 'restCheckSucceeded', atMs: 1000, durationMs: 4, httpStatus: 200 });
@@ -152,7 +153,7 @@ describe('role gauges follow the verdict at scrape time', () => {
 
 describe('ZooKeeper metrics', () => {
   it('connected, last answer in seconds, 0 before any answer', async () => {
-    const store = new Store(initialState('auto', identity, 0));
+    const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
     const metrics = createMetrics({ store, version: 'v', layoutSetting: 'auto', clusterId: '/default' });
     assert.equal(await value(metrics, 'zookeeper_connected'), 0);
     assert.equal(await value(metrics, 'zookeeper_last_seen_timestamp_seconds'), 0);
@@ -252,7 +253,7 @@ describe('leader information decode errors', () => {
 
 describe('JobManager checks', () => {
   it('observes every check duration in seconds and counts failures by reason, all reasons from 0', async () => {
-    const store = new Store(initialState('auto', identity, 0));
+    const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
     const metrics = createMetrics({ store, version: 'v', layoutSetting: 'auto', clusterId: '/default' });
     const before = await scrape(metrics);
     for (const reason of JOBMANAGER_CHECK_FAILURE_REASONS) {

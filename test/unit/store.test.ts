@@ -6,13 +6,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { SidecarState } from '../../src/core/model.js';
 import { initialState } from '../../src/core/reduce.js';
+import { testCoreSettings } from '../support/core-settings.js';
 import { Store } from '../../src/store.js';
 
 const identity = { explicitHosts: null, interfaceAddresses: ['127.0.0.1'], restPort: 8081 };
 
 describe('Store', () => {
   it('queues an event dispatched from inside a listener until every listener has seen the change at hand', () => {
-    const store = new Store(initialState('auto', identity, 0));
+    const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
     const seenBySecond: { previous: SidecarState; next: SidecarState; type: string }[] = [];
     store.subscribe((next, _previous, event) => {
       // Reacts to the connection by reporting a check, as the wiring does with checkSoon.
@@ -29,7 +30,7 @@ describe('Store', () => {
   });
 
   it('applies nothing and calls no listener for an event that changes nothing', () => {
-    const store = new Store(initialState('auto', identity, 0));
+    const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
     let calls = 0;
     store.subscribe(() => calls++);
     store.dispatch({ type: 'zookeeperConnected', atMs: 10, sessionId: 'abc' });

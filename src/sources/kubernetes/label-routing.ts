@@ -21,13 +21,6 @@ export interface LabelRoutingOptions {
   timing?: Pick<PodLabelerOptions, 'initialBackoffMs' | 'maxBackoffMs' | 'resyncIntervalMs'>;
 }
 
-/** The core settings for a routing mode: in readiness mode none (the defaults). */
-export function labelRoutingCoreSettings(settings: LabelRoutingSettings): Partial<CoreSettings> {
-  return settings.mode === 'label'
-    ? { routingMode: 'label', labelFailureReadinessTimeoutMs: settings.failureReadinessTimeoutMs }
-    : {};
-}
-
 /**
  * Starts keeping the pod's role label current, or returns null in readiness mode. Expects settings
  * that passed the settings checks (src/config/cross-checks.ts: pod name and namespace set). Start it before the sources, so
