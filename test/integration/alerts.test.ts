@@ -2,7 +2,7 @@
  * The alerting rules in manifests/monitoring/ checked by Prometheus's own tool: `promtool check
  * rules` on the plain rule file and on the spec of the generated PrometheusRule, `promtool test
  * rules` on test/monitoring/alerts.test.yaml (every alert fires when it should and stays silent
- * when it should not), and the manifests' consistency with each other and with the README.
+ * when it should not), and the manifests' consistency with each other and with the README and docs/operations.md.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -24,6 +24,7 @@ const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const PROMTOOL = '/usr/bin/promtool';
 const ALERT_TESTS = join(PROJECT_ROOT, 'test', 'monitoring', 'alerts.test.yaml');
 const README = join(PROJECT_ROOT, 'README.md');
+const OPERATIONS = join(PROJECT_ROOT, 'docs', 'operations.md');
 const PROMTOOL_TIMEOUT_MS = 30_000;
 
 interface Rule {
@@ -114,18 +115,18 @@ describe('the alert unit tests cover every alert', () => {
 });
 
 describe('every alert is actionable', () => {
-  const readme = readFileSync(README, 'utf8');
-  const runbook = readme.split(/^## Runbook$/m)[1]?.split(/^## /m)[0] ?? '';
+  const operations = readFileSync(OPERATIONS, 'utf8');
+  const runbook = operations.split(/^## Runbook$/m)[1]?.split(/^## /m)[0] ?? '';
   const runbookAnchors = new Set([...runbook.matchAll(/^### (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
 
   for (const rule of alerts()) {
-    it(`${rule.alert}: severity, summary, description, a runbook section in the README; grouped by namespace and cluster_id`, () => {
+    it(`${rule.alert}: severity, summary, description, a runbook section in docs/operations.md; grouped by namespace and cluster_id`, () => {
       assert.match(rule.labels?.['severity'] ?? '', /^(critical|warning)$/);
       assert.ok((rule.annotations?.['summary'] ?? '').length > 20, 'summary');
       assert.ok((rule.annotations?.['description'] ?? '').length > 50, 'description');
       const url = rule.annotations?.['runbook_url'] ?? '';
-      assert.equal(url, `README.md#${githubAnchor(rule.alert!)}`);
-      assert.ok(runbookAnchors.has(githubAnchor(rule.alert!)), `README has no "### ${rule.alert}" under "## Runbook"`);
+      assert.equal(url, `docs/operations.md#${githubAnchor(rule.alert!)}`);
+      assert.ok(runbookAnchors.has(githubAnchor(rule.alert!)), `docs/operations.md has no "### ${rule.alert}" under "## Runbook"`);
       assert.match(rule.expr, /by \(namespace, cluster_id(, pod)?\)/);
       assert.match(rule.expr, /group_left \(cluster_id\) flink_ha_sidecar_build_info/);
     });

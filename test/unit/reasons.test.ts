@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REASONS } from '../../src/core/reasons.js';
 
-const README = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+const README = readFileSync(join(__dirname, '..', '..', 'docs', 'endpoints.md'), 'utf8');
 
 /** The rows of the README's "Reasons, by check" table: check name → codes in backticks. */
 function readmeTable(): Map<string, Set<string>> {
