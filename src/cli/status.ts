@@ -6,7 +6,7 @@ import { readElectionOnce } from '../sources/zookeeper/election-watcher.js';
 import { allElectionPaths, joinZkPath } from '../sources/zookeeper/paths.js';
 import { addAuthorization } from '../sources/zookeeper/session.js';
 
-/** Exit codes of `flink-ha-sidecar status`, as documented in --help and the README. */
+/** Exit codes of `flink-ha-sidecar status`, as documented in --help and docs/endpoints.md. */
 export const STATUS_EXIT = { current: 0, noCurrentLeader: 1, failed: 2 } as const;
 
 /** How long the status command waits for ZooKeeper before it says it is unreachable. */

@@ -1,7 +1,7 @@
 /**
  * Every reason code the sidecar reports, with what it means: /readyz, /leader, /standby,
  * /jobmanager/livez, the transition log, metrics, the alert rules and `status` all name them, so
- * they are a public contract. Renaming one breaks users' alerts and dashboards. The README's
+ * they are a public contract. Renaming one breaks users' alerts and dashboards. docs/endpoints.md's
  * reason table lists exactly these (test/unit/reasons.test.ts keeps them in step).
  */
 

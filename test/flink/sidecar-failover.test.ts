@@ -9,7 +9,7 @@
  *   sidecar not ready within check interval + timeout + 0.5 s;
  * - ZooKeeper stopped: the real JobManagers answer Flink's election 503, which the sidecars report
  *   as jm-reports-no-leader; restarted: one sidecar ready again;
- * - throughout, /readyz of both sampled every 5 ms: never two ready beyond the README's 50 ms.
+ * - throughout, /readyz of both sampled every 5 ms: never two ready beyond the 50 ms docs/reliability.md states.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -27,9 +27,9 @@ import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-serve
 const SESSION_TIMEOUT_MS = 4000;
 const CHECK_INTERVAL_MS = 1000;
 const CHECK_TIMEOUT_MS = 500;
-/** README, Real Flink: ZooKeeper restarted → a sidecar ready again. */
+/** docs/reliability.md, Real Flink: ZooKeeper restarted → a sidecar ready again. */
 const ZOOKEEPER_BACK_BOUND_MS = 20_000;
-/** README, Reliability: two sidecars ready at the same instant, at most. */
+/** docs/reliability.md, Reliability: two sidecars ready at the same instant, at most. */
 const OVERLAP_BOUND_MS = 50;
 // Generous bounds that catch hangs (2 cores, two JVMs and two sidecars at a time).
 const FETCH_TIMEOUT_MS = 15 * 60_000;

@@ -26,7 +26,7 @@ const JM_SESSION_TIMEOUT_MS = 4000;
 /**
  * The longest two pods of a cluster may be seen labelled leader together while every sidecar
  * reaches the API: the old leader's sidecar noticing (a ZooKeeper notification) plus one API
- * request. Stated in the README; the measured value is printed.
+ * request. Stated in docs/label-routing.md; the measured value is printed.
  */
 const DOUBLE_LEADER_BOUND_MS = 250;
 const SAMPLE_EVERY_MS = 2;

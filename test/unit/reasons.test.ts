@@ -1,5 +1,5 @@
 /**
- * Covers src/core/reasons.ts, the public contract of reason codes: the README's reason table names
+ * Covers src/core/reasons.ts, the public contract of reason codes: docs/endpoints.md's reason table names
  * exactly the codes the code can report, each under its check, and the core reports no code that is
  * not in the table (checked over the reasons the core tests reach).
  */
@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { REASONS } from '../../src/core/reasons.js';
 
-const README = readFileSync(join(__dirname, '..', '..', 'docs', 'endpoints.md'), 'utf8');
+const ENDPOINTS_DOC = readFileSync(join(__dirname, '..', '..', 'docs', 'endpoints.md'), 'utf8');
 
-/** The rows of the README's "Reasons, by check" table: check name → codes in backticks. */
+/** The rows of docs/endpoints.md's "Reasons, by check" table: check name → codes in backticks. */
 function readmeTable(): Map<string, Set<string>> {
-  const start = README.indexOf('Reasons, by check:');
-  assert.ok(start >= 0, "the README has a 'Reasons, by check' table");
-  const lines = README.slice(start).split('\n').slice(1);
+  const start = ENDPOINTS_DOC.indexOf('Reasons, by check:');
+  assert.ok(start >= 0, "docs/endpoints.md has a 'Reasons, by check' table");
+  const lines = ENDPOINTS_DOC.slice(start).split('\n').slice(1);
   const first = lines.findIndex((l) => l.startsWith('|'));
   const end = lines.findIndex((l, i) => i > first && !l.startsWith('|'));
   // The header and its separator first, then one row per check.
@@ -29,7 +29,7 @@ function readmeTable(): Map<string, Set<string>> {
 }
 
 describe('reason codes', () => {
-  it('the README lists every reason code under its check', () => {
+  it('docs/endpoints.md lists every reason code under its check', () => {
     const table = readmeTable();
     const listed = new Set([...table.values()].flatMap((codes) => [...codes]));
     const missing = Object.keys(REASONS).filter((code) => !listed.has(code));
@@ -40,7 +40,7 @@ describe('reason codes', () => {
     }
   });
 
-  it('the README names no code the sidecar does not report', () => {
+  it('docs/endpoints.md names no code the sidecar does not report', () => {
     // Settings named in the explanations are no codes.
     const unknown = [...readmeTable().values()].flatMap((codes) => [...codes]).filter((code) => !(code in REASONS) && !code.startsWith('--'));
     assert.deepEqual(unknown, []);

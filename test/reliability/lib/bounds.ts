@@ -1,6 +1,6 @@
 /**
- * The bounds every reliability scenario is held to, for the settings below (README
- * "## Reliability" states them with the worst cases measured). Milliseconds.
+ * The bounds every reliability scenario is held to, for the settings below
+ * (docs/reliability.md states them with the worst cases measured). Milliseconds.
  */
 export const BOUNDS = {
   settings: {

@@ -1,7 +1,7 @@
 /**
  * Measured values of the reliability scenarios against their stated bounds. Each is shown as a
  * test diagnostic; with RELIABILITY_REPORT=<file> each is also appended to that file as one JSON
- * line, so the worst cases across runs can be collected (README "## Reliability").
+ * line, so the worst cases across runs can be collected (docs/reliability.md).
  */
 import { appendFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
