@@ -70,6 +70,30 @@ export function helpText(): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Markdown: `|` would end a table cell. */
+const cell = (text: string): string => text.replaceAll('|', '\\|');
+
+/**
+ * The configuration reference in docs/configuration.md, generated from the same table as --help
+ * (scripts/generate-settings-doc.ts writes it; a unit test fails when the page is stale): one
+ * table per section, each setting with its variable, flag, default, Flink keys and meaning.
+ */
+export function settingsReference(): string {
+  const out: string[] = [];
+  let section = '';
+  for (const name of SETTING_NAMES) {
+    const spec = SETTINGS[name];
+    if (spec.section !== section) {
+      section = spec.section;
+      out.push('', `### ${section} settings`, '', '| environment | flag | default | from Flink\'s file | meaning |', '|---|---|---|---|---|');
+    }
+    const fallback = 'example' in spec.unset ? 'required' : 'raw' in spec.unset ? `\`${spec.unset.raw}\`` : spec.unset.help;
+    const flink = spec.flink === undefined ? '' : spec.flink.help;
+    out.push(`| \`${spec.env}\` | \`--${spec.flag} ${cell(spec.valueHint)}\` | ${cell(fallback)} | ${cell(flink)} | ${cell(spec.help.join(' '))} |`);
+  }
+  return `${out.join('\n').trimStart()}\n`;
+}
+
 /** The --version text. */
 export function versionText(version: string): string {
   return `flink-ha-sidecar ${version}`;

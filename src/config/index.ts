@@ -8,7 +8,7 @@
  * environment variable counts as unset (Kubernetes renders an unset downward-API field or an empty
  * ConfigMap value as ""); an empty flag value is a value and is validated like any other.
  */
-export { helpText } from './help.js';
+export { helpText, settingsReference } from './help.js';
 export { SERVICE_ACCOUNT_DIR } from './in-cluster.js';
 export { loadConfig, type LoadOptions } from './load.js';
 export { DEFAULT_LEADER_HANDOVER_DELAY_MS, settingDefault } from './settings.js';
