@@ -6,7 +6,7 @@
 import type { RoutingMode } from '../core/model.js';
 import type { FlinkConfFacts } from '../flink-conf/version-rules.js';
 
-/** ZooKeeper znode layout, named by the Flink line that introduced it (DESIGN.md section 2). */
+/** ZooKeeper znode layout, named by the Flink line that introduced it (docs/design.md, "What Flink writes to ZooKeeper"). */
 export type HaLayout = 'auto' | '1.15' | '1.14' | '1.13';
 
 /** 'flink-conf': Flink's configuration file (the one named in Config.flinkConfFile). */

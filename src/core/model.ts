@@ -1,7 +1,7 @@
 import type { LocalIdentity } from './identity.js';
 import type { LoopReason, Reason } from './reasons.js';
 
-/** Flink's ZooKeeper HA layouts, named by the Flink line that introduced them (DESIGN.md section 2). */
+/** Flink's ZooKeeper HA layouts, named by the Flink line that introduced them (docs/design.md, "What Flink writes to ZooKeeper"). */
 export type Layout = '1.15' | '1.14' | '1.13';
 export type LayoutSetting = Layout | 'auto';
 export type Role = 'leader' | 'standby' | 'unknown';

@@ -3,7 +3,7 @@
  *
  * Read in apache/flink: GlobalConfiguration#loadYAMLResource and #flatten, YamlParserUtils and
  * YamlParserUtilsTest#testYaml12Features. From 1.19.0 on, Flink parses with snakeyaml-engine, a
- * YAML 1.2 parser, with the core schema and duplicate keys refused (docs/DESIGN.md, "Flink's
+ * YAML 1.2 parser, with the core schema and duplicate keys refused (docs/design.md, "Flink's
  * configuration file"), then flattens:
  * - a mapping's keys are joined to their parent's with '.' ('rest: {port: 8081}' is 'rest.port');
  *   flat and nested keys mix, and when two spellings meet ('a.b' and 'a: {b}') the later one in

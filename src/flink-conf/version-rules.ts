@@ -1,5 +1,5 @@
 /**
- * What a JobManager reads depends on its Flink version (docs/DESIGN.md, "Flink's configuration
+ * What a JobManager reads depends on its Flink version (docs/design.md, "Flink's configuration
  * file"). The sidecar reads the configuration directory before it knows that version; once the
  * JobManager's REST API names it (`flink-version` in GET /config), these rules say where the
  * JobManager and the sidecar may have read different things.

@@ -35,7 +35,7 @@ export type FlinkComponent = 'rest_server' | 'dispatcher' | 'resource_manager';
 export interface FakeJobManagerOptions {
   /** ZooKeeper connect string, e.g. ZooKeeperServer.connectString. */
   zookeeper: string;
-  /** Znode layout by the Flink line that introduced it (DESIGN.md section 2). */
+  /** Znode layout by the Flink line that introduced it (docs/design.md, "What Flink writes to ZooKeeper"). */
   layout: Layout;
   /** high-availability.zookeeper.path.root; default /flink. */
   root?: string;

@@ -1,6 +1,6 @@
 /**
  * TLS for the local JobManager's REST API (security.ssl.rest.enabled), verified the way Flink's own
- * REST client verifies it (SSLUtils#createRestClientSSLEngineFactory, docs/DESIGN.md "REST over
+ * REST client verifies it (SSLUtils#createRestClientSSLEngineFactory, docs/design.md "REST over
  * TLS"): the certificate chain must lead to a trusted CA, but the host name is not checked. The
  * sidecar calls https://127.0.0.1:<port>, while a JobManager's certificate names its DNS names or
  * pod IP, so a host-name check would fail every time.

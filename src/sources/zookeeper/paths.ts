@@ -1,6 +1,6 @@
 import type { Layout } from '../../core/model.js';
 
-/** Where one layout keeps the rest_server latch and leader information (DESIGN.md section 2). */
+/** Where one layout keeps the rest_server latch and leader information (docs/design.md, "What Flink writes to ZooKeeper"). */
 export interface ElectionPaths {
   layout: Layout;
   component: string;

@@ -17,7 +17,7 @@ final class FakeJobManagerOptions {
     String leaderPath = "/leader";
     boolean revokeWritesEmpty = false;
 
-    /** ZooKeeper znode layouts, named by the Flink line that introduced them (see DESIGN.md section 2). */
+    /** ZooKeeper znode layouts, named by the Flink line that introduced them (see docs/design.md, "What Flink writes to ZooKeeper"). */
     enum Layout {
         V1_15("1.15"),
         V1_14("1.14"),

@@ -18,7 +18,7 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
 
 /**
- * Leader election as Flink's ZooKeeper HA services do it, per layout (DESIGN.md section 2):
+ * Leader election as Flink's ZooKeeper HA services do it, per layout (docs/design.md, "What Flink writes to ZooKeeper"):
  * Curator LeaderLatches with Flink's paths, and on each grant a random leader session UUID published
  * with ZooKeeperUtils.writeLeaderInformationToZooKeeper's procedure. Paths are relative to the
  * client's namespace (root + cluster id), as in Flink.
