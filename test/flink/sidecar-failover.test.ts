@@ -149,6 +149,11 @@ for (const version of FLINK_VERSIONS) {
         const restartedAt = monotonicNow();
         await zk.start();
         t.diagnostic(`${version}: ZooKeeper restarted`);
+        // This test's own client may have lost its session while the server was down (a client
+        // whose session expired is dead for good): watch with a new one.
+        client.close();
+        client = await connectClient(zk.connectString);
+        cluster.client = client;
         const { leader } = await settledLeader();
         const readyAt = leader.sidecar.transitions.findLast((x) => x.ready)!.atMs;
         t.diagnostic(`${version}: ZooKeeper back → a sidecar ready ${ms(readyAt - restartedAt)}`);

@@ -46,7 +46,8 @@ export interface FlinkClusterOptions {
 export class FlinkSidecarCluster {
   private constructor(
     readonly options: FlinkClusterOptions,
-    readonly client: zookeeper.Client,
+    /** Replaced by the test when the one it had lost its session (a ZooKeeper restart can expire it). */
+    public client: zookeeper.Client,
     readonly members: ClusterMember[],
   ) {}
 
