@@ -127,7 +127,8 @@ async function main(): Promise<void> {
     await leader.jm.kill('SIGTERM');
     await waitUntil('readiness to move', async () => (await probe(standby.url)).status === 200);
     const tookMs = performance.now() - stoppedAt;
-    await show(pods, `Readiness moved to ${standby.name} (seen over HTTP ${tookMs.toFixed(0)} ms after the SIGTERM):`);
+    await show(pods, `Readiness moved to ${standby.name} (seen over HTTP ${tookMs.toFixed(0)} ms after the SIGTERM; a new leader waits ` +
+      "out LEADER_HANDOVER_DELAY_MS, 3.5 s, so that a kubelet has seen the old leader's pod fail first):");
 
     if (ONCE) {
       await stopAll();
