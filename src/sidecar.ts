@@ -13,7 +13,7 @@ import { packageVersion } from './package-version.js';
 import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
 import { confWarnings, parseFlinkVersion } from './flink-conf/version-rules.js';
 import { loadRestTls } from './sources/flink-rest/rest-tls.js';
-import { measureGrantedSessionTimeout } from './sources/zookeeper/session-grant.js';
+import { FlinkSessionGrant } from './sources/zookeeper/session-grant.js';
 import { wakeOnDeadlines } from './wake-timer.js';
 import { buildIdentity } from './sources/local-identity.js';
 import { startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
@@ -116,6 +116,18 @@ export async function startSidecar(
       }, READ_RETRY_MS);
     },
   });
+  // A tolerated loss is held no longer than the servers grant a JobManager's session.
+  const grant = config.tolerateSuspendedConnections
+    ? new FlinkSessionGrant({
+        connectString: config.zookeeperQuorum.connectString,
+        requestedMs: config.flinkSessionTimeoutMs,
+        authorization: config.zookeeperAuthorization,
+        timeoutMs: config.zookeeperSessionTimeoutMs,
+        clock,
+        logger: zkLog,
+        onEvent: store.dispatch,
+      })
+    : null;
   const session = new ZooKeeperSession({
     connectString: config.zookeeperQuorum.connectString,
     sessionTimeoutMs: config.zookeeperSessionTimeoutMs,
@@ -125,32 +137,9 @@ export async function startSidecar(
     onEvent: store.dispatch,
     onConnected: (client) => {
       watcher.watch(client);
-      if (config.tolerateSuspendedConnections) measureFlinkSession();
+      grant?.onConnected();
     },
   });
-  // A tolerated loss is held no longer than the servers grant a JobManager's session; measured
-  // once, and again on a later connection while it has not worked.
-  let flinkSessionMeasure: 'pending' | 'running' | 'done' = 'pending';
-  const measureFlinkSession = (): void => {
-    if (flinkSessionMeasure !== 'pending') return;
-    flinkSessionMeasure = 'running';
-    measureGrantedSessionTimeout({
-      connectString: config.zookeeperQuorum.connectString,
-      requestedMs: config.flinkSessionTimeoutMs,
-      authorization: config.zookeeperAuthorization,
-      timeoutMs: config.zookeeperSessionTimeoutMs,
-    }).then(
-      (grantedMs) => {
-        flinkSessionMeasure = 'done';
-        zkLog.info({ requestedMs: config.flinkSessionTimeoutMs, grantedMs }, "the ZooKeeper servers grant the JobManagers' session timeout");
-        store.dispatch({ type: 'flinkSessionTimeoutMeasured', atMs: clock(), grantedMs });
-      },
-      (err: unknown) => {
-        flinkSessionMeasure = 'pending';
-        zkLog.warn({ err: err instanceof Error ? err.message : String(err) }, "could not measure the JobManagers' granted session timeout; nothing is held until it is known");
-      },
-    );
-  };
   const checker = new JobManagerChecker({
     restUrl: config.flinkRestUrl,
     intervalMs: config.jobmanagerCheckIntervalMs,

@@ -1,5 +1,7 @@
 import zookeeper, { type Client } from 'node-zookeeper-client';
+import type { Logger } from 'pino';
 import type { ZooKeeperAuth } from '../../config/index.js';
+import type { SidecarEvent } from '../../core/model.js';
 import { ZooKeeperError } from '../../errors.js';
 import { addAuthorization } from './session.js';
 
@@ -36,4 +38,41 @@ export function measureGrantedSessionTimeout(options: SessionGrantOptions): Prom
     });
     client.connect();
   });
+}
+
+/**
+ * Measures the granted session timeout once the sidecar's own session is connected, and again on
+ * a later connection for as long as no measurement has worked; reports it as an event.
+ */
+export class FlinkSessionGrant {
+  private state: 'pending' | 'running' | 'done' = 'pending';
+
+  constructor(
+    private readonly options: Omit<SessionGrantOptions, 'createClient'> & {
+      clock: () => number;
+      logger: Logger;
+      onEvent: (event: SidecarEvent) => void;
+    },
+  ) {}
+
+  /** Call on every connection of the sidecar's session. */
+  onConnected(): void {
+    if (this.state !== 'pending') return;
+    this.state = 'running';
+    const { clock, logger, onEvent, requestedMs } = this.options;
+    measureGrantedSessionTimeout(this.options).then(
+      (grantedMs) => {
+        this.state = 'done';
+        logger.info({ requestedMs, grantedMs }, "the ZooKeeper servers grant the JobManagers' session timeout");
+        onEvent({ type: 'flinkSessionTimeoutMeasured', atMs: clock(), grantedMs });
+      },
+      (err: unknown) => {
+        this.state = 'pending';
+        logger.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          "could not measure the JobManagers' granted session timeout; nothing is held until it is known",
+        );
+      },
+    );
+  }
 }
