@@ -12,14 +12,15 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { findFreePort } from './zookeeper-server.js';
+import { forgetDir, isKept, removeOnExit, trackChild } from './exit-cleanup.js';
+import { findFreePort, readTail } from './zookeeper-server.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const BUILD_SCRIPT = join(PROJECT_ROOT, 'scripts', 'build-control-plane.sh');
@@ -205,7 +206,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
   const startTimeoutMs = opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const deadline = performance.now() + startTimeoutMs;
   const dir = await mkdtemp(join(tmpdir(), 'flink-ha-sidecar-kube-'));
-  removeOnExit(dir);
+  removeOnExit(dir, KEEP_VARIABLE);
   const components: Component[] = [];
 
   const stopAll = async (): Promise<void> => {
@@ -244,7 +245,7 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
       try {
         await waitUntil(child, ready, deadline);
       } catch (err) {
-        const tail = await readTail(logFile);
+        const tail = await readTail(logFile, LOG_TAIL_LINES);
         const message = `${name} did not start: ${(err as Error).message}\n` +
           `--- ${logFile} (last ${LOG_TAIL_LINES} lines; KUBE_TEST_KEEP_DIR=1 keeps the whole file) ---\n${tail}`;
         throw /address already in use/.test(tail) ? new PortTakenError(message) : new Error(message, { cause: err });
@@ -319,13 +320,13 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
       .catch(async (err: Error) => {
         throw new Error(`kube-controller-manager did not create the default ServiceAccount: ${err.message}\n` +
           `--- ${logFiles.controllerManager} (last ${LOG_TAIL_LINES} lines) ---\n` +
-          `${await readTail(logFiles.controllerManager)}`, { cause: err });
+          `${await readTail(logFiles.controllerManager, LOG_TAIL_LINES)}`, { cause: err });
       });
     return plane;
   } catch (err) {
     await stopAll();
     if (!keepDirs()) await rm(dir, { recursive: true, force: true });
-    dirsToRemove.delete(dir);
+    forgetDir(dir);
     throw err;
   }
 }
@@ -424,7 +425,7 @@ function makeControlPlane(parts: PlaneParts): ControlPlane {
       stopping ??= (async () => {
         await parts.stopAll();
         if (!keepDirs()) await rm(dir, { recursive: true, force: true });
-        dirsToRemove.delete(dir);
+        forgetDir(dir);
       })();
       return stopping;
     },
@@ -700,52 +701,6 @@ async function terminate(child: ChildProcess): Promise<void> {
   }
 }
 
-const liveChildren = new Set<ChildProcess>();
-const dirsToRemove = new Set<string>();
-let exitHooksInstalled = false;
-
 /** KUBE_TEST_KEEP_DIR=1 keeps the temp directories (logs, etcd data) for a look after a failure. */
-const keepDirs = (): boolean => process.env['KUBE_TEST_KEEP_DIR'] === '1';
-
-function trackChild(child: ChildProcess): void {
-  installExitHooks();
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  child.once('error', () => liveChildren.delete(child));
-}
-
-function removeOnExit(dir: string): void {
-  installExitHooks();
-  dirsToRemove.add(dir);
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  // 'exit' allows only synchronous work: SIGKILL is the one signal that needs no waiting for.
-  const cleanUp = (): void => {
-    for (const child of liveChildren) child.kill('SIGKILL');
-    liveChildren.clear();
-    if (!keepDirs()) {
-      for (const dir of dirsToRemove) rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-    }
-    dirsToRemove.clear();
-  };
-  process.on('exit', cleanUp);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      cleanUp();
-      // Keep the default behaviour (die by this signal) unless someone else handles it.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
-  }
-}
-
-async function readTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
-  try {
-    const text = await readFile(file, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n');
-  } catch (err) {
-    return `(no log: ${(err as Error).message})`;
-  }
-}
+const KEEP_VARIABLE = 'KUBE_TEST_KEEP_DIR';
+const keepDirs = (): boolean => isKept(KEEP_VARIABLE);

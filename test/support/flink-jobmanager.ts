@@ -17,12 +17,13 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, rmSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { forgetDir, isKept, removeOnExit } from './exit-cleanup.js';
 import { findFreePort, readTail, spawnJvm, terminate } from './zookeeper-server.js';
 import { waitForItem } from './wait-for-item.js';
 
@@ -248,7 +249,7 @@ export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<Flin
   const { version } = opts;
   parseVersion(version);
   const baseDir = opts.baseDir ?? (await mkdtemp(join(tmpdir(), `flink-ha-sidecar-flink-${version}-`)));
-  if (opts.baseDir === undefined) removeOnExit(baseDir);
+  if (opts.baseDir === undefined) removeOnExit(baseDir, KEEP_VARIABLE);
   const dir = join(baseDir, 'conf');
   const logDir = join(baseDir, 'log');
   const tmpDir = join(baseDir, 'tmp');
@@ -321,7 +322,7 @@ export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<Flin
     remove: async () => {
       if (keepDirs()) return;
       await rm(baseDir, { recursive: true, force: true });
-      dirsToRemove.delete(baseDir);
+      forgetDir(baseDir);
     },
   };
 }
@@ -930,19 +931,5 @@ async function compileConfDumpNow(): Promise<string> {
 
 // ---- clean-up --------------------------------------------------------------------------------------
 
-const dirsToRemove = new Set<string>();
-let exitHookInstalled = false;
-
-const keepDirs = (): boolean => process.env['FLINK_TEST_KEEP_DIR'] === '1';
-
-function removeOnExit(dir: string): void {
-  dirsToRemove.add(dir);
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  // zookeeper-server.ts's own exit hook has SIGKILLed the JVMs by now (it was installed first), but
-  // a dying JVM may still be writing: removal is best effort.
-  process.on('exit', () => {
-    if (keepDirs()) return;
-    for (const path of dirsToRemove) rmSync(path, { recursive: true, force: true, maxRetries: 2 });
-  });
-}
+const KEEP_VARIABLE = 'FLINK_TEST_KEEP_DIR';
+const keepDirs = (): boolean => isKept(KEEP_VARIABLE);

@@ -3,16 +3,19 @@
  * startZooKeeper(), on 127.0.0.1 and a free port, with a throwaway data directory. Logs go to a file
  * next to the data directory, never to the test output; failures quote the log's tail.
  *
- * Also home of the JVM-child bookkeeping shared with fake-jobmanager.ts: every JVM started here is
- * killed when the test process exits, so a failed or interrupted run leaves nothing behind.
+ * Also home of spawnJvm, shared with the other JVM-based support: every JVM started here is killed
+ * when the test process exits (exit-cleanup.ts), so a failed or interrupted run leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, rmSync } from 'node:fs';
+import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { forgetDir, isKept, removeOnExit, trackChild } from './exit-cleanup.js';
+
+export { trackChild } from './exit-cleanup.js';
 
 /** Where Debian's Java library packages put their jars. */
 export const JAVA_LIB_DIR = '/usr/share/java';
@@ -62,7 +65,7 @@ const ZOOKEEPER_JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-api.jar', 
 export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise<ZooKeeperServer> {
   const classPath = javaClassPath(ZOOKEEPER_JARS);
   const baseDir = await mkdtemp(join(tmpdir(), 'flink-ha-sidecar-zk-'));
-  removeOnExit(baseDir);
+  removeOnExit(baseDir, KEEP_VARIABLE);
   const dataDir = join(baseDir, 'data');
   const configFile = join(baseDir, 'zoo.cfg');
   const logFile = join(baseDir, 'zookeeper.log');
@@ -111,7 +114,7 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     destroy: async () => {
       await stopWith('SIGTERM');
       if (!keepDirs()) await rm(baseDir, { recursive: true, force: true });
-      dirsToRemove.delete(baseDir);
+      forgetDir(baseDir);
     },
   };
 
@@ -119,7 +122,7 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     await start();
   } catch (err) {
     await rm(baseDir, { recursive: true, force: true });
-    dirsToRemove.delete(baseDir);
+    forgetDir(baseDir);
     throw err;
   }
   return server;
@@ -261,17 +264,8 @@ async function waitUntilServing(port: number, child: ChildProcess, timeoutMs: nu
 
 // ---- JVM children: started detached from the test output, always reaped -------------------------
 
-const liveChildren = new Set<ChildProcess>();
-const dirsToRemove = new Set<string>();
-let exitHooksInstalled = false;
-
-const keepDirs = (): boolean => process.env['ZOOKEEPER_TEST_KEEP_DIR'] === '1';
-
-/** Removes dir when this process exits or is interrupted (a test that never reached destroy()). */
-function removeOnExit(dir: string): void {
-  installExitHooks();
-  dirsToRemove.add(dir);
-}
+const KEEP_VARIABLE = 'ZOOKEEPER_TEST_KEEP_DIR';
+const keepDirs = (): boolean => isKept(KEEP_VARIABLE);
 
 /**
  * Spawns `java <args>` with stdout and stderr appended to logFile (or piped when logFile is
@@ -300,15 +294,6 @@ export function spawnJvm(args: readonly string[], logFile: string | undefined): 
   return child;
 }
 
-/** Kills child when this process exits or is interrupted, unless it has exited by then. */
-export function trackChild(child: ChildProcess): void {
-  installExitHooks();
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  // spawn failures (java not on PATH) emit 'error' and no 'exit'.
-  child.once('error', () => liveChildren.delete(child));
-}
-
 /** Sends signal unless the child has already exited, then waits for its exit (SIGKILL after STOP_TIMEOUT_MS). */
 export async function terminate(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -319,29 +304,6 @@ export async function terminate(child: ChildProcess, signal: NodeJS.Signals): Pr
     await exited;
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  // Runs in 'exit', where only synchronous work happens. A killed JVM may still be writing its data
-  // directory, so removal is best effort.
-  const cleanUp = (): void => {
-    for (const child of liveChildren) child.kill('SIGKILL');
-    liveChildren.clear();
-    if (!keepDirs()) {
-      for (const dir of dirsToRemove) rmSync(dir, { recursive: true, force: true, maxRetries: 2 });
-    }
-    dirsToRemove.clear();
-  };
-  process.on('exit', cleanUp);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
-      cleanUp();
-      // Keep the default behaviour (die by this signal) unless someone else handles it.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    });
   }
 }
 
