@@ -2,10 +2,17 @@
 # Assembles the classpath of a real Flink JobManager of the given version from Maven Central
 # (flink-dist itself is not published there) and prints the directory holding its jars:
 #
-#   scripts/fetch-flink.sh 1.20.5   ->   <cache>/flink/1.20.5/lib
+#   scripts/fetch-flink.sh 1.20.5                ->   <cache>/flink/1.20.5-<pom hash>/lib
+#   scripts/fetch-flink.sh --kubernetes 2.3.0   ->   <cache>/flink/2.3.0-kubernetes-<pom hash>/lib
+#
+# --kubernetes adds flink-kubernetes (Kubernetes high availability; test/flink/pom.xml's
+# "kubernetes" profile). Maven Central does not have it for every patch release: then this fails.
 #
 # <cache> is $FLINK_HA_SIDECAR_CACHE, else ~/.cache/flink-ha-sidecar: outside the clone, so that
-# every checkout and worktree shares one download and `git clean` does not throw it away.
+# every checkout and worktree shares one download and `git clean` does not throw it away. The
+# directory is keyed by a hash of test/flink/pom.xml as well as the version: a pom that gains a
+# dependency gets a classpath of its own instead of a stale one (the jars of older keys cost
+# little, being hard links into the shared Maven repository; delete them at will).
 #
 # Maven's local repository is <cache>/m2 rather than ~/.m2, so that
 #   - everything this script downloads is removed by deleting one directory;
@@ -20,10 +27,16 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 <flink version>   (e.g. 1.20.5)" >&2
+  echo "usage: $0 [--kubernetes] <flink version>   (e.g. 1.20.5)" >&2
   exit 2
 }
 
+KUBERNETES=false
+if [[ ${1-} == --kubernetes ]]; then
+  KUBERNETES=true
+  shift
+fi
+readonly KUBERNETES
 [[ $# -eq 1 ]] || usage
 readonly VERSION=$1
 # Also keeps the version safe to use in paths.
@@ -31,8 +44,15 @@ readonly VERSION=$1
 
 readonly CACHE=${FLINK_HA_SIDECAR_CACHE:-$HOME/.cache/flink-ha-sidecar}
 readonly VERSIONS_DIR=$CACHE/flink
-readonly DEST=$VERSIONS_DIR/$VERSION
 readonly POM=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/test/flink/pom.xml
+[[ -r $POM ]] || { echo "fetch-flink: $POM not found" >&2; exit 1; }
+POM_HASH=$(sha256sum "$POM" | cut -c1-12)
+readonly POM_HASH
+if $KUBERNETES; then
+  readonly DEST=$VERSIONS_DIR/$VERSION-kubernetes-$POM_HASH
+else
+  readonly DEST=$VERSIONS_DIR/$VERSION-$POM_HASH
+fi
 
 if [[ -d $DEST/lib ]]; then
   echo "$DEST/lib"
@@ -40,7 +60,6 @@ if [[ -d $DEST/lib ]]; then
 fi
 
 command -v mvn >/dev/null 2>&1 || { echo "fetch-flink: mvn not found (install Maven 3.6.3 or newer)" >&2; exit 1; }
-[[ -r $POM ]] || { echo "fetch-flink: $POM not found" >&2; exit 1; }
 
 mkdir -p "$VERSIONS_DIR"
 if command -v flock >/dev/null 2>&1; then
@@ -53,26 +72,28 @@ if command -v flock >/dev/null 2>&1; then
   fi
 fi
 
-echo "fetching Flink $VERSION from Maven Central (first run only)..." >&2
+readonly WHAT="Flink $VERSION$($KUBERNETES && echo ' with flink-kubernetes')"
+echo "fetching $WHAT from Maven Central (first run only)..." >&2
 started=$SECONDS
-tmp=$(mktemp -d "$VERSIONS_DIR/.tmp-$VERSION-XXXXXX")
+tmp=$(mktemp -d "$VERSIONS_DIR/.tmp-$(basename "$DEST")-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 if ! mvn -q -B -Dstyle.color=never -f "$POM" \
   -Dflink.version="$VERSION" \
+  -Dflink.kubernetes="$KUBERNETES" \
   -Dmaven.repo.local="$CACHE/m2" \
   -Dmdep.outputFile="$tmp/classpath.txt" \
   -Dmdep.includeScope=runtime \
   dependency:build-classpath >"$tmp/mvn.log" 2>&1; then
   tail -n 40 "$tmp/mvn.log" >&2
-  echo "fetch-flink: Maven could not resolve Flink $VERSION (output above)" >&2
+  echo "fetch-flink: Maven could not resolve $WHAT (output above)" >&2
   exit 1
 fi
 
 mkdir "$tmp/lib"
 # No newline at the end of the file: read answers 1 although it read the line.
 IFS=: read -r -a jars <"$tmp/classpath.txt" || true
-[[ ${#jars[@]} -gt 0 ]] || { echo "fetch-flink: Maven resolved an empty classpath for Flink $VERSION" >&2; exit 1; }
+[[ ${#jars[@]} -gt 0 ]] || { echo "fetch-flink: Maven resolved an empty classpath for $WHAT" >&2; exit 1; }
 for jar in "${jars[@]}"; do
   ln "$jar" "$tmp/lib/" 2>/dev/null || cp "$jar" "$tmp/lib/"
 done
@@ -81,5 +102,5 @@ rm -f "$tmp/mvn.log"
 # rename(2) of a directory is atomic; -T refuses to move it into an existing $DEST.
 mv -T "$tmp" "$DEST"
 trap - EXIT
-echo "fetched Flink $VERSION (${#jars[@]} jars) in $((SECONDS - started)) s" >&2
+echo "fetched $WHAT (${#jars[@]} jars) in $((SECONDS - started)) s" >&2
 echo "$DEST/lib"
