@@ -20,6 +20,7 @@ import { createApp } from '../src/http/create-app.js';
 import { createMetrics } from '../src/metrics/create-metrics.js';
 import { monotonicClock } from '../src/sidecar.js';
 import { Store } from '../src/store.js';
+import { targetOf } from '../test/support/leader-target.js';
 
 const { values } = parseArgs({
   options: { scrapes: { type: 'string', default: '2000' }, warmup: { type: 'string', default: '200' } },
@@ -30,7 +31,7 @@ const TARGET_P50_MS = 2;
 
 function leaderIs(host: string, owner: string, sessionId: string): LayoutObservation[] {
   const leaderInfo: LeaderInfoObservation = {
-    kind: 'published', owner, address: `http://${host}:8081`, sessionId, resolvedAddresses: [host],
+    kind: 'published', owner, address: `http://${host}:8081`, sessionId, target: targetOf(`http://${host}:8081`),
   };
   // Asserted: newer models carry a `component`; the metrics do not read it.
   return [{

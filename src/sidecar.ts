@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
-import type { SidecarState } from './core/model.js';
+import type { LeaderTarget } from './core/identity.js';
+import type { LayoutObservation, SidecarState } from './core/model.js';
 import { initialState } from './core/reduce.js';
 import { effectiveSettings } from './effective-config.js';
 import { createApp } from './http/create-app.js';
@@ -17,7 +18,7 @@ import { FlinkSessionGrant } from './sources/zookeeper/session-grant.js';
 import { wakeOnDeadlines } from './wake-timer.js';
 import { buildIdentity } from './sources/local-identity.js';
 import { startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
-import { createHostResolver } from './sources/resolve-host.js';
+import { createHostResolver, LeaderTargetLookup } from './sources/leader-target.js';
 import { ElectionWatcher } from './sources/zookeeper/election-watcher.js';
 import { allElectionPaths } from './sources/zookeeper/paths.js';
 import { ZooKeeperSession } from './sources/zookeeper/session.js';
@@ -101,10 +102,15 @@ export async function startSidecar(
 
   const zkLog = logger.child({ module: 'zookeeper' });
   let retryTimer: NodeJS.Timeout | null = null;
+  // The leader addresses are looked up between the watcher and the store, so the watcher only reads.
+  const lookup = new LeaderTargetLookup<LayoutObservation[]>({
+    resolveHost,
+    fill: fillZooKeeperTargets,
+    emit: (observations, atMs) => store.dispatch({ type: 'electionObserved', atMs, observations }),
+  });
   const watcher: ElectionWatcher = new ElectionWatcher({
     paths,
-    resolveHost,
-    onObserved: (observations) => store.dispatch({ type: 'electionObserved', atMs: clock(), observations }),
+    onObserved: (observations) => lookup.report(observations, clock()),
     onReadFailed: (err) => {
       zkLog.error({ code: err.code, path: err.path, err: err.message }, 'reading the leader election failed');
       store.dispatch({ type: 'electionReadFailed', atMs: clock(), code: err.code, path: err.path ?? '', message: err.message });
@@ -189,6 +195,7 @@ export async function startSidecar(
       metrics.close();
       checker.stop();
       watcher.stop();
+      lookup.stop();
       if (retryTimer) clearTimeout(retryTimer);
       session.close();
       log.info('stopped');
@@ -196,6 +203,18 @@ export async function startSidecar(
     return stopping;
   };
   return { store, server, address: { host, port }, debugAddress: debug && { host: debug.host, port: debug.port }, shutdown };
+}
+
+/** Every published leader address in a ZooKeeper picture, looked up. */
+async function fillZooKeeperTargets(
+  observations: LayoutObservation[],
+  lookUp: (address: string) => Promise<LeaderTarget>,
+): Promise<LayoutObservation[]> {
+  return Promise.all(
+    observations.map(async (o) =>
+      o.leaderInfo.kind === 'published' ? { ...o, leaderInfo: { ...o.leaderInfo, target: await lookUp(o.leaderInfo.address) } } : o,
+    ),
+  );
 }
 
 /** The debug endpoints on their own port; the token file is read once, at start. */

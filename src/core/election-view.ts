@@ -1,5 +1,6 @@
-import type { Layout, LayoutObservation, LayoutSetting } from './model.js';
-import { DECIDING_COMPONENT, selectObservation } from './role.js';
+import { isoTime } from './iso-time.js';
+import type { Layout, LayoutObservation, LayoutSetting, SidecarState } from './model.js';
+import { DECIDING_COMPONENT, selectObservation } from './zookeeper-reading.js';
 
 /** One component's election, as people debugging a cluster want to read it. */
 export interface ComponentView {
@@ -65,4 +66,24 @@ export function withHexSessionIds(components: readonly ComponentView[]): Compone
     leaderInfo: 'owner' in c.leaderInfo ? { ...c.leaderInfo, owner: `0x${c.leaderInfo.owner}` } : c.leaderInfo,
     participants: c.participants.map((p) => ({ ...p, owner: `0x${p.owner}` })),
   }));
+}
+
+/** The ZooKeeper source for /debug/state: the layout in use, the session, and every component's election. */
+export function describeZooKeeperSource(state: Pick<SidecarState, 'zookeeper' | 'election' | 'layoutSetting'>): Record<string, unknown> {
+  const zk = state.zookeeper;
+  const election = describeElection(state.election.observations, state.layoutSetting);
+  return {
+    layout: { setting: state.layoutSetting, inUse: election.layout },
+    zookeeper: {
+      status: zk.status,
+      sessionId: zk.sessionId === null ? null : `0x${zk.sessionId}`,
+      since: isoTime(zk.sinceMs),
+      detail: zk.detail,
+      lastAnswer: isoTime(zk.lastAnswerMs),
+      lostSince: isoTime(zk.lostSinceMs),
+      readError: state.election.readError,
+      electionReadAt: isoTime(state.election.observedAtMs),
+    },
+    components: withHexSessionIds(election.components),
+  };
 }

@@ -28,6 +28,18 @@ export interface LeaderEndpoint {
 }
 
 /**
+ * A published leader address as identity matching needs it: parsed once and its host looked up,
+ * by the adapters (src/sources/leader-target.ts), so that the core never waits on DNS.
+ */
+export interface LeaderTarget {
+  /** null when the address is not an http(s) URL with a host. */
+  endpoint: LeaderEndpoint | null;
+  /** Addresses the host resolved to (the host itself for an IP literal); null when the lookup failed. */
+  resolvedAddresses: readonly string[] | null;
+  resolveError?: string;
+}
+
+/**
  * The verdict on "is this leader URL ours?".
  * - ours / theirs: decided.
  * - ambiguous: the URL could belong to any JM (loopback, unspecified, a name that resolves to ours

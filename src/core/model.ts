@@ -1,4 +1,4 @@
-import type { LocalIdentity } from './identity.js';
+import type { LeaderTarget, LocalIdentity } from './identity.js';
 import type { LoopReason, Reason } from './reasons.js';
 
 /** Flink's ZooKeeper HA layouts, named by the Flink line that introduced them (docs/design.md, "What Flink writes to ZooKeeper"). */
@@ -24,9 +24,8 @@ export type LeaderInfoObservation =
       owner: string;
       address: string;
       sessionId: string;
-      /** Addresses the URL's host resolved to (the host itself for IP literals); null if it failed. */
-      resolvedAddresses: readonly string[] | null;
-      resolveError?: string;
+      /** The address taken apart and its host looked up, outside the watcher; null until then. */
+      target: LeaderTarget | null;
     }
   | { kind: 'undecodable'; owner: string; error: string };
 
@@ -92,12 +91,16 @@ export interface Verdict {
   roleDetail: string | null;
   /** The layout whose znodes the decision used, when one was found. */
   layout: Layout | null;
-  /** The current leader (leader information whose owner holds the latch), when known. */
+  /**
+   * The current leader (leader information written by whoever holds the lock now), when known.
+   * `owner` names the lock holder as the source does: a ZooKeeper session id.
+   */
   currentLeader: { address: string; sessionId: string; owner: string } | null;
   checks: readonly Check[];
   ready: boolean;
   /**
-   * While a lost ZooKeeper connection is tolerated, the time the held verdict expires. null otherwise.
+   * While a lost connection to the leader source is tolerated, the time the held verdict expires.
+   * null otherwise.
    */
   holdUntilMs: number | null;
   /**
@@ -109,7 +112,10 @@ export interface Verdict {
 
 /** One named condition of /readyz; `reason` is a stable code (reasons.ts), `detail` a sentence for people. */
 export interface Check {
-  /** shutdown, zookeeper, leadership, jobmanager, handover, label (label routing only); for /livez the name of each loop. */
+  /**
+   * shutdown, the leader source's connection (zookeeper), leadership, jobmanager, handover, label
+   * (label routing only); for /livez the name of each loop.
+   */
   name: string;
   ok: boolean;
   reason: Reason | LoopReason;

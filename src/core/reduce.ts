@@ -13,7 +13,7 @@ import {
   type Role,
   type ZooKeeperStatus,
 } from './model.js';
-import { zookeeperReason, type Reason } from './reasons.js';
+import type { Reason } from './reasons.js';
 import {
   applyPodLabelEvent,
   desiredPodLabel,
@@ -22,7 +22,8 @@ import {
   podLabelRecheckAtMs,
   withDesiredPodLabel,
 } from './pod-label.js';
-import { decideRole, zookeeperHoldUntil } from './role.js';
+import { readLeaderSource } from './leader-source.js';
+import { decideRole } from './role.js';
 
 type Inputs = Omit<SidecarState, 'verdict' | 'transitions'>;
 
@@ -218,15 +219,14 @@ function withDeadSince(jm: JobManagerCheck, verdict: Verdict, nowMs: number): Jo
 
 /** Computes the verdict that every endpoint, metric and log line reads. */
 export function decide(inputs: Inputs): Verdict {
-  const role = decideRole(inputs);
-  const zk = inputs.zookeeper;
+  const source = readLeaderSource(inputs);
+  const role = decideRole(source, inputs.identity);
   const jm = inputs.jobmanager;
-  const holdUntilMs = zookeeperHoldUntil(inputs);
   const checks: Check[] = [
     inputs.shuttingDown
       ? { name: 'shutdown', ok: false, reason: 'shutting-down', detail: 'the sidecar received SIGTERM' }
       : { name: 'shutdown', ok: true, reason: 'running', detail: null },
-    zookeeperCheck(zk, holdUntilMs, inputs.nowMs),
+    source.check,
     // Label routing: the Service selects the leader by label, so readiness means "healthy" and a
     // standby passes this check too (/leader answers from the role itself).
     {
@@ -247,8 +247,8 @@ export function decide(inputs: Inputs): Verdict {
   const handoverUntilMs = isLabelMode ? null : handoverWaitUntil(inputs, role.role);
   if (handoverUntilMs !== null) checks.push(handoverCheck(inputs, handoverUntilMs));
   const ready = checks.every((c) => c.ok);
-  const deadlines = [holdUntilMs, handoverUntilMs, podLabelRecheckAtMs(inputs)].filter((t): t is number => t !== null);
-  return { ...role, checks, ready, holdUntilMs, wakeAtMs: deadlines.length === 0 ? null : Math.min(...deadlines) };
+  const deadlines = [source.wakeAtMs, handoverUntilMs, podLabelRecheckAtMs(inputs)].filter((t): t is number => t !== null);
+  return { ...role, checks, ready, holdUntilMs: source.holdUntilMs, wakeAtMs: deadlines.length === 0 ? null : Math.min(...deadlines) };
 }
 
 /**
@@ -273,23 +273,6 @@ function handoverCheck(inputs: Inputs, untilMs: number): Check {
       `another JobManager led ${Math.round(inputs.nowMs - (inputs.otherLeaderSeenMs ?? inputs.nowMs))} ms ago; ready in ` +
       `${Math.round(untilMs - inputs.nowMs)} ms, once the kubelet has seen its pod fail (leader-handover-delay-ms)`,
   };
-}
-
-function zookeeperCheck(zk: Inputs['zookeeper'], holdUntilMs: number | null, nowMs: number): Check {
-  if (zk.status === 'connected') {
-    return { name: 'zookeeper', ok: true, reason: 'zookeeper-connected', detail: zk.sessionId === null ? null : `session 0x${zk.sessionId}` };
-  }
-  if (holdUntilMs !== null) {
-    return {
-      name: 'zookeeper',
-      ok: true,
-      reason: 'zookeeper-suspended-tolerated',
-      detail:
-        `${zk.status} for ${Math.round(nowMs - (zk.lostSinceMs ?? nowMs))} ms; the last verdict holds for ` +
-        `${Math.round(holdUntilMs - nowMs)} ms more (tolerate-suspended-connections)`,
-    };
-  }
-  return { name: 'zookeeper', ok: false, reason: zookeeperReason(zk.status), detail: zk.detail };
 }
 
 function transitionBetween(from: Verdict, to: Verdict, atMs: number): Transition | null {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
-import { describeElection, withHexSessionIds } from '../core/election-view.js';
+import { isoTime as iso } from '../core/iso-time.js';
+import { describeLeaderSource } from '../core/leader-source.js';
 import type { SidecarState } from '../core/model.js';
 
 export interface DebugAppDeps {
@@ -51,36 +52,19 @@ function requireBearer(token: string) {
   };
 }
 
-/** Epoch milliseconds (the sidecar's clock) as ISO-8601, null kept. */
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
-/** The whole state for people: role and why, ZooKeeper, every component, JM checks, transitions. */
+/** The whole state for people: role and why, the leader source, JM checks, transitions. */
 export function debugState(state: SidecarState): Record<string, unknown> {
   const v = state.verdict;
-  const zk = state.zookeeper;
   const jm = state.jobmanager;
-  const election = describeElection(state.election.observations, state.layoutSetting);
   return {
     role: v.role,
     ready: v.ready,
     reason: v.roleReason,
     detail: v.roleDetail,
-    layout: { setting: state.layoutSetting, inUse: election.layout },
     currentLeader: v.currentLeader,
     checks: v.checks,
-    zookeeper: {
-      status: zk.status,
-      sessionId: zk.sessionId === null ? null : `0x${zk.sessionId}`,
-      since: iso(zk.sinceMs),
-      detail: zk.detail,
-      lastAnswer: iso(zk.lastAnswerMs),
-      lostSince: iso(zk.lostSinceMs),
-      readError: state.election.readError,
-      electionReadAt: iso(state.election.observedAtMs),
-    },
-    components: withHexSessionIds(election.components),
+    // The source's own picture (for ZooKeeper: layout, session, every component's election).
+    ...describeLeaderSource(state),
     identity: state.identity,
     jobmanager: {
       status: jm.status,

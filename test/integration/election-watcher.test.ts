@@ -50,7 +50,6 @@ async function watcherFor(clusterId: string) {
   const waiters: { pred: (o: LayoutObservation[]) => boolean; resolve: (o: LayoutObservation[]) => void }[] = [];
   const watcher = new ElectionWatcher({
     paths,
-    resolveHost: async (h) => (h === 'jm-0.test' ? ['10.0.0.5'] : Promise.reject(new Error(`ENOTFOUND ${h}`))),
     onObserved: (o) => {
       seen.push(o);
       for (const w of [...waiters]) {
@@ -103,7 +102,8 @@ describe('ElectionWatcher on a real ZooKeeper', () => {
       owner: sessionIdHex(jm.getSessionId()),
       address: 'http://10.0.0.5:8081',
       sessionId: '00000000-0000-0001-0000-000000000002',
-      resolvedAddresses: ['10.0.0.5'],
+      // Looked up later, between the watcher and the store (src/sources/leader-target.ts).
+      target: null,
     });
     w.watcher.stop();
   });
@@ -145,17 +145,6 @@ describe('ElectionWatcher on a real ZooKeeper', () => {
     await remove(a, first);
     const one = l15(await w.next('one contender left', (o) => l15(o).participants.length === 1)).participants;
     assert.equal(one[0]!.owner, sessionIdHex(b.getSessionId()));
-    w.watcher.stop();
-  });
-
-  it('reports a name that does not resolve as such, without failing the read', async () => {
-    const w = await watcherFor(`/ew-${randomUUID().slice(0, 8)}`);
-    const jm = await connect();
-    await mkdirp(jm, w.p15.leaderInfoPath.slice(0, w.p15.leaderInfoPath.lastIndexOf('/')));
-    await create(jm, w.p15.leaderInfoPath, encodeLeaderInformation('http://jm-9.test:8081', randomUUID()), zookeeper.CreateMode.EPHEMERAL);
-    const li = l15(await w.next('published', (o) => l15(o).leaderInfo.kind === 'published')).leaderInfo;
-    assert.equal(li.kind === 'published' && li.resolvedAddresses, null);
-    assert.match(li.kind === 'published' ? li.resolveError ?? '' : '', /ENOTFOUND/);
     w.watcher.stop();
   });
 });

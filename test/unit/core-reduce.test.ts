@@ -6,6 +6,7 @@ import { MAX_TRANSITIONS } from '../../src/core/model.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { jobmanagerLiveness, leadership, liveness, readiness, readinessStandbyOk, standby } from '../../src/core/verdicts.js';
+import { targetOf } from '../support/leader-target.js';
 
 const ME = '10.0.0.5';
 const OTHER = '10.0.0.6';
@@ -14,7 +15,7 @@ const S_ME = '0000000000000aaa';
 const S_OTHER = '0000000000000bbb';
 
 function published(host: string, owner: string): LeaderInfoObservation {
-  return { kind: 'published', owner, address: `http://${host}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', resolvedAddresses: [host] };
+  return { kind: 'published', owner, address: `http://${host}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', target: targetOf(`http://${host}:8081`) };
 }
 
 function obs(layout: LayoutObservation['layout'], holders: string[], leaderInfo: LeaderInfoObservation): LayoutObservation {
@@ -106,12 +107,12 @@ describe('role decisions (auto layout, connected, healthy JM)', () => {
     },
     {
       name: 'a leader host that does not resolve',
-      observations: [obs('1.15', [S_ME], { ...published(ME, S_ME), address: 'http://jm-0.nowhere:8081', resolvedAddresses: null, resolveError: 'ENOTFOUND' } as LeaderInfoObservation), nothing('1.14'), nothing('1.13')],
+      observations: [obs('1.15', [S_ME], { ...published(ME, S_ME), address: 'http://jm-0.nowhere:8081', target: targetOf('http://jm-0.nowhere:8081', null, 'ENOTFOUND') } as LeaderInfoObservation), nothing('1.14'), nothing('1.13')],
       role: 'unknown', reason: 'leader-host-unresolvable', ready: false,
     },
     {
       name: 'a leader address that is not a URL',
-      observations: [obs('1.15', [S_ME], { ...published(ME, S_ME), address: 'pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1' } as LeaderInfoObservation), nothing('1.14'), nothing('1.13')],
+      observations: [obs('1.15', [S_ME], { ...published(ME, S_ME), address: 'pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1', target: targetOf('pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1') } as LeaderInfoObservation), nothing('1.14'), nothing('1.13')],
       role: 'unknown', reason: 'leader-address-invalid', ready: false,
     },
   ];

@@ -9,6 +9,7 @@ import { testCoreSettings } from '../support/core-settings.js';
 import { effectiveSettings, mask, MASK } from '../../src/effective-config.js';
 import { createDebugApp } from '../../src/http/debug-app.js';
 import { listenLocal } from '../support/listen-local.js';
+import { targetOf } from '../support/leader-target.js';
 
 const identity: LocalIdentity = { explicitHosts: ['10.0.0.5'], interfaceAddresses: ['10.0.0.5'], restPort: 8081 };
 const T0 = Date.parse('2026-11-25T12:00:00.000Z');
@@ -30,13 +31,13 @@ const events: SidecarEvent[] = [
         { node: '_c_a-latch-0000000001', sequence: 1, owner: OWNER },
         { node: '_c_b-latch-0000000002', sequence: 2, owner: '01000022184d0002' },
       ],
-      leaderInfo: {
+      leaderInfo: ((address: string) => ({
         kind: 'published' as const,
         owner: OWNER,
-        address: component === 'rest_server' ? 'http://10.0.0.5:8081' : 'pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1',
+        address,
         sessionId: '00000000-0000-0001-0000-000000000002',
-        resolvedAddresses: ['10.0.0.5'],
-      },
+        target: targetOf(address),
+      }))(component === 'rest_server' ? 'http://10.0.0.5:8081' : 'pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1'),
     })),
   },
 ];

@@ -7,6 +7,7 @@ import { initialState, reduce } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { createApp, PROBES } from '../../src/http/create-app.js';
 import { listenLocal } from '../support/listen-local.js';
+import { targetOf } from '../support/leader-target.js';
 
 const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['10.0.0.5'], restPort: 8081 };
 
@@ -19,7 +20,7 @@ function election(host: string, owner: string): LayoutObservation[] {
       leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
       latchExists: true,
       participants: [{ node: '_c_a-latch-0000000000', sequence: 0, owner }],
-      leaderInfo: { kind: 'published', owner, address: `http://${host}:8081`, sessionId: 'x', resolvedAddresses: [host] },
+      leaderInfo: { kind: 'published', owner, address: `http://${host}:8081`, sessionId: 'x', target: targetOf(`http://${host}:8081`) },
     },
   ];
 }

@@ -12,6 +12,7 @@ import { desiredPodLabel, podLabelRecheckAtMs } from '../../src/core/pod-label.j
 import { initialState, reduce } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { leadership, readiness, readinessStandbyOk } from '../../src/core/verdicts.js';
+import { targetOf } from '../support/leader-target.js';
 
 const ME = '10.0.0.5';
 const OTHER = '10.0.0.6';
@@ -28,7 +29,7 @@ function election(leaderHost: string): LayoutObservation[] {
     leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
     latchExists: true,
     participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
-    leaderInfo: { kind: 'published', owner, address: `http://${leaderHost}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', resolvedAddresses: [leaderHost] },
+    leaderInfo: { kind: 'published', owner, address: `http://${leaderHost}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', target: targetOf(`http://${leaderHost}:8081`) },
   }];
 }
 

@@ -17,6 +17,7 @@ import { PodLabeler, type PodLabelerOptions } from '../../src/sources/kubernetes
 import { Store } from '../../src/store.js';
 import { wakeOnDeadlines } from '../../src/wake-timer.js';
 import { kubeClientFor, startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { targetOf } from '../support/leader-target.js';
 
 const ROLE = 'flink-ha-sidecar/role';
 const CLUSTER = 'app.kubernetes.io/instance';
@@ -31,7 +32,7 @@ function election(leaderHost: string): LayoutObservation[] {
     layout: '1.15', component: 'rest_server', latchPath: '/flink/default/leader/latch',
     leaderInfoPath: '/flink/default/leader/rest_server/connection_info', latchExists: true,
     participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
-    leaderInfo: { kind: 'published', owner, address: `http://${leaderHost}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', resolvedAddresses: [leaderHost] },
+    leaderInfo: { kind: 'published', owner, address: `http://${leaderHost}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', target: targetOf(`http://${leaderHost}:8081`) },
   }];
 }
 

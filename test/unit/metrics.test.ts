@@ -20,6 +20,7 @@ import { DROPPED_DEFAULT_METRICS } from '../../src/metrics/process-metrics.js';
 import { packageVersion } from '../../src/package-version.js';
 import { Store } from '../../src/store.js';
 import { listenLocal } from '../support/listen-local.js';
+import { targetOf } from '../support/leader-target.js';
 
 const ME = '10.0.0.5';
 const OTHER = '10.0.0.6';
@@ -30,7 +31,7 @@ const FLINK_SESSION_1 = '6d1f0d7c-0000-4000-8000-000000000001';
 const FLINK_SESSION_2 = '6d1f0d7c-0000-4000-8000-000000000002';
 
 function published(host: string, owner: string, sessionId = FLINK_SESSION_1): LeaderInfoObservation {
-  return { kind: 'published', owner, address: `http://${host}:8081`, sessionId, resolvedAddresses: [host] };
+  return { kind: 'published', owner, address: `http://${host}:8081`, sessionId, target: targetOf(`http://${host}:8081`) };
 }
 
 /** The 1.15 layout with `holders` in the latch (the first leads) and `leaderInfo` published. */

@@ -4,7 +4,6 @@ import { ZooKeeperError } from '../../errors.js';
 import { exists, getChildren, getData, isNoNode, sessionIdHex, type Watcher } from './calls.js';
 import { decodeLeaderInformation } from './leader-info.js';
 import type { ElectionPaths } from './paths.js';
-import { resolveAddressHost } from '../resolve-host.js';
 
 /** Curator LeaderLatch children: `_c_<uuid>-latch-<10-digit sequence>`. */
 const LATCH_CHILD = /-latch-(\d{10})$/;
@@ -14,8 +13,7 @@ type RawLeaderInfo = { kind: 'absent' } | { kind: 'present'; owner: string; data
 
 export interface ElectionWatcherOptions {
   paths: readonly ElectionPaths[];
-  /** Resolves a leader URL's host name to addresses (DNS); IP literals never reach it. */
-  resolveHost: (host: string) => Promise<string[]>;
+  /** The whole picture after each change; leader addresses are not looked up here (target null). */
   onObserved: (observations: LayoutObservation[]) => void;
   onReadFailed: (error: ZooKeeperError) => void;
 }
@@ -29,7 +27,6 @@ export class ElectionWatcher {
   private client: Client | null = null;
   /** Bumped on every (re)start, so reads begun before it are ignored. */
   private generation = 0;
-  private emitted = 0;
   private readonly latches = new Map<string, LatchState>();
   private readonly infos = new Map<string, RawLeaderInfo>();
   private readonly watchers = new Map<string, Watcher>();
@@ -111,13 +108,7 @@ export class ElectionWatcher {
       if (!latch || !info) return;
       observations.push(toObservation(p, latch, info));
     }
-    const seq = ++this.emitted;
-    const generation = this.generation;
-    void resolveHosts(observations, this.options.resolveHost).then((resolved) => {
-      // A newer picture may have been reported while a name was being resolved: keep the newest.
-      if (seq !== this.emitted || generation !== this.generation) return;
-      this.options.onObserved(resolved);
-    });
+    this.options.onObserved(observations);
   }
 }
 
@@ -164,30 +155,15 @@ function decodeObservation(info: RawLeaderInfo): LeaderInfoObservation {
   try {
     const decoded = decodeLeaderInformation(info.data);
     if (decoded === null) return { kind: 'empty', owner: info.owner };
-    return { kind: 'published', owner: info.owner, ...decoded, resolvedAddresses: null };
+    return { kind: 'published', owner: info.owner, ...decoded, target: null };
   } catch (err) {
     return { kind: 'undecodable', owner: info.owner, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
-async function resolveHosts(
-  observations: LayoutObservation[],
-  resolveHost: (host: string) => Promise<string[]>,
-): Promise<LayoutObservation[]> {
-  return Promise.all(
-    observations.map(async (o) => {
-      const info = o.leaderInfo;
-      if (info.kind !== 'published') return o;
-      const { resolvedAddresses, resolveError } = await resolveAddressHost(info.address, resolveHost);
-      const leaderInfo: LeaderInfoObservation = { ...info, resolvedAddresses, ...(resolveError ? { resolveError } : {}) };
-      return { ...o, leaderInfo };
-    }),
-  );
-}
-
 /**
  * Reads every given election once, without watches: for one-shot readers such as the status
- * command. Leader hosts are not resolved (resolvedAddresses stays null).
+ * command. Leader addresses are not looked up (target stays null).
  */
 export async function readElectionOnce(client: Client, paths: readonly ElectionPaths[]): Promise<LayoutObservation[]> {
   const latchPaths = [...new Set(paths.map((p) => p.latchPath))];
