@@ -2,7 +2,8 @@
  * The alerting rules in manifests/monitoring/ checked by Prometheus's own tool: `promtool check
  * rules` on the plain rule file and on the spec of the generated PrometheusRule, `promtool test
  * rules` on test/monitoring/alerts.test.yaml (every alert fires when it should and stays silent
- * when it should not), and the manifests' consistency with each other and with the README and docs/operations.md.
+ * when it should not), and the manifests' consistency with each other and with the README and
+ * docs/operations.md (each alert's runbook_url is RUNBOOK_BASE_URL and the anchor of its section).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -14,15 +15,18 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import {
+  ALERT_TESTS_FILE,
   MONITORING_DIR,
   PROMETHEUS_RULE_FILE,
   RULES_FILE,
+  RUNBOOK_BASE_URL,
+  expectedFiles,
   renderPrometheusRule,
 } from '../monitoring/prometheus-rule.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const PROMTOOL = '/usr/bin/promtool';
-const ALERT_TESTS = join(PROJECT_ROOT, 'test', 'monitoring', 'alerts.test.yaml');
+const ALERT_TESTS = ALERT_TESTS_FILE;
 const README = join(PROJECT_ROOT, 'README.md');
 const OPERATIONS = join(PROJECT_ROOT, 'docs', 'operations.md');
 const PROMTOOL_TIMEOUT_MS = 30_000;
@@ -120,12 +124,12 @@ describe('every alert is actionable', () => {
   const runbookAnchors = new Set([...runbook.matchAll(/^### (.+)$/gm)].map((m) => githubAnchor(m[1]!)));
 
   for (const rule of alerts()) {
-    it(`${rule.alert}: severity, summary, description, a runbook section in docs/operations.md; grouped by namespace and cluster_id`, () => {
+    it(`${rule.alert}: severity, summary, description, an absolute runbook_url to its section in docs/operations.md; grouped by namespace and cluster_id`, () => {
       assert.match(rule.labels?.['severity'] ?? '', /^(critical|warning)$/);
       assert.ok((rule.annotations?.['summary'] ?? '').length > 20, 'summary');
       assert.ok((rule.annotations?.['description'] ?? '').length > 50, 'description');
       const url = rule.annotations?.['runbook_url'] ?? '';
-      assert.equal(url, `docs/operations.md#${githubAnchor(rule.alert!)}`);
+      assert.equal(url, `${RUNBOOK_BASE_URL}#${githubAnchor(rule.alert!)}`);
       assert.ok(runbookAnchors.has(githubAnchor(rule.alert!)), `docs/operations.md has no "### ${rule.alert}" under "## Runbook"`);
       assert.match(rule.expr, /by \(namespace, cluster_id(, pod)?\)/);
       assert.match(rule.expr, /group_left \(cluster_id\) flink_ha_sidecar_build_info/);
@@ -134,12 +138,11 @@ describe('every alert is actionable', () => {
 });
 
 describe('manifests', () => {
-  it('the PrometheusRule is generated from the rule file and up to date', () => {
-    assert.equal(
-      readFileSync(PROMETHEUS_RULE_FILE, 'utf8'),
-      renderPrometheusRule(readFileSync(RULES_FILE, 'utf8')),
-      'manifests/monitoring/prometheus-rule.yaml is out of date: run npm run monitoring:generate',
-    );
+  it('the PrometheusRule is generated from the rule file, and the runbook URLs carry RUNBOOK_BASE_URL: all up to date', () => {
+    for (const [file, expected] of expectedFiles()) {
+      assert.equal(readFileSync(file, 'utf8'), expected, `${file} is out of date: run npm run monitoring:generate`);
+    }
+    assert.equal(readFileSync(PROMETHEUS_RULE_FILE, 'utf8'), renderPrometheusRule(readFileSync(RULES_FILE, 'utf8')));
     const resource = readYaml<{ apiVersion: string; spec: RuleFile }>(PROMETHEUS_RULE_FILE);
     assert.equal(resource.apiVersion, 'monitoring.coreos.com/v1');
     assert.deepEqual(resource.spec, readYaml<RuleFile>(RULES_FILE));
