@@ -1,7 +1,7 @@
 /**
- * Every relative link in README.md and docs/*.md resolves: the file exists, and an anchor names a
- * heading of the target Markdown file (GitHub's anchor rules). Links inside code blocks and
- * absolute URLs are not checked.
+ * Every relative link in README.md, CONTRIBUTING.md, CHANGELOG.md and docs/*.md resolves: the file
+ * exists, and an anchor names a heading of the target Markdown file (GitHub's anchor rules). Links
+ * inside code blocks and absolute URLs are not checked.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -11,6 +11,8 @@ import { describe, it } from 'node:test';
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const FILES = [
   join(PROJECT_ROOT, 'README.md'),
+  join(PROJECT_ROOT, 'CONTRIBUTING.md'),
+  join(PROJECT_ROOT, 'CHANGELOG.md'),
   ...readdirSync(join(PROJECT_ROOT, 'docs'))
     .filter((f) => f.endsWith('.md'))
     .map((f) => join(PROJECT_ROOT, 'docs', f)),
@@ -57,7 +59,7 @@ function headingAnchors(file: string): Set<string> {
   return out;
 }
 
-describe('relative links in README.md and docs/', () => {
+describe('relative links in README.md, CONTRIBUTING.md, CHANGELOG.md and docs/', () => {
   for (const file of FILES) {
     it(`${relative(PROJECT_ROOT, file)}: every relative link and anchor resolves`, () => {
       const broken: string[] = [];
