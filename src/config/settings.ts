@@ -18,6 +18,7 @@ import {
   parseFlinkSessionTimeout,
   parseHost,
   parseHostList,
+  parseListenPort,
   parseMs,
   parseNonEmpty,
   parseOneOf,
@@ -369,8 +370,11 @@ export const SETTINGS: SettingSpecs = {
     valueHint: '<port>',
     unset: { raw: '8090' },
     section: 'Probe server',
-    help: ['Listen port of the probe server, 1 to 65535.'],
-    parse: parsePort,
+    help: [
+      'Listen port of the probe server, 1 to 65535, or 0 for any free port, which the log line',
+      '"probe server listening" then names.',
+    ],
+    parse: parseListenPort,
   },
   shutdownTimeoutMs: {
     flag: 'shutdown-timeout-ms',

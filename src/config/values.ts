@@ -42,6 +42,13 @@ export function parsePort(raw: string): Parsed<number> {
   return port === null ? fail(`${show(raw)} is not a port number (1-65535)`) : ok(port);
 }
 
+/** A port to listen on: 1 to 65535, or 0 for any free port (the server says which once it listens). */
+export function parseListenPort(raw: string): Parsed<number> {
+  if (raw === '0') return ok(0);
+  const port = parsePortNumber(raw);
+  return port === null ? fail(`${show(raw)} is not a port number (0-65535)`) : ok(port);
+}
+
 export function parseOneOf<T extends string>(choices: readonly T[], hint: string, caseInsensitive = false) {
   return (raw: string): Parsed<T> => {
     const wanted = caseInsensitive ? raw.toLowerCase() : raw;

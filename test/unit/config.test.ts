@@ -451,6 +451,8 @@ describe('config settings from environment and flags', () => {
       [65535, 600000, 600000, 599999],
     );
     assert.equal(load(['--port=1', '--zookeeper-session-timeout-ms=2000']).port, 1);
+    assert.equal(load(['--port=0']).port, 0, 'any free port');
+    assert.equal(load([], { ...QUORUM, SIDECAR_PORT: '0' }).port, 0, 'any free port');
     assert.equal(load(['--jobmanager-check-interval-ms=100', '--jobmanager-check-timeout-ms=1']).jobmanagerCheckTimeoutMs, 1);
   });
 
@@ -460,7 +462,7 @@ describe('config settings from environment and flags', () => {
   });
 
   it('takes a value that starts with "-" in the --flag=value form', () => {
-    assert.deepEqual(problemsOf(['--port=-5']), ['--port / SIDECAR_PORT: "-5" is not a port number (1-65535)']);
+    assert.deepEqual(problemsOf(['--port=-5']), ['--port / SIDECAR_PORT: "-5" is not a port number (0-65535)']);
   });
 });
 
@@ -559,10 +561,10 @@ describe('config advertised and listen addresses', () => {
 
 /** Invalid inputs with their exact problem lines. */
 const INVALID_CASES: { title: string; argv?: string[]; env?: Env; problems: string[] }[] = [
-  { title: 'port with letters', env: { SIDECAR_PORT: '80a' }, problems: ['--port / SIDECAR_PORT: "80a" is not a port number (1-65535)'] },
-  { title: 'port 0', argv: ['--port=0'], problems: ['--port / SIDECAR_PORT: "0" is not a port number (1-65535)'] },
-  { title: 'port 65536', argv: ['--port=65536'], problems: ['--port / SIDECAR_PORT: "65536" is not a port number (1-65535)'] },
-  { title: 'empty port flag', argv: ['--port='], problems: ['--port / SIDECAR_PORT: "" is not a port number (1-65535)'] },
+  { title: 'port with letters', env: { SIDECAR_PORT: '80a' }, problems: ['--port / SIDECAR_PORT: "80a" is not a port number (0-65535)'] },
+  { title: 'port 00', argv: ['--port=00'], problems: ['--port / SIDECAR_PORT: "00" is not a port number (0-65535)'] },
+  { title: 'port 65536', argv: ['--port=65536'], problems: ['--port / SIDECAR_PORT: "65536" is not a port number (0-65535)'] },
+  { title: 'empty port flag', argv: ['--port='], problems: ['--port / SIDECAR_PORT: "" is not a port number (0-65535)'] },
   ...['1e3', '10s', '-5', ' 5', '0x10', '5.0', '+5'].map((raw) => ({
     title: `duration ${JSON.stringify(raw)}`,
     env: { SHUTDOWN_TIMEOUT_MS: raw },
@@ -834,14 +836,14 @@ describe('config invalid settings', () => {
       '--cluster-id / FLINK_CLUSTER_ID: "a//b" has an empty segment ("//")',
       '--flink-rest-url / FLINK_REST_URL: "jm:8081" is not an http or https URL',
       '--jobmanager-check-timeout-ms / JOBMANAGER_CHECK_TIMEOUT_MS: "10s" is not a whole number of milliseconds (digits only)',
-      '--port / SIDECAR_PORT: "http" is not a port number (1-65535)',
+      '--port / SIDECAR_PORT: "http" is not a port number (0-65535)',
       '--log-level / LOG_LEVEL: "loud" is not one of fatal, error, warn, info, debug, trace, silent',
     ]);
   });
 
   it('puts every problem in the error message, one per line', () => {
     assert.throws(
-      () => loadConfig(['--port=0', '--flink-conf-dir=/etc/flink'], {}, '1.2.3', NO_FLINK_FILE),
+      () => loadConfig(['--port=65536', '--flink-conf-dir=/etc/flink'], {}, '1.2.3', NO_FLINK_FILE),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.equal(
@@ -849,7 +851,7 @@ describe('config invalid settings', () => {
           'invalid configuration:\n' +
             '  - --zookeeper-quorum / ZOOKEEPER_QUORUM: required, e.g. zk-0:2181,zk-1:2181,zk-2:2181, or ' +
             "high-availability.zookeeper.quorum in Flink's configuration file (/etc/flink has neither flink-conf.yaml nor config.yaml)\n" +
-            '  - --port / SIDECAR_PORT: "0" is not a port number (1-65535)',
+            '  - --port / SIDECAR_PORT: "65536" is not a port number (0-65535)',
         );
         return true;
       },

@@ -791,14 +791,14 @@ describe('Flink file: invalid values', () => {
 
   it('puts file problems in --help order among the flag problems', () => {
     assert.deepEqual(
-      problemsWith({ 'flink-conf.yaml': 'high-availability.type: NONE\nhigh-availability.cluster-id: a//b\nrest.port: 0' }, ['--port=0'], {
+      problemsWith({ 'flink-conf.yaml': 'high-availability.type: NONE\nhigh-availability.cluster-id: a//b\nrest.port: 0' }, ['--port=65536'], {
         ZOOKEEPER_QUORUM: 'zk:2181',
       }),
       [
         `${LEGACY}:1: high-availability.type: "NONE" turns high availability off, so no JobManager is elected; the sidecar works only with ZooKeeper high availability (high-availability.type: zookeeper)`,
         `${LEGACY}:2: high-availability.cluster-id: "a//b" has an empty segment ("//")`,
         `${LEGACY}:3: rest.port: "0" lets the JobManager take any free port, which the sidecar cannot know; set --flink-rest-url / FLINK_REST_URL`,
-        '--port / SIDECAR_PORT: "0" is not a port number (1-65535)',
+        '--port / SIDECAR_PORT: "65536" is not a port number (0-65535)',
       ],
     );
   });
