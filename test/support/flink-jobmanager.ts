@@ -143,34 +143,46 @@ export function flinkHaSidecarCacheDir(): string {
 
 const fetched = new Map<string, Promise<string[]>>();
 
+export interface FetchFlinkOptions {
+  /**
+   * Also flink-kubernetes (Kubernetes high availability), as flink-dist.jar bundles it. Maven
+   * Central lacks it for some patch releases (1.19.2 and later, 1.20.2 and later): then the fetch
+   * fails. Default false.
+   */
+  kubernetes?: boolean;
+}
+
 /**
  * The jars of a JobManager of this version, in the order flink-dist's config.sh puts lib/ on the
  * classpath (sorted by name). Fetches them on first use (one progress line on stderr; minutes
  * at worst), then reads the cache.
  */
-export function fetchFlink(version: string): Promise<string[]> {
-  let pending = fetched.get(version);
+export function fetchFlink(version: string, opts: FetchFlinkOptions = {}): Promise<string[]> {
+  const kubernetes = opts.kubernetes === true;
+  const key = kubernetes ? `${version}+kubernetes` : version;
+  let pending = fetched.get(key);
   if (pending === undefined) {
-    pending = fetchJars(version);
-    fetched.set(version, pending);
+    pending = fetchJars(version, kubernetes);
+    fetched.set(key, pending);
     // A failed fetch must not poison later calls with the same rejected promise.
-    pending.catch(() => fetched.delete(version));
+    pending.catch(() => fetched.delete(key));
   }
   return pending;
 }
 
-async function fetchJars(version: string): Promise<string[]> {
+async function fetchJars(version: string, kubernetes: boolean): Promise<string[]> {
   parseVersion(version);
+  const args = [FETCH_SCRIPT, ...(kubernetes ? ['--kubernetes'] : []), version];
   const libDir = await new Promise<string>((done, fail) => {
     // stderr passes through: the one-line progress note on a cold fetch, Maven's output on failure.
-    const child = spawn('bash', [FETCH_SCRIPT, version], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('bash', args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.once('error', fail);
     child.once('close', (code) => {
       const path = stdout.trim().split('\n').pop() ?? '';
       if (code === 0 && path !== '') done(path);
-      else fail(new Error(`scripts/fetch-flink.sh ${version} failed (exit ${code}); see its output above`));
+      else fail(new Error(`scripts/fetch-flink.sh ${args.slice(1).join(' ')} failed (exit ${code}); see its output above`));
     });
   });
   const jars = (await readdir(libDir)).filter((name) => name.endsWith('.jar')).sort();
@@ -180,11 +192,49 @@ async function fetchJars(version: string): Promise<string[]> {
 
 // ---- conf directories ----------------------------------------------------------------------------
 
+/** How a conf dir selects Kubernetes high availability. */
+export type KubernetesHaKey =
+  /** high-availability.type: kubernetes (the key from 1.17 on). */
+  | 'type'
+  /** high-availability: kubernetes (the key before 1.17, deprecated since). */
+  | 'legacy'
+  /** high-availability.type: org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory. */
+  | 'factory-class';
+
+export const KUBERNETES_HA_FACTORY_CLASS = 'org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory';
+
+/** Kubernetes high availability settings of a conf dir (Flink's KubernetesConfigOptions and KubernetesHighAvailabilityOptions). */
+export interface FlinkKubernetesHaConf {
+  /** kubernetes.namespace. */
+  namespace: string;
+  /** kubernetes.config.file: the kubeconfig the JobManager's Kubernetes client reads. */
+  kubeconfigFile: string;
+  /** Default 'type'. */
+  haKey?: KubernetesHaKey;
+  /** high-availability.kubernetes.leader-election.lease-duration in ms; default not written (Flink's 15 s). */
+  leaseDurationMs?: number;
+  /** high-availability.kubernetes.leader-election.renew-deadline in ms; default not written (Flink's 15 s). */
+  renewDeadlineMs?: number;
+  /** high-availability.kubernetes.leader-election.retry-period in ms; default not written (Flink's 5 s). */
+  retryPeriodMs?: number;
+}
+
 export interface FlinkConfDirOptions {
   version: string;
-  /** high-availability.zookeeper.quorum, e.g. ZooKeeperServer.connectString. */
-  zookeeperQuorum: string;
-  /** high-availability.cluster-id, written verbatim. Give each test its own. */
+  /**
+   * ZooKeeper high availability: high-availability.zookeeper.quorum, e.g.
+   * ZooKeeperServer.connectString. Give either this or kubernetes.
+   */
+  zookeeperQuorum?: string;
+  /**
+   * Kubernetes high availability instead: kubernetes.cluster-id is clusterId too. A JobManager on
+   * this conf dir needs flink-kubernetes on its classpath, which startFlinkJobManager then adds.
+   */
+  kubernetes?: FlinkKubernetesHaConf;
+  /**
+   * high-availability.cluster-id (and kubernetes.cluster-id with kubernetes), written verbatim.
+   * Give each test its own.
+   */
   clusterId: string;
   /** high-availability.zookeeper.path.root, written verbatim; omitted (Flink's /flink) by default. */
   pathRoot?: string;
@@ -232,7 +282,10 @@ export interface FlinkConfDir {
   readonly rpcPort: number;
   readonly restUrl: string;
   readonly clusterId: string;
-  readonly zookeeperQuorum: string;
+  /** As given: set for ZooKeeper high availability. */
+  readonly zookeeperQuorum: string | undefined;
+  /** As given: set for Kubernetes high availability. */
+  readonly kubernetes: FlinkKubernetesHaConf | undefined;
   /** high-availability.zookeeper.path.root as written, else undefined (Flink's /flink). */
   readonly pathRoot: string | undefined;
   readonly storageDir: string;
@@ -248,6 +301,9 @@ export interface FlinkConfDir {
 export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<FlinkConfDir> {
   const { version } = opts;
   parseVersion(version);
+  if ((opts.zookeeperQuorum === undefined) === (opts.kubernetes === undefined)) {
+    throw new Error('writeFlinkConfDir: give exactly one of zookeeperQuorum and kubernetes');
+  }
   const baseDir = opts.baseDir ?? (await mkdtemp(join(tmpdir(), `flink-ha-sidecar-flink-${version}-`)));
   if (opts.baseDir === undefined) removeOnExit(baseDir, KEEP_VARIABLE);
   const dir = join(baseDir, 'conf');
@@ -278,8 +334,10 @@ export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<Flin
     'jobmanager.memory.jvm-metaspace.size': '128m',
     'jobmanager.memory.jvm-overhead.min': '64m',
     'jobmanager.memory.off-heap.size': '64m',
-    'high-availability.type': 'zookeeper',
-    'high-availability.zookeeper.quorum': opts.zookeeperQuorum,
+    ...(opts.kubernetes !== undefined ? kubernetesHaEntries(opts.kubernetes, opts.clusterId) : {
+      'high-availability.type': 'zookeeper',
+      'high-availability.zookeeper.quorum': opts.zookeeperQuorum!,
+    }),
     ...(opts.pathRoot !== undefined ? { 'high-availability.zookeeper.path.root': opts.pathRoot } : {}),
     'high-availability.cluster-id': opts.clusterId,
     'high-availability.storageDir': `file://${storageDir}`,
@@ -315,6 +373,7 @@ export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<Flin
     restUrl: `http://127.0.0.1:${restPort}`,
     clusterId: opts.clusterId,
     zookeeperQuorum: opts.zookeeperQuorum,
+    kubernetes: opts.kubernetes,
     pathRoot: opts.pathRoot,
     storageDir,
     entries,
@@ -324,6 +383,28 @@ export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<Flin
       await rm(baseDir, { recursive: true, force: true });
       forgetDir(baseDir);
     },
+  };
+}
+
+/**
+ * The keys that select Kubernetes high availability for a standalone JobManager. Flink's
+ * KubernetesHaServices take the ConfigMap names from kubernetes.cluster-id, while the HA storage
+ * path (<storageDir>/<high-availability.cluster-id>) takes high-availability.cluster-id: the
+ * caller writes the latter with the same value, as Flink's native Kubernetes deployment does.
+ */
+function kubernetesHaEntries(conf: FlinkKubernetesHaConf, clusterId: string): Record<string, string> {
+  const haKey = conf.haKey ?? 'type';
+  const ms = (value: number): string => `${value} ms`;
+  return {
+    ...(haKey === 'legacy' ? { 'high-availability': 'kubernetes' } : {
+      'high-availability.type': haKey === 'factory-class' ? KUBERNETES_HA_FACTORY_CLASS : 'kubernetes',
+    }),
+    'kubernetes.cluster-id': clusterId,
+    'kubernetes.namespace': conf.namespace,
+    'kubernetes.config.file': conf.kubeconfigFile,
+    ...(conf.leaseDurationMs !== undefined ? { 'high-availability.kubernetes.leader-election.lease-duration': ms(conf.leaseDurationMs) } : {}),
+    ...(conf.renewDeadlineMs !== undefined ? { 'high-availability.kubernetes.leader-election.renew-deadline': ms(conf.renewDeadlineMs) } : {}),
+    ...(conf.retryPeriodMs !== undefined ? { 'high-availability.kubernetes.leader-election.retry-period': ms(conf.retryPeriodMs) } : {}),
   };
 }
 
@@ -409,6 +490,11 @@ export interface StartFlinkJobManagerOptions {
   startTimeoutMs?: number;
   /** Appended to the JVM options, as env.java.opts.jobmanager would be. */
   extraJvmOptions?: string[];
+  /**
+   * The classpath with flink-kubernetes (fetchFlink's kubernetes option). Default: when confDir
+   * was written for Kubernetes high availability.
+   */
+  kubernetes?: boolean;
 }
 
 export interface FlinkJobManagerExit {
@@ -493,7 +579,8 @@ export async function startFlinkJobManager(opts: StartFlinkJobManagerOptions): P
   const knownRestPort = typeof opts.confDir === 'string' ? undefined : opts.confDir.restPort;
   const logDir = opts.logDir ?? (typeof opts.confDir === 'string' ? join(confDir, '..', 'log') : opts.confDir.logDir);
   await mkdir(logDir, { recursive: true });
-  const jars = await fetchFlink(version);
+  const kubernetes = opts.kubernetes ?? (typeof opts.confDir !== 'string' && opts.confDir.kubernetes !== undefined);
+  const jars = await fetchFlink(version, { kubernetes });
   const classPath = jars.join(':');
   const resources = await jobManagerResourceParams(classPath, confDir);
 
