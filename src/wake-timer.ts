@@ -1,4 +1,5 @@
 import type { Store } from './store.js';
+import { realTimers, type TimerHandle, type Timers } from './timers.js';
 
 /**
  * Some verdicts change by time alone (a tolerated loss of ZooKeeper expires, a handover wait ends,
@@ -6,15 +7,15 @@ import type { Store } from './store.js';
  * verdict names the next such moment (`wakeAtMs`); this keeps one timer that dispatches
  * `clockTicked` then. Returns a function that stops it.
  */
-export function wakeOnDeadlines(store: Store, clock: () => number): () => void {
-  let timer: NodeJS.Timeout | null = null;
+export function wakeOnDeadlines(store: Store, clock: () => number, timers: Timers = realTimers): () => void {
+  let timer: TimerHandle | null = null;
   const unsubscribe = store.subscribe((next, previous) => {
     const until = next.verdict.wakeAtMs;
     if (until === previous.verdict.wakeAtMs) return;
-    if (timer) clearTimeout(timer);
+    if (timer) timers.clearTimeout(timer);
     timer = null;
     if (until !== null) {
-      timer = setTimeout(() => {
+      timer = timers.setTimeout(() => {
         timer = null;
         store.dispatch({ type: 'clockTicked', atMs: Math.max(clock(), until) });
       }, Math.max(0, until - clock()));
@@ -22,7 +23,7 @@ export function wakeOnDeadlines(store: Store, clock: () => number): () => void {
   });
   return () => {
     unsubscribe();
-    if (timer) clearTimeout(timer);
+    if (timer) timers.clearTimeout(timer);
     timer = null;
   };
 }

@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { describe, it } from 'node:test';
 import type { SidecarEvent } from '../../src/core/model.js';
 import { JobManagerChecker } from '../../src/sources/flink-rest/jobmanager-checker.js';
+import { FakeTime } from '../support/fake-timers.js';
 import { listenLocal } from '../support/listen-local.js';
 
 type CheckEvent = Extract<SidecarEvent, { type: 'restCheckSucceeded' | 'restCheckFailed' }>;
@@ -43,39 +44,32 @@ function json(status: number, body: string, type = 'application/json; charset=UT
 }
 
 /**
- * A checker against `url` that records every event it reports; `until(type)` resolves once an
- * event of that type was reported (at once if one was), or null after `timeoutMs`.
+ * A checker against `url` on fake time: the delays between checks and each check's timeout run
+ * only when the test advances the time, while the checks themselves are real HTTP requests.
+ * `nextOutcome()` resolves with the next check's outcome; call it before what causes the check.
  */
-function recordingChecker(url: string, intervalMs = 60_000, timeoutMs = 1000) {
+function fakeTimeChecker(url: string, intervalMs = 60_000, timeoutMs = 1000) {
+  const time = new FakeTime();
+  const timers = time.timers();
   const events: SidecarEvent[] = [];
-  const emitter = new EventEmitter();
+  const outcomes = new EventEmitter();
   const checker = new JobManagerChecker({
     restUrl: new URL(url),
     intervalMs,
     timeoutMs,
-    clock: () => performance.now(),
+    clock: time.now,
+    timers,
     onEvent: (e) => {
       events.push(e);
-      emitter.emit(e.type, e);
+      if (e.type === 'restCheckSucceeded' || e.type === 'restCheckFailed') outcomes.emit('outcome', e);
     },
   });
-  const until = (type: SidecarEvent['type'], waitMs = 10_000): Promise<SidecarEvent | null> => {
-    const seen = events.find((e) => e.type === type);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        emitter.off(type, onEvent);
-        resolve(null);
-      }, waitMs);
-      const onEvent = (e: SidecarEvent) => {
-        clearTimeout(timer);
-        resolve(e);
-      };
-      emitter.once(type, onEvent);
-    });
-  };
-  return { checker, events, until };
+  const nextOutcome = async (): Promise<CheckEvent> => ((await once(outcomes, 'outcome')) as [CheckEvent])[0];
+  return { checker, time, timers, events, nextOutcome };
 }
+
+/** Lets pending I/O callbacks run: one turn of the event loop, no waiting. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 describe('JobManagerChecker outcomes', () => {
   const cases: { name: string; handler: http.RequestListener; type: CheckEvent['type']; reason?: string; status: number | null }[] = [
@@ -139,50 +133,85 @@ describe('JobManagerChecker outcomes', () => {
   });
 
   it('a hung JM times out within the timeout', async () => {
-    const started = performance.now();
-    const e = await firstOutcome(() => undefined, 300);
-    assert.equal(e.type, 'restCheckFailed');
-    assert.equal(e.type === 'restCheckFailed' && e.reason, 'timeout');
-    assert.ok(performance.now() - started < 5000, 'bounded');
+    const srv = await listenLocal(() => undefined);
+    const c = fakeTimeChecker(srv.url, 60_000, 300);
+    try {
+      const outcome = c.nextOutcome();
+      c.checker.start();
+      c.time.advance(299);
+      await turn();
+      assert.equal(c.events.filter((e) => e.type !== 'loopTicked').length, 0, 'no outcome before the timeout');
+      c.time.advance(1);
+      const e = await outcome;
+      assert.equal(e.type, 'restCheckFailed');
+      assert.equal(e.type === 'restCheckFailed' && e.reason, 'timeout');
+      assert.equal(e.durationMs, 300, 'ended by its timeout');
+    } finally {
+      c.checker.stop();
+      await srv.close();
+    }
   });
 
   it('a closed port is refused', async () => {
     const srv = await listenLocal(() => undefined);
     const url = srv.url;
     await srv.close();
-    const { checker, until } = recordingChecker(url);
-    checker.start();
-    const failed = await until('restCheckFailed');
-    checker.stop();
-    assert.equal(failed?.type === 'restCheckFailed' && failed.reason, 'refused');
+    const c = fakeTimeChecker(url);
+    const outcome = c.nextOutcome();
+    c.checker.start();
+    const failed = await outcome;
+    c.checker.stop();
+    assert.equal(failed.type === 'restCheckFailed' && failed.reason, 'refused');
   });
 });
 
-describe('JobManagerChecker scheduling', () => {
+describe('JobManagerChecker scheduling', { timeout: 20_000 }, () => {
   it('never runs two checks at once, however often checkSoon is called', async () => {
     let active = 0;
     let maxActive = 0;
-    let served = 0;
-    let servedEnough: () => void = () => undefined;
-    const fifteenServed = new Promise<void>((resolve) => (servedEnough = resolve));
+    // The JM answers only when the test says, so that checks are in flight while checkSoon is called.
+    const held: http.ServerResponse[] = [];
+    const arrivals = new EventEmitter();
     const srv = await listenLocal((_req, res) => {
       active += 1;
       maxActive = Math.max(maxActive, active);
-      setTimeout(() => {
-        active -= 1;
-        served += 1;
-        if (served === 15) servedEnough();
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      }, 20);
+      res.once('finish', () => (active -= 1));
+      held.push(res);
+      arrivals.emit('request');
     });
-    const checker = new JobManagerChecker({ restUrl: new URL(srv.url), intervalMs: 30, timeoutMs: 250, clock: () => performance.now(), onEvent: () => undefined });
-    checker.start();
-    const spam = setInterval(() => checker.checkSoon(), 2);
-    await fifteenServed;
-    clearInterval(spam);
-    checker.stop();
-    await srv.close();
+    const nextRequest = async (): Promise<http.ServerResponse> => {
+      if (held.length === 0) await once(arrivals, 'request');
+      return held.shift()!;
+    };
+    const c = fakeTimeChecker(srv.url, 30, 250);
+    try {
+      c.checker.start();
+      for (let served = 0; served < 15; served++) {
+        const res = await nextRequest();
+        // checkSoon again and again, and time passing (short of the timeout), while this check is in flight.
+        for (let i = 0; i < 20; i++) {
+          c.checker.checkSoon();
+          c.time.advance(10);
+        }
+        await turn();
+        const outcome = c.nextOutcome();
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+        assert.equal((await outcome).type, 'restCheckSucceeded');
+        // The checkSoon calls ask for one more check at once; the interval would bring one too.
+        c.time.advance(30);
+      }
+    } finally {
+      c.checker.stop();
+      for (const res of held) res.destroy();
+      await srv.close();
+    }
     assert.equal(maxActive, 1);
+    // As the checker reports them: every check (a loop tick) starts after the previous one's outcome.
+    let inFlight = 0;
+    for (const e of c.events) {
+      if (e.type === 'loopTicked') assert.equal(inFlight++, 0, 'a check started while another was in flight');
+      else inFlight -= 1;
+    }
   });
 
   it('after checkSoon, an unhealthy JM is asked again quickly, not after a full interval', async () => {
@@ -193,33 +222,63 @@ describe('JobManagerChecker scheduling', () => {
       if (answers <= 3) res.writeHead(503, { 'content-type': 'application/json' }).end(ELECTION_503);
       else res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
-    const { checker, events, until } = recordingChecker(srv.url);
-    checker.start();
-    await until('restCheckFailed');
-    checker.checkSoon();
-    await until('restCheckSucceeded');
-    checker.stop();
-    await srv.close();
-    assert.ok(events.some((e) => e.type === 'restCheckSucceeded'), 'healthy long before the 60 s interval');
-    assert.equal(answers, 4);
+    const c = fakeTimeChecker(srv.url);
+    try {
+      let outcome = c.nextOutcome();
+      c.checker.start();
+      assert.equal((await outcome).type, 'restCheckFailed');
+      const soonAtMs = c.time.now();
+      outcome = c.nextOutcome();
+      c.checker.checkSoon();
+      let e = await outcome;
+      for (let i = 0; i < 10 && e.type === 'restCheckFailed'; i++) {
+        const [delayMs] = c.timers.pending();
+        outcome = c.nextOutcome();
+        c.time.advance(delayMs!);
+        e = await outcome;
+      }
+      assert.equal(e.type, 'restCheckSucceeded');
+      assert.ok(c.time.now() - soonAtMs < 1000, `healthy ${c.time.now() - soonAtMs} ms after checkSoon, long before the 60 s interval`);
+      assert.equal(answers, 4);
+    } finally {
+      c.checker.stop();
+      await srv.close();
+    }
   });
 
   it('while the JM stays unhealthy after checkSoon, asks again at least every 100 ms (no doubling past it)', async () => {
     const times: number[] = [];
+    let now = (): number => 0;
     const srv = await listenLocal((_req, res) => {
-      times.push(performance.now());
+      times.push(now());
       res.writeHead(503, { 'content-type': 'application/json' }).end(ELECTION_503);
     });
-    const { checker, until } = recordingChecker(srv.url);
-    checker.start();
-    await until('restCheckFailed');
-    const soonAt = performance.now();
-    checker.checkSoon();
-    await new Promise((r) => setTimeout(r, 1500));
-    checker.stop();
-    await srv.close();
-    // Doubling alone (25, 50, 100, 200, 400, 800 ms) would ask 6 times in 1.5 s; capped at 100 ms, about 16.
-    const inBurst = times.filter((t) => t >= soonAt).length;
-    assert.ok(inBurst >= 10, `${inBurst} checks in the first 1.5 s of the burst`);
+    const c = fakeTimeChecker(srv.url);
+    now = c.time.now;
+    try {
+      let outcome = c.nextOutcome();
+      c.checker.start();
+      await outcome;
+      const soonAtMs = c.time.now();
+      outcome = c.nextOutcome();
+      c.checker.checkSoon();
+      await outcome;
+      const delays: number[] = [];
+      while (c.time.now() - soonAtMs < 1500) {
+        const [delayMs] = c.timers.pending();
+        delays.push(delayMs!);
+        outcome = c.nextOutcome();
+        c.time.advance(delayMs!);
+        await outcome;
+      }
+      assert.deepEqual(delays.slice(0, 4), [25, 50, 100, 100], 'doubling from 25 ms, capped at 100');
+      assert.ok(delays.every((d) => d <= 100), `delays ${delays.join(', ')}`);
+      // Doubling alone (25, 50, 100, 200, 400, 800 ms) would ask 6 times in 1.5 s; capped at 100 ms, about 16.
+      const inBurst = times.filter((t) => t >= soonAtMs).length;
+      assert.ok(inBurst >= 10, `${inBurst} checks in the first 1.5 s of the burst`);
+    } finally {
+      c.checker.stop();
+      await srv.close();
+    }
   });
 });

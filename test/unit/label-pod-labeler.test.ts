@@ -3,6 +3,7 @@
  * its calls (stale leader labels off other pods of the cluster before ours goes on; our own label
  * first when leadership ends), retries with backoff, conflicts, failures surfacing in the state
  * and failing readiness after the timeout without any other event, and removal on shutdown.
+ * Time is fake: backoffs, resyncs and timeouts run when a test advances it, never by sleeping.
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -17,6 +18,7 @@ import { PodLabeler, type PodLabelerOptions } from '../../src/sources/kubernetes
 import { Store } from '../../src/store.js';
 import { wakeOnDeadlines } from '../../src/wake-timer.js';
 import { kubeClientFor, startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
+import { FakeTime, type FakeTimers } from '../support/fake-timers.js';
 import { targetOf } from '../support/leader-target.js';
 
 const ROLE = 'flink-ha-sidecar/role';
@@ -24,7 +26,6 @@ const CLUSTER = 'app.kubernetes.io/instance';
 const ME = '10.0.0.5';
 const OTHER = '10.0.0.6';
 const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['127.0.0.1', ME], restPort: 8081 };
-const clock = (): number => performance.timeOrigin + performance.now();
 
 function election(leaderHost: string): LayoutObservation[] {
   const owner = leaderHost === ME ? '0000000000000aaa' : '0000000000000bbb';
@@ -38,14 +39,18 @@ function election(leaderHost: string): LayoutObservation[] {
 
 let api: FakeKubeApi;
 let seq = 0;
-const running: PodLabeler[] = [];
+const running: { labeler: PodLabeler; time: FakeTime }[] = [];
 const wakers: (() => void)[] = [];
 
 before(async () => {
   api = await startFakeKubeApi();
 });
 afterEach(async () => {
-  for (const l of running.splice(0)) await l.stop(0);
+  for (const { labeler, time } of running.splice(0)) {
+    const stopped = labeler.stop(0);
+    time.advance(0);
+    await stopped;
+  }
   for (const stop of wakers.splice(0)) stop();
   api.allowAll();
   api.clearFailures();
@@ -54,6 +59,10 @@ after(() => api.close());
 
 interface Rig {
   store: Store;
+  /** The clock of the store and the labeler; its timers run only when the test advances it. */
+  time: FakeTime;
+  /** The labeler's timers (the wake-up timer has its own on the same clock). */
+  timers: FakeTimers;
   pod: string;
   cluster: string;
   labeler: PodLabeler;
@@ -67,23 +76,27 @@ function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client
   const pod = `jm-${seq}`;
   const cluster = `c${seq}`;
   api.addPod(pod, opts.labels ?? { [CLUSTER]: cluster });
+  const time = new FakeTime();
+  const clock = time.now;
+  const timers = time.timers();
   const store = new Store(initialState('auto', identity, clock(), testCoreSettings({ routingMode: 'label', labelFailureReadinessTimeoutMs: opts.timeoutMs ?? 30_000 })));
   store.dispatch({ type: 'zookeeperConnected', atMs: clock(), sessionId: 'ccc' });
   store.dispatch({ type: 'restCheckSucceeded', atMs: clock(), durationMs: 1, httpStatus: 200 });
   // As the sidecar wires it: the label's readiness timeout passes with no event but the clock.
-  wakers.push(wakeOnDeadlines(store, clock));
+  wakers.push(wakeOnDeadlines(store, clock, time.timers()));
   const labeler = new PodLabeler({
     client: opts.client ?? kubeClientFor(api, { requestTimeoutMs: 1000 }),
     store,
     settings: { podName: pod, roleLabel: ROLE, leaderValue: 'leader', standbyValue: 'standby', clusterLabel: CLUSTER },
     clock,
+    timers,
     logger: createLogger('silent'),
     initialBackoffMs: 20,
     maxBackoffMs: 100,
     random: () => 0.5,
     ...opts.labeler,
   });
-  running.push(labeler);
+  running.push({ labeler, time });
   const role = (r: 'leader' | 'standby' | 'unknown'): void => {
     const event: SidecarEvent = r === 'unknown'
       ? { type: 'electionObserved', atMs: clock(), observations: [] }
@@ -94,7 +107,25 @@ function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client
     const from = api.requests.length;
     return () => api.requests.slice(from).map((r) => `${r.method} ${r.pod ?? `pods?${decodeURIComponent(r.query.replace(/^\?labelSelector=/, ''))}`}${r.status === 200 ? '' : ` ${r.status}`}`);
   };
-  return { store, pod, cluster, labeler, role, since };
+  return { store, time, timers, pod, cluster, labeler, role, since };
+}
+
+/**
+ * Resolves once the labeler is asleep again (it has a timer set: a backoff or its resync), that is
+ * once what it started over real I/O has ended.
+ */
+async function settled(r: Rig): Promise<void> {
+  if (r.timers.pending().length === 0) await r.timers.nextArmed();
+}
+
+/** Lets the labeler work, running its timers one by one as it settles, until `predicate` holds. */
+async function advanceUntil(r: Rig, what: string, predicate: () => boolean, maxTimers = 20): Promise<void> {
+  for (let fired = 0; ; fired++) {
+    await settled(r);
+    if (predicate()) return;
+    if (fired === maxTimers) throw new Error(`not ${what} after ${maxTimers} of the labeler's timers: ${JSON.stringify(r.store.state.podLabel)}`);
+    r.time.advance(r.timers.pending()[0]!);
+  }
 }
 
 const labelOf = (pod: string): string | undefined => api.pod(pod)?.labels[ROLE];
@@ -117,7 +148,7 @@ function waitState(store: Store, what: string, predicate: (s: Store['state']) =>
   });
 }
 
-describe('PodLabeler', () => {
+describe('PodLabeler', { timeout: 20_000 }, () => {
   it('becoming leader: takes the stale leader label off the other pod of its cluster first, then labels itself', async () => {
     const r = rig();
     api.addPod(`${r.pod}-old`, { [ROLE]: 'leader', [CLUSTER]: r.cluster });
@@ -194,15 +225,19 @@ describe('PodLabeler', () => {
     r.labeler.start();
     await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
     api.inject({ verb: 'patch', pod: r.pod, status: 503, times: 3 });
+    // When each attempt ended, on the labeler's clock.
+    const attempts: number[] = [];
+    r.store.subscribe((_next, _previous, e) => {
+      if (e.type === 'podLabelPatchFailed' || e.type === 'podLabelApplied') attempts.push(e.atMs);
+    });
     const calls = r.since();
     r.role('standby');
-    await waitLabel(r.pod, 'standby');
-    await waitState(r.store, 'applied standby', (s) => s.podLabel.applied === 'standby');
+    await advanceUntil(r, 'applied standby', () => r.store.state.podLabel.applied === 'standby');
+    assert.equal(labelOf(r.pod), 'standby');
     assert.deepEqual(calls(), [`PATCH ${r.pod} 503`, `PATCH ${r.pod} 503`, `PATCH ${r.pod} 503`, `PATCH ${r.pod}`]);
-    const patches = api.requests.filter((q) => q.pod === r.pod && q.method === 'PATCH').slice(-4).map((q) => q.atMs);
-    const gaps = patches.slice(1).map((t, i) => t - patches[i]!);
-    // Backoff 20 ms doubling, equal jitter at 0.5: about 15, 30, 60 ms (plus request time).
-    assert.ok(gaps[0]! >= 14 && gaps[1]! >= 29 && gaps[2]! >= 59, `gaps ${gaps.map(Math.round).join(', ')} ms`);
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    // Backoff 20 ms doubling, equal jitter at 0.5: 15, 30, 60 ms.
+    assert.deepEqual(gaps, [15, 30, 60]);
     const label = r.store.state.podLabel;
     assert.equal(label.failureCount, 3);
     assert.equal(label.failingSinceMs, null);
@@ -220,15 +255,27 @@ describe('PodLabeler', () => {
     await waitState(r.store, 'failing', (s) => s.podLabel.failingSinceMs !== null);
     assert.equal(readiness(r.store.state).ok, true, 'tolerated at first');
     const failingSinceMs = r.store.state.podLabel.failingSinceMs!;
-    await waitState(r.store, 'not ready', (s) => !readiness(s).ok, 3000);
+    await advanceUntil(r, 'three failures', () => r.store.state.podLabel.failureCount >= 3);
+    assert.equal(readiness(r.store.state).ok, true, 'still tolerated');
+    // From here on the labeler reports nothing synchronously: whatever turns readiness is the clock.
+    let turnedBy: string | null = null;
+    r.store.subscribe((next, previous, e) => {
+      if (readiness(previous).ok && !readiness(next).ok) turnedBy = e.type;
+    });
+    r.time.advance(failingSinceMs + 999 - r.time.now());
+    assert.equal(readiness(r.store.state).ok, true, 'tolerated within the timeout');
+    r.time.advance(2);
+    assert.equal(turnedBy, 'clockTicked');
     const s = r.store.state;
     assert.ok(s.nowMs - failingSinceMs > 1000);
     const check = s.verdict.checks.find((c) => c.name === 'label')!;
     assert.equal(check.reason, 'label-update-failing');
     assert.match(check.detail ?? '', /label-own-pod jm-\d+: forbidden: PATCH pod flink\/jm-\d+: HTTP 403: pods "jm-\d+" is forbidden/);
     assert.ok(s.podLabel.failureCount >= 3, `failures ${s.podLabel.failureCount}`);
+    // The attempt that the time just passed started ends first, refused like the others.
+    await settled(r);
     api.allowAll();
-    await waitState(r.store, 'ready again', (st) => readiness(st).ok);
+    await advanceUntil(r, 'ready again', () => readiness(r.store.state).ok);
     assert.equal(labelOf(r.pod), 'standby');
   });
 
@@ -239,10 +286,11 @@ describe('PodLabeler', () => {
     api.inject({ verb: 'list', status: 500, times: Infinity });
     r.role('leader');
     await waitState(r.store, 'failing', (s) => s.podLabel.failureCount === 1);
-    const t0 = performance.now();
+    assert.ok(r.timers.pending()[0]! >= 5000, `backoff ${r.timers.pending()[0]} ms`);
+    const t0 = r.time.now();
     r.role('standby');
     await waitLabel(r.pod, 'standby');
-    assert.ok(performance.now() - t0 < 1000, `took ${Math.round(performance.now() - t0)} ms`);
+    assert.equal(r.time.now() - t0, 0, 'labelled without any time passing');
   });
 
   it('a pod without the cluster label neither lists nor labels itself leader, says why, and goes ahead once it has one', async () => {
@@ -251,7 +299,7 @@ describe('PodLabeler', () => {
     await waitState(r.store, 'first read', (s) => s.podLabel.applied === 'absent');
     const calls = r.since();
     r.role('leader');
-    await waitState(r.store, 'two failures', (s) => s.podLabel.failureCount >= 2);
+    await advanceUntil(r, 'two failures', () => r.store.state.podLabel.failureCount >= 2);
     const error = r.store.state.podLabel.lastError!;
     assert.equal(error.reason, 'cluster-label-missing');
     assert.equal(error.operation, 'list-leader-pods');
@@ -260,7 +308,7 @@ describe('PodLabeler', () => {
     assert.equal(labelOf(r.pod), undefined);
     // Once the pod has the label, the next attempt reads it and goes ahead.
     await kubeClientFor(api).patchPodLabels(r.pod, { [CLUSTER]: 'late' });
-    await waitLabel(r.pod, 'leader');
+    await advanceUntil(r, 'labelled leader', () => labelOf(r.pod) === 'leader');
   });
 
   it('resync: the leader sweeps again, so a leader label that appears on another pod later goes too; a standby re-reads and repairs', async () => {
@@ -270,7 +318,9 @@ describe('PodLabeler', () => {
     await waitLabel(leader.pod, 'leader');
     // An old leader's patch that landed after the sweep, from a sidecar that has since lost the API.
     api.addPod(`${leader.pod}-late`, { [ROLE]: 'leader', [CLUSTER]: leader.cluster });
-    await waitLabel(`${leader.pod}-late`, undefined);
+    await settled(leader);
+    assert.deepEqual(leader.timers.pending(), [150], 'the next sweep is a resync interval away');
+    await advanceUntil(leader, 'the late label removed', () => labelOf(`${leader.pod}-late`) === undefined, 1);
     assert.equal(labelOf(leader.pod), 'leader');
 
     const standby = rig({ labeler: { resyncIntervalMs: 150 } });
@@ -278,7 +328,7 @@ describe('PodLabeler', () => {
     standby.role('standby');
     await waitLabel(standby.pod, 'standby');
     await kubeClientFor(api).patchPodLabels(standby.pod, { [ROLE]: 'leader' });
-    await waitLabel(standby.pod, 'standby');
+    await advanceUntil(standby, 'repaired', () => labelOf(standby.pod) === 'standby', 1);
   });
 
   it('reads its own label at start and patches only what differs', async () => {
@@ -287,7 +337,8 @@ describe('PodLabeler', () => {
     r.labeler.start();
     r.role('standby');
     await waitState(r.store, 'read standby', (s) => s.podLabel.applied === 'standby');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Asleep until its resync: it has done all it means to.
+    await settled(r);
     assert.deepEqual(calls(), [`GET ${r.pod}`]);
   });
 
@@ -296,15 +347,11 @@ describe('PodLabeler', () => {
     r.labeler.start();
     r.role('leader');
     await waitLabel(r.pod, 'leader');
-    api.setLatencyMs(100);
-    try {
-      r.store.dispatch({ type: 'shutdownStarted', atMs: clock() });
-      await r.labeler.stop(3000);
-      assert.equal(labelOf(r.pod), undefined);
-      assert.equal(r.store.state.podLabel.applied, 'absent');
-    } finally {
-      api.setLatencyMs(0);
-    }
+    // The removal is on its way to the API when stop() is called; no time passes meanwhile.
+    r.store.dispatch({ type: 'shutdownStarted', atMs: r.time.now() });
+    await r.labeler.stop(3000);
+    assert.equal(labelOf(r.pod), undefined);
+    assert.equal(r.store.state.podLabel.applied, 'absent');
   });
 
   it('stop() gives up after its timeout when the API does not answer', async () => {
@@ -313,11 +360,16 @@ describe('PodLabeler', () => {
     r.role('leader');
     await waitLabel(r.pod, 'leader');
     api.deny('patch');
-    r.store.dispatch({ type: 'shutdownStarted', atMs: clock() });
-    const t0 = performance.now();
-    await r.labeler.stop(300);
-    const tookMs = performance.now() - t0;
-    assert.ok(tookMs >= 290 && tookMs < 1000, `took ${Math.round(tookMs)} ms`);
+    r.store.dispatch({ type: 'shutdownStarted', atMs: r.time.now() });
+    const t0 = r.time.now();
+    let stoppedAtMs: number | null = null;
+    const stopped = r.labeler.stop(300).then(() => (stoppedAtMs = r.time.now()));
+    r.time.advance(299);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(stoppedAtMs, null, 'still waiting within its timeout');
+    r.time.advance(1);
+    await stopped;
+    assert.equal(stoppedAtMs! - t0, 300);
     assert.equal(labelOf(r.pod), 'leader');
   });
 });

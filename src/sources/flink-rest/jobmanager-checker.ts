@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { SidecarEvent } from '../../core/model.js';
+import { realTimers, type TimerHandle, type Timers } from '../../timers.js';
 import { classifyAnswer, classifyError, type CheckOutcome } from './classify.js';
 
 export interface JobManagerCheckerOptions {
@@ -10,6 +11,8 @@ export interface JobManagerCheckerOptions {
   timeoutMs: number;
   /** Monotonic milliseconds. */
   clock: () => number;
+  /** What the checks, their delays and their timeouts are scheduled with; the real timers by default. */
+  timers?: Timers;
   onEvent: (event: SidecarEvent) => void;
   /** TLS options for an https REST API (rest-tls.ts). */
   tls?: https.AgentOptions;
@@ -38,7 +41,7 @@ const BURST_MAX_DELAY_MS = 100;
  * a full interval.
  */
 export class JobManagerChecker {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: TimerHandle | null = null;
   private inFlight = false;
   private pendingSoon = false;
   private burstUntilMs = 0;
@@ -46,6 +49,7 @@ export class JobManagerChecker {
   private stopped = true;
   private readonly agent: http.Agent;
   private readonly request: typeof http.request;
+  private readonly timers: Timers;
 
   constructor(private readonly options: JobManagerCheckerOptions) {
     const isHttps = options.restUrl.protocol === 'https:';
@@ -54,6 +58,7 @@ export class JobManagerChecker {
       ? new https.Agent({ keepAlive: true, maxSockets: 1, ...options.tls })
       : new http.Agent({ keepAlive: true, maxSockets: 1 });
     this.request = isHttps ? https.request : http.request;
+    this.timers = options.timers ?? realTimers;
   }
 
   start(): void {
@@ -63,7 +68,7 @@ export class JobManagerChecker {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = null;
     this.agent.destroy();
   }
@@ -81,7 +86,7 @@ export class JobManagerChecker {
   }
 
   private run(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer) this.timers.clearTimeout(this.timer);
     this.timer = null;
     this.inFlight = true;
     const { clock, onEvent, intervalMs, timeoutMs } = this.options;
@@ -111,7 +116,7 @@ export class JobManagerChecker {
       delayMs = Math.min(this.burstDelayMs, BURST_MAX_DELAY_MS, this.options.intervalMs);
       this.burstDelayMs *= 2;
     }
-    this.timer = setTimeout(() => this.run(), delayMs);
+    this.timer = this.timers.setTimeout(() => this.run(), delayMs);
   }
 
   /** One `GET /config`, never following redirects, bounded in time and in bytes read. */
@@ -124,7 +129,7 @@ export class JobManagerChecker {
       const finish = (outcome: CheckOutcome) => {
         if (settled) return;
         settled = true;
-        clearTimeout(deadline);
+        this.timers.clearTimeout(deadline);
         resolve(outcome);
       };
       const req = this.request(url, { method: 'GET', agent: this.agent, headers: { accept: 'application/json' } }, (res) => {
@@ -149,7 +154,7 @@ export class JobManagerChecker {
         });
         res.on('error', (err) => finish(classifyError(err, timeoutMs, timedOut)));
       });
-      const deadline = setTimeout(() => {
+      const deadline = this.timers.setTimeout(() => {
         timedOut = true;
         req.destroy(new Error('timeout'));
         finish(classifyError(undefined, timeoutMs, true));

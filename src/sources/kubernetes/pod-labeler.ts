@@ -19,6 +19,7 @@
 import type { Logger } from 'pino';
 import type { PodLabelError, PodLabelOperation, PodLabelState, PodLabelValue, SidecarEvent, SidecarState } from '../../core/model.js';
 import type { StoreListener } from '../../store.js';
+import { realTimers, type TimerHandle, type Timers } from '../../timers.js';
 import type { KubeClient, PodSummary } from './kube-client.js';
 import { KubernetesError } from './kubernetes-error.js';
 import type { LabelRoutingSettings } from './settings.js';
@@ -36,6 +37,8 @@ export interface PodLabelerOptions {
   settings: Pick<LabelRoutingSettings, 'roleLabel' | 'leaderValue' | 'standbyValue' | 'clusterLabel'> & { podName: string };
   /** Milliseconds on the clock the store's events are timed with. */
   clock: () => number;
+  /** What backoffs, resyncs and the stop timeout are scheduled with; the real timers by default. */
+  timers?: Timers;
   logger: Logger;
   /** First retry delay after a failure; doubles per consecutive failure up to maxBackoffMs. Default 250. */
   initialBackoffMs?: number;
@@ -82,6 +85,7 @@ export class PodLabeler {
       maxBackoffMs: 5000,
       resyncIntervalMs: 30_000,
       random: Math.random,
+      timers: realTimers,
       ...options,
     };
     this.log = options.logger;
@@ -114,15 +118,15 @@ export class PodLabeler {
     if (this.loop === null || this.isStopping) return;
     const isRemoved = (s: SidecarState): boolean => s.podLabel.desired === 'absent' && s.podLabel.applied === 'absent';
     // Idle as well as removed: a patch still in flight (to leader, say) would land after a check of the state alone.
-    let timer: NodeJS.Timeout | undefined;
+    let timer: TimerHandle | undefined;
     await new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, Math.max(0, timeoutMs));
+      timer = this.o.timers.setTimeout(resolve, Math.max(0, timeoutMs));
       this.onIdle = () => {
         if (isRemoved(this.o.store.state)) resolve();
       };
       if (this.isIdle) this.onIdle();
     });
-    clearTimeout(timer);
+    if (timer) this.o.timers.clearTimeout(timer);
     this.onIdle = null;
     if (!isRemoved(this.o.store.state)) {
       this.log.warn({ label: this.o.settings.roleLabel, applied: this.o.store.state.podLabel.applied, timeoutMs },
@@ -308,11 +312,11 @@ export class PodLabeler {
     if (this.isStopping || this.hasDesiredChanged) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
-        clearTimeout(timer);
+        this.o.timers.clearTimeout(timer);
         this.wakeUp = null;
         resolve();
       };
-      const timer = setTimeout(done, Math.max(0, ms));
+      const timer = this.o.timers.setTimeout(done, Math.max(0, ms));
       this.wakeUp = done;
     });
   }

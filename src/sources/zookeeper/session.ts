@@ -2,6 +2,7 @@ import zookeeper, { type Client, type State } from 'node-zookeeper-client';
 import type { Logger } from 'pino';
 import type { ZooKeeperAuth } from '../../config/index.js';
 import type { SidecarEvent } from '../../core/model.js';
+import { realTimers, type TimerHandle, type Timers } from '../../timers.js';
 import { exists, sessionIdHex } from './calls.js';
 
 export interface ZooKeeperSessionOptions {
@@ -9,6 +10,8 @@ export interface ZooKeeperSessionOptions {
   sessionTimeoutMs: number;
   /** Monotonic milliseconds. */
   clock: () => number;
+  /** What pings, their timeouts and reconnection backoffs are scheduled with; the real timers by default. */
+  timers?: Timers;
   logger: Logger;
   onEvent: (event: SidecarEvent) => void;
   /** Called on every (re)connection: the caller re-reads and re-arms its watches with this client. */
@@ -39,8 +42,8 @@ export const ZOOKEEPER_LOOP = 'zookeeper-supervisor';
  */
 export class ZooKeeperSession {
   private client: Client | null = null;
-  private pingTimer: NodeJS.Timeout | null = null;
-  private reconnectTimer: NodeJS.Timeout | null = null;
+  private pingTimer: TimerHandle | null = null;
+  private reconnectTimer: TimerHandle | null = null;
   private pingInFlight = false;
   /** When the current client was last seen connected (or was made); see pingCycle. */
   private lastConnectedMs = 0;
@@ -48,8 +51,10 @@ export class ZooKeeperSession {
   private closed = false;
   private readonly pingIntervalMs: number;
   private readonly pingTimeoutMs: number;
+  private readonly timers: Timers;
 
   constructor(private readonly options: ZooKeeperSessionOptions) {
+    this.timers = options.timers ?? realTimers;
     // A ping every quarter of the session timeout, given half of it to answer: a silent
     // partition is noticed within three quarters of the timeout, before the server expires us.
     this.pingIntervalMs = Math.max(250, Math.floor(options.sessionTimeoutMs / 4));
@@ -58,7 +63,7 @@ export class ZooKeeperSession {
 
   start(): void {
     this.connectNewClient();
-    this.pingTimer = setInterval(() => this.pingCycle(), this.pingIntervalMs);
+    this.schedulePing();
     this.tick();
   }
 
@@ -70,8 +75,9 @@ export class ZooKeeperSession {
   /** Closes the session, so the server removes this client's watches at once. */
   close(): void {
     this.closed = true;
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (this.pingTimer) this.timers.clearTimeout(this.pingTimer);
+    this.pingTimer = null;
+    if (this.reconnectTimer) this.timers.clearTimeout(this.reconnectTimer);
     const client = this.client;
     this.client = null;
     client?.close();
@@ -131,10 +137,19 @@ export class ZooKeeperSession {
     const delayMs = Math.round(base * (0.8 + Math.random() * 0.4));
     this.failures += 1;
     this.options.logger.info({ delayMs }, 'new ZooKeeper session after backoff');
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = null;
       if (!this.closed) this.connectNewClient();
     }, delayMs);
+  }
+
+  /** Every pingIntervalMs, like an interval: the next cycle is set before this one runs. */
+  private schedulePing(): void {
+    this.pingTimer = this.timers.setTimeout(() => {
+      if (this.closed) return;
+      this.schedulePing();
+      this.pingCycle();
+    }, this.pingIntervalMs);
   }
 
   private pingCycle(): void {
@@ -160,7 +175,7 @@ export class ZooKeeperSession {
     this.lastConnectedMs = nowMs;
     if (this.pingInFlight) return;
     this.pingInFlight = true;
-    const timer = setTimeout(() => {
+    const timer = this.timers.setTimeout(() => {
       if (client !== this.client || this.closed) return;
       const detail = `ZooKeeper did not answer a ping within ${this.pingTimeoutMs} ms`;
       this.options.logger.warn(detail);
@@ -173,7 +188,7 @@ export class ZooKeeperSession {
       },
       () => undefined, // a failed ping is the client's own disconnect, reported through its state
     ).finally(() => {
-      clearTimeout(timer);
+      this.timers.clearTimeout(timer);
       if (client === this.client) this.pingInFlight = false;
     });
   }
