@@ -70,7 +70,7 @@ function summary(name: string, samples: number[]): { name: string; p50: number; 
 
 async function main(): Promise<void> {
   const store = busyLeaderStore();
-  const metrics = createMetrics({ store, version: 'bench', layoutSetting: 'auto', clusterId: '/default' });
+  const metrics = createMetrics({ store, version: 'bench', leaderSource: 'zookeeper', layoutSetting: 'auto', clusterId: '/default' });
   const app = createApp({ getState: () => store.state, clock: monotonicClock, metrics });
 
   const serverMs: number[] = [];

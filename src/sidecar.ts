@@ -2,8 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
-import type { LeaderTarget } from './core/identity.js';
-import type { LayoutObservation, SidecarState } from './core/model.js';
+import type { SidecarState } from './core/model.js';
 import { initialState } from './core/reduce.js';
 import { effectiveSettings } from './effective-config.js';
 import { createApp } from './http/create-app.js';
@@ -14,21 +13,16 @@ import { packageVersion } from './package-version.js';
 import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
 import { confWarnings, parseFlinkVersion } from './flink-conf/version-rules.js';
 import { loadRestTls } from './sources/flink-rest/rest-tls.js';
-import { FlinkSessionGrant } from './sources/zookeeper/session-grant.js';
 import { wakeOnDeadlines } from './wake-timer.js';
 import { buildIdentity } from './sources/local-identity.js';
 import { startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
-import { createHostResolver, LeaderTargetLookup } from './sources/leader-target.js';
-import { ElectionWatcher } from './sources/zookeeper/election-watcher.js';
-import { allElectionPaths } from './sources/zookeeper/paths.js';
-import { ZooKeeperSession } from './sources/zookeeper/session.js';
+import { createLeaderSource } from './leader-sources.js';
+import { createHostResolver } from './sources/leader-target.js';
 import { Store } from './store.js';
 
 /** Monotonic milliseconds on the epoch scale: never jumps with the wall clock, yet readable as a time. */
 export const monotonicClock = (): number => performance.timeOrigin + performance.now();
 
-/** After a failed read (NOAUTH, say) the watches are set again after this long. */
-const READ_RETRY_MS = 5000;
 const DNS_TIMEOUT_MS = 2000;
 
 export interface RunningSidecar {
@@ -67,17 +61,21 @@ export async function startSidecar(
       labelFailureReadinessTimeoutMs: label?.failureReadinessTimeoutMs ?? config.labelFailureReadinessTimeoutMs,
       // Flink's leader keeps leading through a suspended connection for up to its session timeout.
       tolerateSuspendedMs: config.tolerateSuspendedConnections ? config.flinkSessionTimeoutMs : null,
+      leaderSource: config.leaderSource,
+      kubernetesClusterId: config.leaderSource === 'kubernetes' ? config.kubernetesClusterId : null,
       jobmanagerLivenessGraceMs: config.jobmanagerLivenessGraceMs,
       jobmanagerStartupAllowanceMs: config.jobmanagerStartupAllowanceMs,
       leaderHandoverDelayMs: config.leaderHandoverDelayMs,
     }),
   );
   const log = logger.child({ module: 'sidecar' });
+  const isKubernetes = config.leaderSource === 'kubernetes';
   log.info(
     {
-      zookeeper: config.zookeeperQuorum.connectString,
-      root: config.zookeeperRoot,
-      clusterId: config.clusterId,
+      leaderSource: config.leaderSource,
+      ...(isKubernetes
+        ? { namespace: config.kubernetesNamespace, clusterId: config.kubernetesClusterId, kubeconfig: config.kubeconfig ?? 'in-cluster' }
+        : { zookeeper: config.zookeeperQuorum?.connectString, root: config.zookeeperRoot, clusterId: config.clusterId }),
       layout: config.layout,
       restUrl: config.flinkRestUrl.href,
       explicitHosts: identity.explicitHosts,
@@ -88,64 +86,15 @@ export async function startSidecar(
 
   store.subscribe(logTransitions(logger.child({ module: 'core' })));
   // Before the sources start, so that the counters see every event.
-  const metrics = createMetrics({ store, version: packageVersion(), layoutSetting: config.layout, clusterId: config.clusterId });
+  const metrics = createMetrics({
+    store,
+    version: packageVersion(),
+    leaderSource: config.leaderSource,
+    layoutSetting: config.layout,
+    clusterId: (isKubernetes ? config.kubernetesClusterId : null) ?? config.clusterId,
+  });
 
-  const paths = allElectionPaths(
-    {
-      root: config.zookeeperRoot,
-      clusterId: config.clusterId,
-      latchDir: config.zookeeperLatchPath,
-      leaderDir: config.zookeeperLeaderPath,
-    },
-    config.layout,
-  );
-
-  const zkLog = logger.child({ module: 'zookeeper' });
-  let retryTimer: NodeJS.Timeout | null = null;
-  // The leader addresses are looked up between the watcher and the store, so the watcher only reads.
-  const lookup = new LeaderTargetLookup<LayoutObservation[]>({
-    resolveHost,
-    fill: fillZooKeeperTargets,
-    emit: (observations, atMs) => store.dispatch({ type: 'electionObserved', atMs, observations }),
-  });
-  const watcher: ElectionWatcher = new ElectionWatcher({
-    paths,
-    onObserved: (observations) => lookup.report(observations, clock()),
-    onReadFailed: (err) => {
-      zkLog.error({ code: err.code, path: err.path, err: err.message }, 'reading the leader election failed');
-      store.dispatch({ type: 'electionReadFailed', atMs: clock(), code: err.code, path: err.path ?? '', message: err.message });
-      if (retryTimer) return;
-      retryTimer = setTimeout(() => {
-        retryTimer = null;
-        const client = session.current;
-        if (client) watcher.watch(client);
-      }, READ_RETRY_MS);
-    },
-  });
-  // A tolerated loss is held no longer than the servers grant a JobManager's session.
-  const grant = config.tolerateSuspendedConnections
-    ? new FlinkSessionGrant({
-        connectString: config.zookeeperQuorum.connectString,
-        requestedMs: config.flinkSessionTimeoutMs,
-        authorization: config.zookeeperAuthorization,
-        timeoutMs: config.zookeeperSessionTimeoutMs,
-        clock,
-        logger: zkLog,
-        onEvent: store.dispatch,
-      })
-    : null;
-  const session = new ZooKeeperSession({
-    connectString: config.zookeeperQuorum.connectString,
-    sessionTimeoutMs: config.zookeeperSessionTimeoutMs,
-    authorization: config.zookeeperAuthorization,
-    clock,
-    logger: zkLog,
-    onEvent: store.dispatch,
-    onConnected: (client) => {
-      watcher.watch(client);
-      grant?.onConnected();
-    },
-  });
+  const source = createLeaderSource({ config, store, clock, logger, resolveHost });
   const checker = new JobManagerChecker({
     restUrl: config.flinkRestUrl,
     intervalMs: config.jobmanagerCheckIntervalMs,
@@ -180,7 +129,7 @@ export async function startSidecar(
   log.info({ host, port }, 'probe server listening');
   const debug = config.debugPort === 0 ? null : await startDebugServer(config, store);
   if (debug) log.info({ host: debug.host, port: debug.port, token: config.debugTokenFile !== null }, 'debug endpoints listening');
-  session.start();
+  source.start();
   checker.start();
 
   let stopping: Promise<void> | null = null;
@@ -194,27 +143,12 @@ export async function startSidecar(
       stopWaking();
       metrics.close();
       checker.stop();
-      watcher.stop();
-      lookup.stop();
-      if (retryTimer) clearTimeout(retryTimer);
-      session.close();
+      source.stop();
       log.info('stopped');
     })();
     return stopping;
   };
   return { store, server, address: { host, port }, debugAddress: debug && { host: debug.host, port: debug.port }, shutdown };
-}
-
-/** Every published leader address in a ZooKeeper picture, looked up. */
-async function fillZooKeeperTargets(
-  observations: LayoutObservation[],
-  lookUp: (address: string) => Promise<LeaderTarget>,
-): Promise<LayoutObservation[]> {
-  return Promise.all(
-    observations.map(async (o) =>
-      o.leaderInfo.kind === 'published' ? { ...o, leaderInfo: { ...o.leaderInfo, target: await lookUp(o.leaderInfo.address) } } : o,
-    ),
-  );
 }
 
 /** The debug endpoints on their own port; the token file is read once, at start. */

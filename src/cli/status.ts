@@ -19,15 +19,23 @@ export interface StatusResult {
 
 /**
  * `flink-ha-sidecar status`: reads the leader election from ZooKeeper once, with the sidecar's
- * settings, and describes every component (like `patronictl list`). Exit 0 when rest_server has a
+ * settings, and describes every component (like `patronictl list`); for Kubernetes HA, the
+ * ConfigMaps instead (status-kubernetes.ts). Exit 0 when rest_server has a
  * current leader, 1 when not, 2 when ZooKeeper cannot be reached within `connectTimeoutMs` or a
  * read fails.
  */
 export async function runStatus(config: Config, json: boolean, connectTimeoutMs = STATUS_CONNECT_TIMEOUT_MS): Promise<StatusResult> {
+  if (config.leaderSource === 'kubernetes') {
+    // Loaded only for this source: it brings the Kubernetes client.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { runKubernetesStatus } = require('./status-kubernetes.js') as typeof import('./status-kubernetes.js');
+    return runKubernetesStatus(config, json, connectTimeoutMs);
+  }
   const namespace = joinZkPath(config.zookeeperRoot, config.clusterId);
+  const connectString = config.zookeeperQuorum?.connectString ?? '';
   let client: Client | null = null;
   try {
-    client = await connect(config.zookeeperQuorum.connectString, connectTimeoutMs, config.zookeeperAuthorization);
+    client = await connect(connectString, connectTimeoutMs, config.zookeeperAuthorization);
     const paths = allElectionPaths(
       { root: config.zookeeperRoot, clusterId: config.clusterId, latchDir: config.zookeeperLatchPath, leaderDir: config.zookeeperLeaderPath },
       config.layout,
@@ -37,7 +45,7 @@ export async function runStatus(config: Config, json: boolean, connectTimeoutMs 
     const shown = { ...view, components: withHexSessionIds(view.components) };
     return { exitCode, output: json ? `${JSON.stringify({ namespace, ...shown }, null, 2)}\n` : formatView(namespace, shown) };
   } catch (err) {
-    const message = describeFailure(err, config.zookeeperQuorum.connectString);
+    const message = describeFailure(err, connectString);
     return { exitCode: STATUS_EXIT.failed, output: json ? `${JSON.stringify({ namespace, error: message })}\n` : `error: ${message}\n` };
   } finally {
     client?.close();
@@ -93,7 +101,7 @@ export function formatView(namespace: string, view: ElectionView): string {
   return `${lines.join('\n')}\n`;
 }
 
-function table(header: string[], rows: string[][]): string[] {
+export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
   return [fmt(header), ...rows.map(fmt)];

@@ -118,3 +118,28 @@ export function labelRoutingProblems(values: PartialValues, cluster: InClusterFa
   if (missing.length > 0) problems.push(`${label(SETTINGS.routingMode)}: label ${notInClusterProblem(missing)}`);
   return problems;
 }
+
+/**
+ * What the Kubernetes source needs besides its cluster-id (required by the settings table): a layout
+ * that Kubernetes HA has, and credentials (a kubeconfig, or the pod's own).
+ */
+export function leaderSourceProblems(values: PartialValues, cluster: InClusterFacts): string[] {
+  if (values.leaderSource !== 'kubernetes') return [];
+  const problems: string[] = [];
+  if (values.layout === '1.13') {
+    problems.push(
+      `${label(SETTINGS.layout)}: 1.13 is a ZooKeeper layout; Kubernetes high availability has 1.15 (Flink 1.15 and later), ` +
+        '1.14 (Flink 1.12 to 1.14) and auto',
+    );
+  }
+  if (values.kubeconfig === null) {
+    const missing = missingInClusterCredentials(cluster);
+    if (missing.length > 0) {
+      problems.push(
+        `${label(SETTINGS.leaderSource)}: kubernetes reads Flink's ConfigMaps through the Kubernetes API, and ${label(SETTINGS.kubeconfig)} ` +
+          `is not set; the pod's service account cannot be used here: ${missing.join('; ')}`,
+      );
+    }
+  }
+  return problems;
+}

@@ -1,10 +1,10 @@
 /**
  * Flink's configuration file as a whole: which of its keys the settings read (nothing else is
- * kept), what became of reading it, and the problems of the file itself (unreadable, refused by
- * Flink, or not configured for ZooKeeper high availability).
+ * kept), what became of reading it, and the problems of the file itself (unreadable, or refused
+ * by Flink).
  */
 import type { FlinkConfRead } from '../flink-conf/read-flink-conf.js';
-import { firstEntry, KIND_PROBLEMS, where, type FlinkFile } from './flink-sources.js';
+import type { FlinkFile } from './flink-sources.js';
 import { label, SETTINGS, type SettingSpec } from './settings.js';
 import type { SettingSource } from './types.js';
 import { REST_ADDRESS_KEYS, REST_AUTHENTICATION_KEY, REST_TRUSTSTORE_TYPE_KEY, show } from './values.js';
@@ -25,14 +25,11 @@ const FLINK_KEY_SET: ReadonlySet<string> = new Set([
   ...REST_ADDRESS_KEYS,
   REST_AUTHENTICATION_KEY,
   REST_TRUSTSTORE_TYPE_KEY,
-  'high-availability.type',
-  'recovery.mode',
-  'high-availability',
 ]);
 const FLINK_KEY_PREFIXES = Object.values<SettingSpec<unknown>>(SETTINGS).flatMap((spec) => spec.flink?.prefixes ?? []);
 export const isFlinkKey = (key: string): boolean => FLINK_KEY_SET.has(key) || FLINK_KEY_PREFIXES.some((prefix) => key.startsWith(prefix));
 
-/** Problems of the file as a whole: unreadable, refused by Flink, or not configured for ZooKeeper high availability. */
+/** Problems of the file as a whole: unreadable, or refused by Flink. */
 export function flinkFileProblems(read: FlinkConfRead, dirSource: SettingSource): string[] {
   if (read.kind === 'missing') {
     // The default directory may well be absent (a sidecar given only flags); one named on purpose may not.
@@ -44,29 +41,5 @@ export function flinkFileProblems(read: FlinkConfRead, dirSource: SettingSource)
     const column = p.column === null ? '' : `:${p.column}`;
     return `${read.path}:${p.line}${column}: ${p.description}`;
   });
-  return [...problems, ...haTypeProblems({ path: read.path, entries: read.entries })];
-}
-
-/**
- * Flink's HighAvailabilityMode#fromConfig: high-availability.type, then the deprecated recovery.mode
- * and high-availability; 'standalone' means NONE; a value that is no mode name is the class name of
- * a custom HighAvailabilityServicesFactory. Flink has no factory class for ZooKeeper (the ZOOKEEPER
- * mode builds its services directly), so only 'zookeeper', in any case, is ZooKeeper. Unset is fine:
- * the JobManager may get it as a start-up argument (-D, FLINK_PROPERTIES).
- */
-function haTypeProblems(file: FlinkFile): string[] {
-  const entry = firstEntry(file, ['high-availability.type', 'recovery.mode', 'high-availability']);
-  if (entry === null) return [];
-  if (entry.kind !== 'text') return [`${where(file, entry)} ${KIND_PROBLEMS[entry.kind]}`];
-  const mode = entry.value.toUpperCase();
-  if (mode === 'ZOOKEEPER') return [];
-  const found = `${where(file, entry)}: ${show(entry.value)}`;
-  const wanted = 'the sidecar works only with ZooKeeper high availability (high-availability.type: zookeeper)';
-  if (mode === 'NONE' || mode === 'STANDALONE') {
-    return [`${found} turns high availability off, so no JobManager is elected; ${wanted}`];
-  }
-  if (mode === 'KUBERNETES') {
-    return [`${found} keeps the leader election in Kubernetes ConfigMaps, not in ZooKeeper; ${wanted}`];
-  }
-  return [`${found} names a custom high-availability services factory, not ZooKeeper; ${wanted}`];
+  return problems;
 }

@@ -5,6 +5,7 @@
  */
 import { isIPv6 } from 'node:net';
 import type { FlinkConfEntry } from '../flink-conf/types.js';
+import type { LeaderSource } from '../core/model.js';
 import type { ZooKeeperAuth } from './types.js';
 import {
   DEFAULT_REST_PORT,
@@ -17,6 +18,7 @@ import {
   REST_BIND_ADDRESS_KEYS,
   REST_BIND_PORT_KEYS,
   REST_SSL_KEYS,
+  show,
   ZOOKEEPER_AUTHORIZATION_KEY,
   zooKeeperAuths,
   type Parsed,
@@ -120,4 +122,28 @@ export const FLINK_REST_URL_SOURCE: FlinkSource<URL> = {
     const hostText = isIPv6(host.value) ? `[${host.value}]` : host.value;
     return ok(new URL(`${https.value ? 'https' : 'http'}://${hostText}:${portNumber.value}/`));
   },
+};
+
+/** Flink's HighAvailabilityOptions.HA_MODE and its deprecated keys, in Flink's lookup order. */
+export const HA_TYPE_KEYS = ['high-availability.type', 'recovery.mode', 'high-availability'] as const;
+/** The factory Flink loads for `high-availability.type: kubernetes`, which may also be named directly. */
+export const KUBERNETES_HA_FACTORY = 'org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory';
+
+/**
+ * Flink's HighAvailabilityMode#fromConfig: the value, in any case, is a mode name (zookeeper,
+ * kubernetes, none, or its old name standalone); anything else is the class name of a custom
+ * HighAvailabilityServicesFactory, of which the sidecar knows Flink's own Kubernetes one.
+ */
+export function parseHaType(raw: string): Parsed<LeaderSource> {
+  const mode = raw.trim().toUpperCase();
+  if (mode === 'ZOOKEEPER') return ok('zookeeper');
+  if (mode === 'KUBERNETES' || raw.trim() === KUBERNETES_HA_FACTORY) return ok('kubernetes');
+  const wanted = 'the sidecar reads the leader election of ZooKeeper or Kubernetes high availability';
+  if (mode === 'NONE' || mode === 'STANDALONE') return fail(`${show(raw)} turns high availability off, so no JobManager is elected; ${wanted}`);
+  return fail(`${show(raw)} names a custom high-availability services factory; ${wanted}`);
+}
+
+export const HA_TYPE_SOURCE: FlinkSource<LeaderSource> = {
+  ...flinkOption(HA_TYPE_KEYS, parseHaType),
+  help: `${HA_TYPE_KEYS.join(', then ')}`,
 };

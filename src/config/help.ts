@@ -1,8 +1,9 @@
 /** The --help text, generated from the settings table, and the --version text. */
+import type { LeaderSource } from '../core/model.js';
 import { SETTING_NAMES, SETTINGS, type SettingSpec } from './settings.js';
 
 function defaultHelp(spec: SettingSpec<unknown>): string {
-  if ('example' in spec.unset) return 'required';
+  if ('example' in spec.unset) return requiredText(spec.unset.onlyWithSource, (source) => `required with --leader-source=${source}`);
   if ('raw' in spec.unset) return `default ${spec.unset.raw}`;
   return `default: ${spec.unset.help}`;
 }
@@ -87,7 +88,10 @@ export function settingsReference(): string {
       section = spec.section;
       out.push('', `### ${section} settings`, '', '| environment | flag | default | from Flink\'s file | meaning |', '|---|---|---|---|---|');
     }
-    const fallback = 'example' in spec.unset ? 'required' : 'raw' in spec.unset ? `\`${spec.unset.raw}\`` : spec.unset.help;
+    const fallback =
+      'example' in spec.unset
+        ? requiredText(spec.unset.onlyWithSource, (source) => `required with ${source}`)
+        : 'raw' in spec.unset ? `\`${spec.unset.raw}\`` : spec.unset.help;
     const flink = spec.flink === undefined ? '' : spec.flink.help;
     out.push(`| \`${spec.env}\` | \`--${spec.flag} ${cell(spec.valueHint)}\` | ${cell(fallback)} | ${cell(flink)} | ${cell(spec.help.join(' '))} |`);
   }
@@ -97,4 +101,9 @@ export function settingsReference(): string {
 /** The --version text. */
 export function versionText(version: string): string {
   return `flink-ha-sidecar ${version}`;
+}
+
+/** ZooKeeper is the default source: settings required by it alone read as plainly required. */
+function requiredText(source: LeaderSource | undefined, withSource: (source: LeaderSource) => string): string {
+  return source === undefined || source === 'zookeeper' ? 'required' : withSource(source);
 }

@@ -8,6 +8,17 @@ export function podNameProblems(podName: string): string[] {
   return isDnsSubdomain(podName) ? [] : [`${JSON.stringify(podName)} is not a pod name (lowercase DNS subdomain, at most 253 characters)`];
 }
 
+/**
+ * Flink's kubernetes.cluster-id as far as the sidecar needs it: it names the HA ConfigMaps
+ * (`<cluster-id>-cluster-config-map`, `<cluster-id>-restserver-leader`), which must be lowercase
+ * DNS subdomains of at most 253 characters.
+ */
+export function clusterIdProblems(clusterId: string): string[] {
+  return isDnsSubdomain(`${clusterId}-cluster-config-map`)
+    ? []
+    : [`${JSON.stringify(clusterId)} cannot name a ConfigMap (<cluster-id>-cluster-config-map must be a lowercase DNS subdomain of at most 253 characters)`];
+}
+
 /** A namespace name: a lowercase DNS label of at most 63 characters. */
 export function namespaceProblems(namespace: string): string[] {
   return isDnsLabel(namespace) ? [] : [`${JSON.stringify(namespace)} is not a namespace name (lowercase DNS label, at most 63 characters)`];

@@ -6,7 +6,7 @@
 import { ConfigError } from '../errors.js';
 import { NODE_IO, readFlinkConf, type FlinkConfIo } from '../flink-conf/read-flink-conf.js';
 import { positionalProblems, scanArgs, type ArgScan } from './argv.js';
-import { crossCheckProblems, labelRoutingProblems } from './cross-checks.js';
+import { crossCheckProblems, labelRoutingProblems, leaderSourceProblems } from './cross-checks.js';
 import { flinkFileProblems, isFlinkKey, type FlinkContext } from './flink-file.js';
 import { firstEntry } from './flink-sources.js';
 import { helpText, versionText } from './help.js';
@@ -49,7 +49,7 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
   const values: PartialValues = {};
   const sources = {} as Record<SettingName, SettingSource>;
   const resolveInto = <K extends SettingName>(name: K, flink: FlinkContext): void => {
-    const resolved = resolveSetting(name, scan, env, flink);
+    const resolved = resolveSetting(name, scan, env, flink, values.leaderSource);
     if (resolved === null) {
       sources[name] = 'default';
       return;
@@ -69,7 +69,9 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
   SETTING_NAMES.filter((name) => name !== 'flinkConfDir').forEach((name) => resolveInto(name, flink));
 
   problems.push(...crossCheckProblems(values, file));
-  problems.push(...labelRoutingProblems(values, { env, isReadableFile: options.isReadableFile ?? isReadableRegularFile }));
+  const cluster = { env, isReadableFile: options.isReadableFile ?? isReadableRegularFile };
+  problems.push(...leaderSourceProblems(values, cluster));
+  problems.push(...labelRoutingProblems(values, cluster));
   if (problems.length > 0) throw new ConfigError(problems);
   // Every setting resolved without a problem, so every key is present.
   const {

@@ -3,6 +3,7 @@
  * then the environment variable, then Flink's configuration file, then the default. An empty
  * variable counts as unset; an empty flag value is a value and is validated like any other.
  */
+import type { LeaderSource } from '../core/model.js';
 import { LEGACY_FILE_NAME, STANDARD_FILE_NAME } from '../flink-conf/read-flink-conf.js';
 import type { ArgScan } from './argv.js';
 import type { FlinkContext } from './flink-file.js';
@@ -14,7 +15,11 @@ type Resolved<T> = { source: SettingSource } & Parsed<T>;
 
 /** 'required, e.g. ...', with where Flink's file was looked for when the setting could have come from it. */
 function requiredProblem(spec: SettingSpec<unknown>, example: string, flink: FlinkContext): string {
-  const head = `${label(spec)}: required, e.g. ${example}`;
+  const unset = spec.unset;
+  // ZooKeeper is the default source: its settings read as plainly required.
+  const source = 'onlyWithSource' in unset ? unset.onlyWithSource : undefined;
+  const withSource = source === undefined || source === 'zookeeper' ? '' : ` with --leader-source=${source}`;
+  const head = `${label(spec)}: required${withSource}, e.g. ${example}`;
   if (spec.flink === undefined) return head;
   const key = spec.flink.keys[0] ?? '';
   const read = flink.read;
@@ -41,6 +46,7 @@ export function resolveSetting<K extends SettingName>(
   scan: ArgScan,
   env: Env,
   flink: FlinkContext,
+  leaderSource?: LeaderSource,
 ): Resolved<SettingValues[K]> | null {
   const spec: SettingSpec<SettingValues[K]> = SETTINGS[name];
   const flagValues = scan.values.get(spec.flag) ?? [];
@@ -62,6 +68,10 @@ export function resolveSetting<K extends SettingName>(
   if (fromFile !== null) return { source: 'flink-conf', ...fromFile };
   const unset = spec.unset;
   if ('example' in unset) {
+    // Required by one leader source only: the other has no use for it.
+    if (unset.onlyWithSource !== undefined && leaderSource !== unset.onlyWithSource) {
+      return { source: 'default', ...ok(null as SettingValues[K]) };
+    }
     // A file that could not be read may well set it: its own problem says what to fix first.
     if (flink.failed && spec.flink !== undefined) return null;
     return { source: 'default', ...fail(requiredProblem(spec, unset.example, flink)) };

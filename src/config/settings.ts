@@ -3,10 +3,17 @@
  * text, parser and, for the settings Flink has too, how it is read from Flink's file. Parsing,
  * precedence, the sources record and --help are all driven by it.
  */
-import type { RoutingMode } from '../core/model.js';
+import type { LeaderSource, RoutingMode } from '../core/model.js';
 import { LEGACY_FILE_NAME, STANDARD_FILE_NAME } from '../flink-conf/read-flink-conf.js';
-import { FLINK_REST_URL_SOURCE, flinkOption, ZOOKEEPER_AUTHORIZATION_SOURCE, type FlinkSource } from './flink-sources.js';
-import { labelKeyProblems, labelValueProblems, namespaceProblems, podNameProblems } from './kubernetes-names.js';
+import {
+  FLINK_REST_URL_SOURCE,
+  flinkOption,
+  HA_TYPE_SOURCE,
+  KUBERNETES_HA_FACTORY,
+  ZOOKEEPER_AUTHORIZATION_SOURCE,
+  type FlinkSource,
+} from './flink-sources.js';
+import { clusterIdProblems, labelKeyProblems, labelValueProblems, namespaceProblems, podNameProblems } from './kubernetes-names.js';
 import type { HaLayout, LogLevel, SettingName, SettingValues } from './types.js';
 import {
   checkedBy,
@@ -52,7 +59,8 @@ export interface SettingSpec<T> {
   readonly unset:
     | { readonly raw: string }
     | { readonly value: T; readonly help: string }
-    | { readonly example: string };
+    /** Required; with `onlyWithSource`, only for that leader source (else null). */
+    | { readonly example: string; readonly onlyWithSource?: LeaderSource };
   readonly section: string;
   /** Meaning, for --help; lines are wrapped by hand. */
   readonly help: readonly string[];
@@ -68,6 +76,7 @@ type SettingSpecs = { readonly [K in SettingName]: SettingSpec<SettingValues[K]>
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const LAYOUTS: readonly HaLayout[] = ['auto', '1.15', '1.14', '1.13'];
 const ROUTING_MODES: readonly RoutingMode[] = ['readiness', 'label'];
+const LEADER_SOURCES: readonly LeaderSource[] = ['zookeeper', 'kubernetes'];
 const MAX_MS = 600_000;
 
 /** In --help order. */
@@ -86,11 +95,25 @@ export const SETTINGS: SettingSpecs = {
     ],
     parse: parseDirectory,
   },
+  leaderSource: {
+    flag: 'leader-source',
+    env: 'LEADER_SOURCE',
+    valueHint: '<zookeeper|kubernetes>',
+    unset: { raw: 'zookeeper' },
+    section: "Flink's configuration file",
+    help: [
+      "Where Flink keeps the leader election: zookeeper, or kubernetes (Flink's Kubernetes HA",
+      'services: high-availability.type kubernetes, or the factory class',
+      `${KUBERNETES_HA_FACTORY}).`,
+    ],
+    parse: parseOneOf(LEADER_SOURCES, ''),
+    flink: HA_TYPE_SOURCE,
+  },
   zookeeperQuorum: {
     flag: 'zookeeper-quorum',
     env: 'ZOOKEEPER_QUORUM',
     valueHint: '<host:port,...[/chroot]>',
-    unset: { example: 'zk-0:2181,zk-1:2181,zk-2:2181' },
+    unset: { example: 'zk-0:2181,zk-1:2181,zk-2:2181', onlyWithSource: 'zookeeper' },
     section: 'ZooKeeper',
     help: [
       "The ZooKeeper servers, as in Flink's high-availability.zookeeper.quorum, e.g.",
@@ -136,7 +159,8 @@ export const SETTINGS: SettingSpecs = {
     help: [
       "Where Flink keeps its leader election in ZooKeeper: 1.15 (Flink 1.15 and later), 1.14",
       '(Flink 1.14, and 1.15 with high-availability.use-old-ha-services), 1.13 (Flink 1.5',
-      'to 1.13), or auto to find out from the znodes present.',
+      'to 1.13), or auto to find out from the znodes present. With Kubernetes HA: 1.15 (one',
+      'ConfigMap, Flink 1.15 and later), 1.14 (one per component, Flink 1.12 to 1.14) or auto.',
     ],
     parse: parseOneOf(LAYOUTS, ' (1.15 also covers every later Flink)'),
   },
@@ -214,6 +238,43 @@ export const SETTINGS: SettingSpecs = {
     ],
     parse: parseBoolean,
     flink: flinkOption(['high-availability.zookeeper.client.tolerate-suspended-connections'], parseBoolean),
+  },
+  kubernetesClusterId: {
+    flag: 'kubernetes-cluster-id',
+    env: 'KUBERNETES_CLUSTER_ID',
+    valueHint: '<id>',
+    unset: { example: 'my-flink-cluster', onlyWithSource: 'kubernetes' },
+    section: 'Kubernetes HA',
+    help: [
+      "Flink's kubernetes.cluster-id, which names the HA ConfigMaps (<id>-cluster-config-map from",
+      'Flink 1.15, <id>-restserver-leader before).',
+    ],
+    parse: checkedBy(clusterIdProblems),
+    flink: flinkOption(['kubernetes.cluster-id'], checkedBy(clusterIdProblems)),
+  },
+  kubernetesNamespace: {
+    flag: 'kubernetes-namespace',
+    env: 'KUBERNETES_NAMESPACE',
+    valueHint: '<namespace>',
+    unset: { raw: 'default' },
+    section: 'Kubernetes HA',
+    help: ["Flink's kubernetes.namespace: where the HA ConfigMaps are (Flink's default too is default)."],
+    parse: checkedBy(namespaceProblems),
+    flink: flinkOption(['kubernetes.namespace'], checkedBy(namespaceProblems)),
+  },
+  kubeconfig: {
+    flag: 'kubeconfig',
+    env: 'KUBECONFIG',
+    valueHint: '<file>',
+    unset: { value: null, help: "the pod's service account" },
+    section: 'Kubernetes HA',
+    help: [
+      'A kubeconfig file (its current context) to reach the API server with, as Flink\'s',
+      "kubernetes.config.file; unset, the pod's service account (RBAC: get, list and watch",
+      'configmaps in the namespace).',
+    ],
+    parse: parseReadableFile,
+    flink: flinkOption(['kubernetes.config.file'], parseReadableFile),
   },
   flinkRestUrl: {
     flag: 'flink-rest-url',

@@ -3,7 +3,7 @@
  * the rest of the sidecar shares with the parsers. Types only, so that every module here can
  * import it without an import cycle.
  */
-import type { RoutingMode } from '../core/model.js';
+import type { LeaderSource, RoutingMode } from '../core/model.js';
 import type { FlinkConfFacts } from '../flink-conf/version-rules.js';
 
 /** ZooKeeper znode layout, named by the Flink line that introduced it (docs/design.md, "What Flink writes to ZooKeeper"). */
@@ -64,7 +64,10 @@ export interface ZooKeeperAuth {
 export interface SettingValues {
   /** Where Flink's configuration file is looked for. */
   flinkConfDir: string;
-  zookeeperQuorum: ZooKeeperQuorum;
+  /** Where Flink keeps the leader election: from high-availability.type in Flink's file, else zookeeper. */
+  leaderSource: LeaderSource;
+  /** Required with the ZooKeeper source; null otherwise. */
+  zookeeperQuorum: ZooKeeperQuorum | null;
   /**
    * high-availability.zookeeper.path.root, normalized like Flink: '/flink', or '/' when empty. Join
    * parts with their slashes trimmed as Flink does, never by concatenation ('/' + '/default').
@@ -79,6 +82,12 @@ export interface SettingValues {
   zookeeperLeaderPath: string;
   /** The sidecar's own ZooKeeper session timeout. */
   zookeeperSessionTimeoutMs: number;
+  /** Kubernetes source: Flink's kubernetes.cluster-id, which names the HA ConfigMaps; required there. */
+  kubernetesClusterId: string | null;
+  /** Kubernetes source: the namespace of the HA ConfigMaps (Flink's kubernetes.namespace, default `default`). */
+  kubernetesNamespace: string;
+  /** Kubernetes source: a kubeconfig file to reach the API server with; null = the pod's service account. */
+  kubeconfig: string | null;
   /**
    * The JobManagers' ZooKeeper session timeout (high-availability.zookeeper.client.session-timeout,
    * Flink's default 60000), 1..2147483647: how long a JobManager that lost ZooKeeper may go on

@@ -53,6 +53,62 @@ export type ZooKeeperStatus =
   | 'auth-failed'
   | 'closed';
 
+/** Where Flink keeps the leader election: ZooKeeper, or ConfigMaps (Flink's Kubernetes HA services). */
+export type LeaderSource = 'zookeeper' | 'kubernetes';
+
+/**
+ * The lock annotation (`control-plane.alpha.kubernetes.io/leader`) of a Flink HA ConfigMap, decoded.
+ * `holder` null: the lock was released (holderIdentity null or empty).
+ */
+export type LockObservation =
+  | { kind: 'absent' }
+  | { kind: 'undecodable'; error: string }
+  | {
+      kind: 'record';
+      holder: string | null;
+      leaseDurationMs: number;
+      /** As the holder wrote them (its wall clock): shown to people, compared only for change. */
+      acquireTime: string | null;
+      renewTime: string | null;
+      leaderTransitions: number | null;
+    };
+
+/** The rest_server leader information in a Flink HA ConfigMap's data. */
+export type ConfigMapLeaderInfo =
+  | { kind: 'absent' }
+  | { kind: 'undecodable'; error: string }
+  | { kind: 'published'; address: string; sessionId: string; target: LeaderTarget | null };
+
+/** One version of a Flink HA ConfigMap as the API server served it, decoded by the adapter. */
+export interface ConfigMapVersion {
+  resourceVersion: string;
+  lock: LockObservation;
+  leaderInfo: ConfigMapLeaderInfo;
+}
+
+/**
+ * What the sidecar knows of one watched ConfigMap (Kubernetes source). Leader information carries
+ * nothing that names its writer, so the writer is the holder named in the version in which the
+ * sidecar saw the value change; after a gap (start, relist) it is unknown until the value changes.
+ */
+export interface ConfigMapTrack {
+  name: string;
+  layout: Layout;
+  connection: { status: 'connecting' | 'connected' | 'unreachable' | 'forbidden'; sinceMs: number; detail: string | null };
+  /** The last version seen; null when the ConfigMap does not exist (or before the first list). */
+  version: ConfigMapVersion | null;
+  /** Whether the first list has answered. */
+  listed: boolean;
+  /** The holder in the version where the leader information last changed; null when unknown. */
+  writer: string | null;
+  /** When the sidecar saw the lock renewed (renewTime or holder changed), by its own clock. */
+  renewSeenAtMs: number | null;
+  /** When the sidecar first saw the current holder hold the lock. */
+  holderSinceMs: number | null;
+  /** Whether the current holder was seen renewing after that first sight (it is alive, not a leftover). */
+  holderRenewed: boolean;
+}
+
 export type JobManagerStatus = 'unchecked' | 'healthy' | 'no-leader' | 'unhealthy';
 
 /** Why a check of the local JobManager's REST API did not find it healthy. */
@@ -189,6 +245,9 @@ export type PodLabelOperation = 'read-own-pod' | 'list-leader-pods' | 'unlabel-s
 /** Settings the decisions depend on; fixed for the life of the sidecar. */
 export interface CoreSettings {
   layoutSetting: LayoutSetting;
+  leaderSource: LeaderSource;
+  /** Kubernetes source: Flink's kubernetes.cluster-id, which names the HA ConfigMaps; null for ZooKeeper. */
+  kubernetesClusterId: string | null;
   /**
    * Flink's high-availability.zookeeper.client.tolerate-suspended-connections: when true, a
    * leader keeps leading through a lost connection until its session times out, so the sidecar
@@ -250,6 +309,8 @@ export interface SidecarState {
      */
     flinkSessionGrantedMs: number | null;
   };
+  /** Kubernetes source: each watched ConfigMap by name (both layouts' names with `auto`). */
+  kubernetes: Readonly<Record<string, ConfigMapTrack>>;
   election: {
     /** When the observations were made; compared with the session start to reject old ones. */
     observedAtMs: number | null;
@@ -282,6 +343,13 @@ export type SidecarEvent =
   | { type: 'flinkSessionTimeoutMeasured'; atMs: number; grantedMs: number }
   | { type: 'electionObserved'; atMs: number; observations: readonly LayoutObservation[] }
   | { type: 'electionReadFailed'; atMs: number; code: string; path: string; message: string }
+  /**
+   * Kubernetes source: a version of a watched ConfigMap (null: it does not exist). `continuous`
+   * when it follows the previous one in a watch (no version missed); false after a (re)list.
+   */
+  | { type: 'configMapObserved'; atMs: number; name: string; version: ConfigMapVersion | null; continuous: boolean }
+  /** Kubernetes source: listing or watching a ConfigMap failed; it is retried. */
+  | { type: 'configMapWatchFailed'; atMs: number; name: string; forbidden: boolean; detail: string }
   | {
       type: 'restCheckSucceeded';
       atMs: number;

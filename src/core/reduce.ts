@@ -22,6 +22,7 @@ import {
   podLabelRecheckAtMs,
   withDesiredPodLabel,
 } from './pod-label.js';
+import { applyConfigMapEvent, initialTrack, watchedConfigMaps } from './kubernetes-reading.js';
 import { readLeaderSource } from './leader-source.js';
 import { decideRole } from './role.js';
 
@@ -34,6 +35,7 @@ export function initialState(
   nowMs: number,
   settings: Omit<CoreSettings, 'layoutSetting'>,
 ): SidecarState {
+  const configMaps = settings.kubernetesClusterId === null ? [] : watchedConfigMaps(settings.kubernetesClusterId, layoutSetting);
   const inputs: Inputs = {
     settings: { ...settings, layoutSetting },
     otherLeaderSeenMs: null,
@@ -51,6 +53,7 @@ export function initialState(
       flinkSessionGrantedMs: null,
     },
     election: { observedAtMs: null, observations: [], readError: null },
+    kubernetes: Object.fromEntries(configMaps.map((c) => [c.name, initialTrack(c.name, c.layout, nowMs)])),
     jobmanager: {
       status: 'unchecked',
       flinkVersion: null,
@@ -125,6 +128,13 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
           readError: { code: event.code, path: event.path, message: event.message, atMs: event.atMs },
         },
       };
+    case 'configMapObserved':
+    case 'configMapWatchFailed': {
+      const track = state.kubernetes[event.name];
+      if (track === undefined) return state;
+      const next = applyConfigMapEvent(track, event);
+      return next === track ? state : { ...state, kubernetes: { ...state.kubernetes, [event.name]: next } };
+    }
     case 'restCheckSucceeded': {
       const checked = withCheck(state, event.atMs, event.durationMs, 'healthy', null, null, event.httpStatus);
       const flinkVersion = event.flinkVersion ?? state.jobmanager.flinkVersion;

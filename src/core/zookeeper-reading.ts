@@ -16,7 +16,8 @@ type ZooKeeperInputs = Pick<SourceInputs, 'settings' | 'zookeeper' | 'election' 
 export function readZooKeeper(state: ZooKeeperInputs): SourceReading {
   const holdUntilMs = zookeeperHoldUntil(state);
   const check = zookeeperCheck(state.zookeeper, holdUntilMs, state.nowMs);
-  return { check, holdUntilMs, wakeAtMs: holdUntilMs, ...judgeElection(state, holdUntilMs !== null) };
+  const connected = state.zookeeper.status === 'connected';
+  return { check, connected, holdUntilMs, wakeAtMs: holdUntilMs, ...judgeElection(state, holdUntilMs !== null) };
 }
 
 type Judgement = Pick<SourceReading, 'layout' | 'leader'>;

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { LayoutObservation, LayoutSetting, SidecarEvent, SidecarState } from '../core/model.js';
+import { readLeaderSource } from '../core/leader-source.js';
+import type { LayoutObservation, LayoutSetting, LeaderSource, SidecarEvent, SidecarState } from '../core/model.js';
 import { readiness } from '../core/verdicts.js';
 import type { Store } from '../store.js';
 import { processMetrics } from './process-metrics.js';
@@ -37,6 +38,8 @@ export interface MetricsOptions {
   version: string;
   /** The configured layout (`auto`, `1.15`, ...), shown in build_info. */
   layoutSetting: LayoutSetting;
+  /** Where the election is read (build_info's `leader_source`); the ZooKeeper session's own metrics exist only for zookeeper. */
+  leaderSource: LeaderSource;
   /**
    * Flink's high-availability.cluster-id. Shown in build_info without leading slashes (`/default`
    * reads `default`), as operators write it in Flink's configuration.
@@ -94,11 +97,15 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
     (s) => flag(readiness(s).ok));
   stateGauge('pod_label_failing', 'Label routing: 1 while updates of the pod role label keep failing (see /debug/state), else 0.',
     (s) => flag(s.podLabel.failingSinceMs !== null));
-  stateGauge('zookeeper_connected', "1 while the sidecar's own ZooKeeper session is connected to the quorum (not read-only), else 0.",
-    (s) => flag(s.zookeeper.status === 'connected'));
-  stateGauge('zookeeper_last_seen_timestamp_seconds', 'When ZooKeeper last answered the sidecar (a ping or a read), in seconds since the epoch; 0 before the first answer.',
-    (s) => (s.zookeeper.lastAnswerMs === null ? 0 : s.zookeeper.lastAnswerMs / 1000));
-  stateGauge('leader_info_stale', '1 while the published leader information was written by a session that no longer holds the latch.',
+  stateGauge('leader_source_connected', '1 while the sidecar reads the election live from its leader source (ZooKeeper session connected, or every HA ConfigMap listed and watched), else 0.',
+    (s) => flag(readLeaderSource(s).connected));
+  if (opts.leaderSource === 'zookeeper') {
+    stateGauge('zookeeper_connected', "1 while the sidecar's own ZooKeeper session is connected to the quorum (not read-only), else 0.",
+      (s) => flag(s.zookeeper.status === 'connected'));
+    stateGauge('zookeeper_last_seen_timestamp_seconds', 'When ZooKeeper last answered the sidecar (a ping or a read), in seconds since the epoch; 0 before the first answer.',
+      (s) => (s.zookeeper.lastAnswerMs === null ? 0 : s.zookeeper.lastAnswerMs / 1000));
+  }
+  stateGauge('leader_info_stale', '1 while the published leader information was written by a session (or lock holder) that no longer holds the latch (or lock).',
     (s) => flag(s.verdict.roleReason === 'leader-info-stale'));
   stateGauge('identity_ambiguous', '1 while the leader URL could be any JobManager (loopback, unspecified, or a name of several pods): role unknown, reason identity-ambiguous.',
     (s) => flag(s.verdict.roleReason === 'identity-ambiguous'));
@@ -107,10 +114,13 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
 
   new Gauge({
     name: name('build_info'),
-    help: 'Always 1; labels: the sidecar version, the configured ZooKeeper layout and the Flink cluster id.',
-    labelNames: ['version', 'flink_ha_layout', 'cluster_id'],
+    help: 'Always 1; labels: the sidecar version, the leader source, the configured layout and the Flink cluster id.',
+    labelNames: ['version', 'leader_source', 'flink_ha_layout', 'cluster_id'],
     registers,
-  }).set({ version: opts.version, flink_ha_layout: opts.layoutSetting, cluster_id: opts.clusterId.replace(/^\/+/, '') }, 1);
+  }).set(
+    { version: opts.version, leader_source: opts.leaderSource, flink_ha_layout: opts.layoutSetting, cluster_id: opts.clusterId.replace(/^\/+/, '') },
+    1,
+  );
 
   /** A counter kept by the core (it counts what the adapters report), read at every scrape. */
   const stateCounter = (suffix: string, help: string, value: (s: SidecarState) => number): void => {
@@ -139,11 +149,14 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
     help: 'When this sidecar last saw the current leader change, in seconds since the epoch; 0 before any change.',
     registers,
   });
-  const sessionExpirations = new Counter({
-    name: name('zookeeper_session_expirations_total'),
-    help: "How often the sidecar's own ZooKeeper session expired (each is followed by a new session).",
-    registers,
-  });
+  const sessionExpirations =
+    opts.leaderSource === 'zookeeper'
+      ? new Counter({
+          name: name('zookeeper_session_expirations_total'),
+          help: "How often the sidecar's own ZooKeeper session expired (each is followed by a new session).",
+          registers,
+        })
+      : null;
   const decodeErrors = new Counter({
     name: name('leader_info_decode_errors_total'),
     help: 'Leader information nodes whose content could not be decoded; a re-read of the same content is not counted again.',
@@ -177,7 +190,7 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
     }
     switch (event.type) {
       case 'zookeeperSessionExpired':
-        sessionExpirations.inc();
+        sessionExpirations?.inc();
         break;
       case 'electionObserved': {
         const fresh = newlyUndecodable(previous.election.observations, next.election.observations);

@@ -41,33 +41,51 @@ export async function lookUpLeaderTarget(address: string, resolveHost: ResolveHo
 
 /**
  * Between a source's watcher and the store: looks up the leader addresses in each picture the
- * watcher reports, then passes the picture on with the time it was observed. Lookups may finish out
- * of order; a picture is passed on only while no newer one was reported, so the store never goes
- * back to an older picture. Source-neutral: `fill` knows where a source keeps its addresses.
+ * watcher reports, then passes the picture on with the time it was observed. Source-neutral:
+ * `fill` knows where a source keeps its addresses.
+ * - `newestOnly` (ZooKeeper: each picture is complete): lookups run at once and may finish out of
+ *   order; a picture is passed on only while no newer one was reported, so the store never goes
+ *   back to an older picture.
+ * - otherwise (Kubernetes: what a version proves depends on the one before): every picture is
+ *   passed on, in the order reported.
  */
 export class LeaderTargetLookup<T> {
   private reported = 0;
+  /** Bumped by stop(): pictures reported before it are never passed on. */
+  private generation = 0;
+  private chain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly options: {
       resolveHost: ResolveHost;
+      newestOnly: boolean;
       /** Returns the picture with every leader address's target filled in. */
       fill: (picture: T, lookUp: (address: string) => Promise<LeaderTarget>) => Promise<T>;
       emit: (picture: T, observedAtMs: number) => void;
     },
   ) {}
 
-  /** A new picture, observed at `observedAtMs`; it supersedes every earlier one. */
+  /** A new picture, observed at `observedAtMs`. */
   report(picture: T, observedAtMs: number): void {
     const seq = ++this.reported;
+    const generation = this.generation;
     const lookUp = (address: string) => lookUpLeaderTarget(address, this.options.resolveHost);
-    void this.options.fill(picture, lookUp).then((filled) => {
-      if (seq === this.reported) this.options.emit(filled, observedAtMs);
-    });
+    const current = () => generation === this.generation && (!this.options.newestOnly || seq === this.reported);
+    if (this.options.newestOnly) {
+      void this.options.fill(picture, lookUp).then((filled) => {
+        if (current()) this.options.emit(filled, observedAtMs);
+      });
+      return;
+    }
+    this.chain = this.chain
+      .then(() => this.options.fill(picture, lookUp))
+      .then((filled) => {
+        if (current()) this.options.emit(filled, observedAtMs);
+      });
   }
 
-  /** Drops the lookups in flight: nothing more is emitted. */
+  /** Drops the pictures still being looked up: none of them is passed on. */
   stop(): void {
-    this.reported += 1;
+    this.generation += 1;
   }
 }

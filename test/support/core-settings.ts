@@ -8,6 +8,8 @@ import type { CoreSettings } from '../../src/core/model.js';
 export function testCoreSettings(overrides: Partial<Omit<CoreSettings, 'layoutSetting'>> = {}): Omit<CoreSettings, 'layoutSetting'> {
   return {
     routingMode: 'readiness',
+    leaderSource: 'zookeeper',
+    kubernetesClusterId: null,
     tolerateSuspendedMs: null,
     leaderHandoverDelayMs: 0,
     jobmanagerLivenessGraceMs: 60_000,

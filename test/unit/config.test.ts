@@ -65,6 +65,7 @@ function plain(config: Config): Record<string, unknown> {
 
 const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
   flinkConfDir: 'default',
+  leaderSource: 'default',
   zookeeperQuorum: 'default',
   zookeeperRoot: 'default',
   clusterId: 'default',
@@ -76,6 +77,9 @@ const ALL_DEFAULT_SOURCES: Record<SettingName, 'default'> = {
   host: 'default',
   port: 'default',
   zookeeperSessionTimeoutMs: 'default',
+  kubernetesClusterId: 'default',
+  kubernetesNamespace: 'default',
+  kubeconfig: 'default',
   zookeeperAuthorization: 'default',
   flinkSessionTimeoutMs: 'default',
   tolerateSuspendedConnections: 'default',
@@ -112,6 +116,7 @@ describe('config defaults', () => {
       flinkConfFile: null,
       flinkRestAddress: null,
       flinkConfFacts: { format: null, shadowsStandardFile: false, setsHaTypeOnly: false, restSslFromSharedKeyOnly: false },
+      leaderSource: 'zookeeper',
       zookeeperQuorum: { servers: [{ host: 'zk-0', port: 2181 }], chroot: null, connectString: 'zk-0:2181' },
       zookeeperRoot: '/flink',
       clusterId: '/default',
@@ -124,6 +129,9 @@ describe('config defaults', () => {
       host: null,
       port: 8090,
       zookeeperSessionTimeoutMs: 10000,
+      kubernetesClusterId: null,
+      kubernetesNamespace: 'default',
+      kubeconfig: null,
       zookeeperAuthorization: null,
       flinkSessionTimeoutMs: 60000,
       tolerateSuspendedConnections: false,
@@ -187,6 +195,11 @@ const SETTING_CASES: {
   companion?: { name: SettingName; env: string; raw: string };
 }[] = [
   { name: 'flinkConfDir', flag: 'flink-conf-dir', env: 'FLINK_CONF_DIR', raw: '/etc/flink', other: '/x', expected: '/etc/flink' },
+  // The flag beats the variable's kubernetes (which alone would need a cluster-id and credentials).
+  { name: 'leaderSource', flag: 'leader-source', env: 'LEADER_SOURCE', raw: 'zookeeper', other: 'kubernetes', expected: 'zookeeper' },
+  { name: 'kubernetesClusterId', flag: 'kubernetes-cluster-id', env: 'KUBERNETES_CLUSTER_ID', raw: 'flink-a', other: 'flink-b', expected: 'flink-a' },
+  { name: 'kubernetesNamespace', flag: 'kubernetes-namespace', env: 'KUBERNETES_NAMESPACE', raw: 'analytics', other: 'x', expected: 'analytics' },
+  { name: 'kubeconfig', flag: 'kubeconfig', env: 'KUBECONFIG', raw: KEY, other: CA, expected: KEY },
   {
     name: 'zookeeperQuorum',
     flag: 'zookeeper-quorum',
@@ -426,7 +439,7 @@ describe('config settings from environment and flags', () => {
   it('reads several flags in both forms together', () => {
     const config = load(['--zookeeper-quorum=zk', '--port', '9000', '--host=127.0.0.1', '--layout', '1.15'], {});
     assert.deepEqual(
-      [config.zookeeperQuorum.connectString, config.port, config.host, config.layout],
+      [config.zookeeperQuorum!.connectString, config.port, config.host, config.layout],
       ['zk:2181', 9000, '127.0.0.1', '1.15'],
     );
   });

@@ -73,6 +73,7 @@ writeFileSync(CA, '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n');
 
 const DEFAULT_SOURCES: Record<SettingName, SettingSource> = {
   flinkConfDir: 'environment',
+  leaderSource: 'default',
   zookeeperQuorum: 'default',
   zookeeperRoot: 'default',
   clusterId: 'default',
@@ -80,6 +81,9 @@ const DEFAULT_SOURCES: Record<SettingName, SettingSource> = {
   zookeeperLatchPath: 'default',
   zookeeperLeaderPath: 'default',
   zookeeperSessionTimeoutMs: 'default',
+  kubernetesClusterId: 'default',
+  kubernetesNamespace: 'default',
+  kubeconfig: 'default',
   zookeeperAuthorization: 'default',
   flinkSessionTimeoutMs: 'default',
   tolerateSuspendedConnections: 'default',
@@ -126,6 +130,7 @@ describe('Flink file: realistic files from disk', () => {
       flinkConfFile: join(dir, 'flink-conf.yaml'),
       flinkRestAddress: 'flink-jobmanager',
       flinkConfFacts: { format: 'legacy', shadowsStandardFile: false, setsHaTypeOnly: true, restSslFromSharedKeyOnly: false },
+      leaderSource: 'zookeeper',
       zookeeperQuorum: {
         servers: [
           { host: 'zk-0.zk-hs', port: 2181 },
@@ -141,6 +146,9 @@ describe('Flink file: realistic files from disk', () => {
       zookeeperLatchPath: '/leaderlatch',
       zookeeperLeaderPath: '/leader',
       zookeeperSessionTimeoutMs: 10000,
+      kubernetesClusterId: null,
+      kubernetesNamespace: 'default',
+      kubeconfig: null,
       zookeeperAuthorization: null,
       flinkSessionTimeoutMs: 30000,
       tolerateSuspendedConnections: true,
@@ -169,6 +177,7 @@ describe('Flink file: realistic files from disk', () => {
       logLevel: 'info',
       sources: {
         ...DEFAULT_SOURCES,
+        leaderSource: 'flink-conf',
         zookeeperQuorum: 'flink-conf',
         zookeeperRoot: 'flink-conf',
         clusterId: 'flink-conf',
@@ -184,7 +193,7 @@ describe('Flink file: realistic files from disk', () => {
     assert.deepEqual(
       {
         file: config.flinkConfFile,
-        quorum: config.zookeeperQuorum.connectString,
+        quorum: config.zookeeperQuorum!.connectString,
         root: config.zookeeperRoot,
         clusterId: config.clusterId,
         sessionMs: config.flinkSessionTimeoutMs,
@@ -225,7 +234,7 @@ describe('Flink file: realistic files from disk', () => {
   it('reads flat dotted keys as in the ZooKeeper HA docs', () => {
     const config = fixture('standard-flat');
     assert.deepEqual(
-      [config.zookeeperQuorum.connectString, config.clusterId, config.flinkSessionTimeoutMs, config.flinkRestUrl.href],
+      [config.zookeeperQuorum!.connectString, config.clusterId, config.flinkSessionTimeoutMs, config.flinkRestUrl.href],
       ['zk-a:2181,zk-b:2181', '/cluster_one', 90000, 'http://127.0.0.1:8082/'],
     );
   });
@@ -234,7 +243,7 @@ describe('Flink file: realistic files from disk', () => {
     const config = fixture('standard-mixed');
     assert.deepEqual(
       {
-        quorum: config.zookeeperQuorum.connectString,
+        quorum: config.zookeeperQuorum!.connectString,
         root: config.zookeeperRoot,
         clusterId: config.clusterId,
         latch: config.zookeeperLatchPath,
@@ -257,7 +266,7 @@ describe('Flink file: realistic files from disk', () => {
   it('reads flink-conf.yaml when config.yaml is beside it', () => {
     const config = fixture('both-files');
     assert.deepEqual(
-      [config.flinkConfFile, config.zookeeperQuorum.connectString, config.clusterId],
+      [config.flinkConfFile, config.zookeeperQuorum!.connectString, config.clusterId],
       [join(FIXTURES, 'both-files', 'flink-conf.yaml'), 'zk-legacy:2181', '/from-flink-conf'],
     );
   });
@@ -363,7 +372,7 @@ const PRECEDENCE_CASES: {
 function valueOf(config: Config, name: SettingName): unknown {
   const value = config[name as keyof Config];
   if (value instanceof URL) return value.href;
-  if (name === 'zookeeperQuorum') return config.zookeeperQuorum.connectString;
+  if (name === 'zookeeperQuorum') return config.zookeeperQuorum!.connectString;
   return value;
 }
 
@@ -407,7 +416,7 @@ describe('Flink file: precedence flag > environment > file > default', () => {
     const config = withFiles({ 'flink-conf.yaml': 'high-availability.zookeeper.quorum: zk:0\nrest.port: 0\n' }, [
       '--zookeeper-quorum=zk:2181',
     ], { FLINK_REST_URL: 'http://127.0.0.1:8081' });
-    assert.equal(config.zookeeperQuorum.connectString, 'zk:2181');
+    assert.equal(config.zookeeperQuorum!.connectString, 'zk:2181');
   });
 
   it('reads a setting from the file under FLINK_CONF_DIR given as a flag', () => {
@@ -451,7 +460,7 @@ describe('Flink file: deprecated keys', () => {
       ].join('\n'),
     });
     assert.deepEqual(
-      [config.zookeeperQuorum.connectString, config.zookeeperRoot, config.zookeeperLatchPath, config.zookeeperLeaderPath, config.flinkSessionTimeoutMs],
+      [config.zookeeperQuorum!.connectString, config.zookeeperRoot, config.zookeeperLatchPath, config.zookeeperLeaderPath, config.flinkSessionTimeoutMs],
       ['zk-old:2181', '/old-root', '/old-latch', '/old-leader', 45000],
     );
   });
@@ -479,7 +488,7 @@ describe('Flink file: durations', () => {
 
 describe('Flink file: the high-availability type', () => {
   const QUORUM = 'high-availability.zookeeper.quorum: zk:2181\n';
-  const wanted = 'the sidecar works only with ZooKeeper high availability (high-availability.type: zookeeper)';
+  const wanted = 'the sidecar reads the leader election of ZooKeeper or Kubernetes high availability';
   const CASES: [title: string, files: Files, problem: string | null][] = [
     ['high-availability.type: zookeeper', { 'flink-conf.yaml': 'high-availability.type: zookeeper' }, null],
     ['ZooKeeper in any case', { 'config.yaml': 'high-availability:\n  type: ZooKeeper' }, null],
@@ -497,14 +506,9 @@ describe('Flink file: the high-availability type', () => {
       `${LEGACY}:2: high-availability: "standalone" turns high availability off, so no JobManager is elected; ${wanted}`,
     ],
     [
-      'kubernetes, nested in config.yaml',
-      { 'config.yaml': 'high-availability:\n  type: kubernetes' },
-      `${YAML}:3:9: high-availability.type: "kubernetes" keeps the leader election in Kubernetes ConfigMaps, not in ZooKeeper; ${wanted}`,
-    ],
-    [
-      'a factory class name',
-      { 'config.yaml': 'high-availability.type: org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory' },
-      `${YAML}:2:25: high-availability.type: "org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory" names a custom high-availability services factory, not ZooKeeper; ${wanted}`,
+      'a custom factory class name',
+      { 'config.yaml': 'high-availability.type: com.example.MyHaServicesFactory' },
+      `${YAML}:2:25: high-availability.type: "com.example.MyHaServicesFactory" names a custom high-availability services factory; ${wanted}`,
     ],
     [
       'a list',
@@ -521,16 +525,59 @@ describe('Flink file: the high-availability type', () => {
   for (const [title, files, problem] of CASES) {
     it(`${problem === null ? 'accepts' : 'refuses'} ${title}`, () => {
       const withQuorum = Object.fromEntries(Object.entries(files).map(([name, text]) => [name, `${QUORUM}${text}\n`]));
-      if (problem === null) assert.equal(withFiles(withQuorum).zookeeperQuorum.connectString, 'zk:2181');
+      if (problem === null) assert.equal(withFiles(withQuorum).zookeeperQuorum!.connectString, 'zk:2181');
       else assert.deepEqual(problemsWith(withQuorum), [problem]);
     });
   }
 
-  it('refuses a Kubernetes HA file even when every setting comes from the environment', () => {
-    const path = join(FIXTURES, 'kubernetes-ha', 'config.yaml');
-    assert.deepEqual(fixtureProblems('kubernetes-ha', { ZOOKEEPER_QUORUM: 'zk:2181' }), [
-      `${path}:4:9: high-availability.type: "kubernetes" keeps the leader election in Kubernetes ConfigMaps, not in ZooKeeper; ${wanted}`,
+  it('takes Kubernetes HA from the file, with its cluster-id and namespace, and Flink\'s defaults', () => {
+    const config = fixture('kubernetes-ha', { KUBECONFIG: CA });
+    assert.deepEqual(
+      [config.leaderSource, config.kubernetesClusterId, config.kubernetesNamespace, config.kubeconfig, config.zookeeperQuorum],
+      ['kubernetes', 'my-cluster', 'default', CA, null],
+    );
+    assert.equal(config.sources.leaderSource, 'flink-conf');
+  });
+
+  const K8S = `kubernetes.cluster-id: flink-a\nkubernetes.namespace: analytics\nkubernetes.config.file: ${CA}\n`;
+  for (const [title, type] of [
+    ['kubernetes, nested in config.yaml', 'high-availability:\n  type: kubernetes'],
+    ['KUBERNETES in any case', 'high-availability.type: KUBERNETES'],
+    ["Flink's factory class name", 'high-availability.type: org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory'],
+    ['the deprecated high-availability: kubernetes', 'high-availability: kubernetes'],
+  ] as const) {
+    it(`takes ${title} as the Kubernetes source, its keys from the file`, () => {
+      const config = withFiles({ 'config.yaml': `${K8S}${type}\n` });
+      assert.deepEqual(
+        [config.leaderSource, config.kubernetesClusterId, config.kubernetesNamespace, config.kubeconfig],
+        ['kubernetes', 'flink-a', 'analytics', CA],
+      );
+    });
+  }
+
+  it('needs, for Kubernetes HA, the cluster-id, a Kubernetes layout and credentials, and says so', () => {
+    assert.deepEqual(problemsWith({ 'config.yaml': 'high-availability.type: kubernetes\n' }, ['--layout=1.13']), [
+      "--kubernetes-cluster-id / KUBERNETES_CLUSTER_ID: required with --leader-source=kubernetes, e.g. my-flink-cluster, or kubernetes.cluster-id in Flink's configuration file (/conf/config.yaml does not set it)",
+      '--layout / FLINK_HA_LAYOUT: 1.13 is a ZooKeeper layout; Kubernetes high availability has 1.15 (Flink 1.15 and later), 1.14 (Flink 1.12 to 1.14) and auto',
+      "--leader-source / LEADER_SOURCE: kubernetes reads Flink's ConfigMaps through the Kubernetes API, and --kubeconfig / KUBECONFIG is not set; " +
+        "the pod's service account cannot be used here: KUBERNETES_SERVICE_HOST is not set; KUBERNETES_SERVICE_PORT is not set; " +
+        '/var/run/secrets/kubernetes.io/serviceaccount/token cannot be read; /var/run/secrets/kubernetes.io/serviceaccount/ca.crt cannot be read',
     ]);
+  });
+
+  it('refuses a cluster-id that cannot name a ConfigMap, and a namespace that is no namespace name', () => {
+    assert.deepEqual(
+      problemsWith({ 'config.yaml': `high-availability.type: kubernetes\nkubernetes.cluster-id: My_Cluster\nkubernetes.namespace: Not/A/Namespace\n` }, [], { KUBECONFIG: CA }),
+      [
+        `${YAML}:2:24: kubernetes.cluster-id: "My_Cluster" cannot name a ConfigMap (<cluster-id>-cluster-config-map must be a lowercase DNS subdomain of at most 253 characters)`,
+        `${YAML}:3:23: kubernetes.namespace: "Not/A/Namespace" is not a namespace name (lowercase DNS label, at most 63 characters)`,
+      ],
+    );
+  });
+
+  it('lets --leader-source beat the file, and needs no quorum for Kubernetes', () => {
+    const config = withFiles({ 'config.yaml': 'high-availability.type: zookeeper\n' }, ['--leader-source=kubernetes', '--kubernetes-cluster-id=c1'], { KUBECONFIG: CA });
+    assert.deepEqual([config.leaderSource, config.kubernetesClusterId, config.zookeeperQuorum], ['kubernetes', 'c1', null]);
   });
 });
 
@@ -795,7 +842,7 @@ describe('Flink file: invalid values', () => {
         ZOOKEEPER_QUORUM: 'zk:2181',
       }),
       [
-        `${LEGACY}:1: high-availability.type: "NONE" turns high availability off, so no JobManager is elected; the sidecar works only with ZooKeeper high availability (high-availability.type: zookeeper)`,
+        `${LEGACY}:1: high-availability.type: "NONE" turns high availability off, so no JobManager is elected; the sidecar reads the leader election of ZooKeeper or Kubernetes high availability`,
         `${LEGACY}:2: high-availability.cluster-id: "a//b" has an empty segment ("//")`,
         `${LEGACY}:3: rest.port: "0" lets the JobManager take any free port, which the sidecar cannot know; set --flink-rest-url / FLINK_REST_URL`,
         '--port / SIDECAR_PORT: "65536" is not a port number (0-65535)',

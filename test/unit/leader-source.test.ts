@@ -12,7 +12,7 @@ const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['10.
 const connected = { name: 'any-source', ok: true, reason: 'zookeeper-connected', detail: null } as const;
 
 function reading(leader: SourceReading['leader']): SourceReading {
-  return { check: connected, holdUntilMs: null, layout: '1.15', leader, wakeAtMs: null };
+  return { check: connected, connected: true, holdUntilMs: null, layout: '1.15', leader, wakeAtMs: null };
 }
 function claim(address: string, target = targetOf(address)): SourceReading['leader'] {
   const c: LeaderClaim = { address, sessionId: 's-1', holder: 'holder-a', target };

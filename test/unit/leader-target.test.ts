@@ -34,10 +34,11 @@ describe('lookUpLeaderTarget', () => {
 
 describe('LeaderTargetLookup', () => {
   /** A lookup whose answers the test releases one by one, in any order. */
-  function controlled() {
+  function controlled(newestOnly = true) {
     const pending = new Map<string, (addresses: string[]) => void>();
     const emitted: { picture: string[]; atMs: number }[] = [];
     const lookup = new LeaderTargetLookup<string[]>({
+      newestOnly,
       resolveHost: (host) => new Promise((resolve) => pending.set(host, resolve)),
       fill: async (picture, lookUp) => Promise.all(picture.map(async (a) => `${a}=${(await lookUp(a)).resolvedAddresses?.join('|')}`)),
       emit: (picture, atMs) => emitted.push({ picture, atMs }),
@@ -66,6 +67,25 @@ describe('LeaderTargetLookup', () => {
     c.pending.get('old.test')!(['10.0.0.1']);
     await c.settle();
     assert.deepEqual(c.emitted, [{ picture: ['http://new.test:1=10.0.0.2'], atMs: 200 }]);
+  });
+
+  it('passes on every picture in the order reported when not newestOnly', async () => {
+    const c = controlled(false);
+    c.lookup.report(['http://old.test:1'], 100);
+    c.lookup.report(['http://10.0.0.3:1'], 150);
+    c.lookup.report(['http://new.test:1'], 200);
+    await c.settle();
+    c.pending.get('old.test')!(['10.0.0.1']);
+    await c.settle();
+    await c.settle();
+    await c.settle();
+    c.pending.get('new.test')!(['10.0.0.2']);
+    await c.settle();
+    assert.deepEqual(c.emitted, [
+      { picture: ['http://old.test:1=10.0.0.1'], atMs: 100 },
+      { picture: ['http://10.0.0.3:1=10.0.0.3'], atMs: 150 },
+      { picture: ['http://new.test:1=10.0.0.2'], atMs: 200 },
+    ]);
   });
 
   it('emits nothing after stop()', async () => {

@@ -620,7 +620,7 @@ describe("manifests: the sidecar's settings", () => {
       for (const [setting, source] of Object.entries(config.sources)) {
         if (source === 'flag') assert.fail(`${name}: ${setting} is a flag`);
       }
-      assert.equal(config.zookeeperQuorum.connectString, flinkValue(conf, 'high-availability.zookeeper.quorum'), name);
+      assert.equal(config.zookeeperQuorum!.connectString, flinkValue(conf, 'high-availability.zookeeper.quorum'), name);
       assert.equal(config.zookeeperRoot, flinkValue(conf, 'high-availability.zookeeper.path.root'), name);
       assert.equal(config.clusterId, flinkValue(conf, 'high-availability.cluster-id'), name);
       assert.equal(config.flinkRestUrl.port, flinkValue(conf, 'rest.port'), name);
@@ -666,7 +666,7 @@ describe("manifests: the sidecar's settings", () => {
     for (const [name, objects] of flinkRenderings()) {
       const config = sidecarConfig(objects);
       assert.deepEqual(
-        config.zookeeperQuorum.servers,
+        config.zookeeperQuorum!.servers,
         pods.map((host) => ({ host, port: namedPort(server, 'client') })),
         `${name}: the quorum names the StatefulSet's servers`,
       );

@@ -52,7 +52,7 @@ function election(holders: string[], leaderInfo: LeaderInfoObservation): LayoutO
 /** A store and its metrics, the sidecar connected to ZooKeeper at t=1 s with a healthy JM. */
 function setUp(): { store: Store; metrics: SidecarMetrics } {
   const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
-  const metrics = createMetrics({ store, version: '1.2.3', layoutSetting: 'auto', clusterId: '/team-a/orders' });
+  const metrics = createMetrics({ store, version: '1.2.3', leaderSource: 'zookeeper', layoutSetting: 'auto', clusterId: '/team-a/orders' });
   store.dispatch({ type: 'zookeeperConnected', atMs: 1000, sessionId: 'ccc' });
   store.dispatch({ type: 'restCheckSucceeded', atMs: 1000, durationMs: 4, httpStatus: 200 });
   return { store, metrics };
@@ -155,7 +155,7 @@ describe('role gauges follow the verdict at scrape time', () => {
 describe('ZooKeeper metrics', () => {
   it('connected, last answer in seconds, 0 before any answer', async () => {
     const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
-    const metrics = createMetrics({ store, version: 'v', layoutSetting: 'auto', clusterId: '/default' });
+    const metrics = createMetrics({ store, version: 'v', leaderSource: 'zookeeper', layoutSetting: 'auto', clusterId: '/default' });
     assert.equal(await value(metrics, 'zookeeper_connected'), 0);
     assert.equal(await value(metrics, 'zookeeper_last_seen_timestamp_seconds'), 0);
     const epochLikeMs = 1_760_000_000_123.5;
@@ -255,7 +255,7 @@ describe('leader information decode errors', () => {
 describe('JobManager checks', () => {
   it('observes every check duration in seconds and counts failures by reason, all reasons from 0', async () => {
     const store = new Store(initialState('auto', identity, 0, testCoreSettings()));
-    const metrics = createMetrics({ store, version: 'v', layoutSetting: 'auto', clusterId: '/default' });
+    const metrics = createMetrics({ store, version: 'v', leaderSource: 'zookeeper', layoutSetting: 'auto', clusterId: '/default' });
     const before = await scrape(metrics);
     for (const reason of JOBMANAGER_CHECK_FAILURE_REASONS) {
       assert.equal(before.get(`${METRIC_PREFIX}jobmanager_check_failures_total{reason="${reason}"}`), 0, reason);
@@ -284,7 +284,10 @@ describe('exposition', () => {
   it('build_info carries version, layout setting and the cluster id as Flink writes it', async () => {
     const { metrics } = setUp();
     const samples = await scrape(metrics);
-    assert.equal(samples.get(`${METRIC_PREFIX}build_info{version="1.2.3",flink_ha_layout="auto",cluster_id="team-a/orders"}`), 1);
+    assert.equal(
+      samples.get(`${METRIC_PREFIX}build_info{version="1.2.3",leader_source="zookeeper",flink_ha_layout="auto",cluster_id="team-a/orders"}`),
+      1,
+    );
   });
 
   it('names follow Prometheus conventions; the *_total gauges of the defaults are gone; Node metrics stay', async () => {
@@ -303,7 +306,7 @@ describe('exposition', () => {
     assert.deepEqual(own, [
       'build_info', 'identity_ambiguous', 'is_leader', 'is_standby', 'jobmanager_check_duration_seconds',
       'jobmanager_check_failures_total', 'jobmanager_up', 'last_leadership_change_timestamp_seconds',
-      'leader_info_decode_errors_total', 'leader_info_stale', 'leadership_changes_total', 'pod_label_failing',
+      'leader_info_decode_errors_total', 'leader_info_stale', 'leader_source_connected', 'leadership_changes_total', 'pod_label_failing',
       'pod_label_stale_leader_labels_removed_total', 'pod_label_update_failures_total', 'ready', 'role_known',
       'zookeeper_connected', 'zookeeper_last_seen_timestamp_seconds', 'zookeeper_session_expirations_total',
     ].map((n) => METRIC_PREFIX + n).sort());
@@ -311,7 +314,7 @@ describe('exposition', () => {
     const labelNames = new Set(
       [...text.matchAll(/^flink_ha_sidecar_\w+\{([^}]*)\}/gm)].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!)),
     );
-    assert.deepEqual([...labelNames].sort(), ['cluster_id', 'flink_ha_layout', 'le', 'reason', 'version']);
+    assert.deepEqual([...labelNames].sort(), ['cluster_id', 'flink_ha_layout', 'le', 'leader_source', 'reason', 'version']);
   });
 
   it('event-loop delay gauges are seconds, set once the loop has been sampled', async () => {

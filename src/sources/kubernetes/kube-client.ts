@@ -7,7 +7,7 @@
 import type { KubeConfig, ObservableMiddleware, V1Pod } from '@kubernetes/client-node';
 import { KubernetesError, reasonForStatus } from './kubernetes-error.js';
 
-type ClientNode = typeof import('@kubernetes/client-node');
+export type ClientNode = typeof import('@kubernetes/client-node');
 
 /** What the labeler needs to know of a pod. */
 export interface PodSummary {
@@ -64,28 +64,43 @@ export function loadInClusterKubeConfig(pathPrefix = ''): KubeConfig {
   return kc;
 }
 
-/** A KubeClient for pods in `namespace`, authenticated and addressed as `kubeConfig` says. */
-export function createKubeClient(kubeConfig: KubeConfig, namespace: string, options: KubeClientOptions): KubeClient {
+/** A kubeconfig file's current context (the Kubernetes source outside a pod, and tests). */
+export function loadKubeConfigFile(path: string): KubeConfig {
   const k8s = loadClientNode();
-  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(path);
+  return kc;
+}
+
+/** Request options that abort every call of the generated client after `requestTimeoutMs`. */
+export function requestTimeout(k8s: ClientNode, requestTimeoutMs: number) {
   const timeout: ObservableMiddleware = {
     pre: (context) => {
-      context.setSignal(AbortSignal.timeout(options.requestTimeoutMs));
+      context.setSignal(AbortSignal.timeout(requestTimeoutMs));
       return new k8s.Observable(Promise.resolve(context));
     },
     post: (response) => new k8s.Observable(Promise.resolve(response)),
   };
-  const withTimeout = { middleware: [timeout], middlewareMergeStrategy: 'append' as const };
+  return { middleware: [timeout], middlewareMergeStrategy: 'append' as const };
+}
+
+/** Runs one API call, turning whatever it throws into a KubernetesError that names the call. */
+export async function apiCall<T>(k8s: ClientNode, what: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toKubernetesError(k8s, what, err, timeoutMs);
+  }
+}
+
+/** A KubeClient for pods in `namespace`, authenticated and addressed as `kubeConfig` says. */
+export function createKubeClient(kubeConfig: KubeConfig, namespace: string, options: KubeClientOptions): KubeClient {
+  const k8s = loadClientNode();
+  const api = kubeConfig.makeApiClient(k8s.CoreV1Api);
+  const withTimeout = requestTimeout(k8s, options.requestTimeoutMs);
   // The generated client would send application/json-patch+json (the first type the API lists).
   const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch, withTimeout);
-
-  const call = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw toKubernetesError(k8s, what, err, options.requestTimeoutMs);
-    }
-  };
+  const call = <T>(what: string, fn: () => Promise<T>): Promise<T> => apiCall(k8s, what, options.requestTimeoutMs, fn);
 
   return {
     getPod: (name) =>
@@ -113,7 +128,7 @@ function summarize(pod: V1Pod): PodSummary {
 }
 
 /** Names what went wrong by origin: the API server's status and message, a timeout, or the connection. */
-function toKubernetesError(k8s: ClientNode, what: string, err: unknown, timeoutMs: number): KubernetesError {
+export function toKubernetesError(k8s: ClientNode, what: string, err: unknown, timeoutMs: number): KubernetesError {
   if (err instanceof KubernetesError) return err;
   if (err instanceof k8s.ApiException) {
     const status = (err as InstanceType<ClientNode['ApiException']>).code;
