@@ -1,0 +1,336 @@
+/**
+ * Real Flink JobManagers with Kubernetes high availability on the real test control plane: what
+ * they write to `<cluster-id>-cluster-config-map` and how leadership moves, for each version in
+ * KUBERNETES_HA_VERSIONS (two JobManagers, a ServiceAccount token limited to configmaps in their
+ * namespace, lease 3 s, renew deadline 3 s, retry period 0.5 s). Who leads is read from the
+ * JobManagers' logs, every version of the ConfigMap from a watch.
+ *
+ * - Exactly one leads; the ConfigMap carries Flink's labels, the lock annotation in fabric8's
+ *   format (holderIdentity is the leader's lock identity) and `<session ID>,<REST URL>` of the
+ *   leader under org.apache.flink.k8s.leader.restserver; the leader renews every retry period.
+ * - kill -9 of the leader: nobody takes the lock before the dead leader's lease has run out; the
+ *   taker's first version still carries the dead leader's leader information; then the new
+ *   leader's is written.
+ * - SIGTERM of the leader: it removes its leader information, then releases the lock
+ *   (holderIdentity "", lease 1 s), and the other takes over: at once, or, when the departing
+ *   JobManager re-acquired the released lock before it exited, once that lease has run out.
+ * - The fixtures in test/fixtures/kubernetes-ha/ have the shape of what the JobManagers write
+ *   (KUBERNETES_HA_CAPTURE=1 writes them anew from this run).
+ *
+ * Run alone (JVMs and a control plane; fetches Flink on first use):
+ *   node --import tsx --test --test-concurrency=1 test/flink/kubernetes-ha.test.ts
+ * Takeover times are printed as test diagnostics.
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
+import { fetchFlink, flinkAtLeast } from '../support/flink-jobmanager.js';
+import {
+  clusterConfigMapName,
+  createFlinkHaAccount,
+  fixturePath,
+  KUBERNETES_HA_VERSIONS,
+  KubernetesHaCluster,
+  LEADER_ANNOTATION_KEY,
+  leaderRecord,
+  leaseDurationMs,
+  REST_SERVER_LEADER_KEY,
+  restServerLeader,
+  type FlinkHaAccount,
+  type HaConfigMap,
+  type LeaderElectionRecord,
+  type SettledKubernetesLeader,
+} from '../support/flink-kubernetes-ha.js';
+import type { SeenEvent } from '../support/kubelet-standin.js';
+
+const LEASE_MS = 3000;
+const RENEW_DEADLINE_MS = 3000;
+const RETRY_MS = 500;
+// Generous bounds: they exist to catch hangs, not to measure (2 cores, shared).
+const FETCH_TIMEOUT_MS = 15 * 60_000;
+const TEST_TIMEOUT_MS = 3 * 60_000;
+const WAIT_MS = 60_000;
+const CAPTURE = process.env['KUBERNETES_HA_CAPTURE'] === '1';
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+/** fabric8's @JsonFormat(pattern = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'", timezone = "UTC"). */
+const TIME = '\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}\\.\\d{6}Z';
+
+/** leaseDuration as the annotation spells it: decimal seconds (fabric8 6, Flink 1.x), ISO-8601 (fabric8 7, Flink 2.x). */
+function leaseJson(version: string, seconds: number): string {
+  return flinkAtLeast(version, 2, 0) ? `"PT${seconds}S"` : `${seconds}.000000000`;
+}
+
+/** The whole annotation, field order included, with a given holder pattern and lease. */
+function annotationPattern(version: string, holder: string, leaseSeconds: number): RegExp {
+  return new RegExp(`^\\{"holderIdentity":"${holder}","leaseDuration":${leaseJson(version, leaseSeconds).replaceAll('.', '\\.')},` +
+    `"acquireTime":"${TIME}","renewTime":"${TIME}","leaderTransitions":\\d+\\}$`);
+}
+
+/** Epoch ms with the microseconds as a fraction. */
+function timeMs(time: string): number {
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.(\d{6})Z$/.exec(time);
+  assert.ok(match, `not fabric8's time format: ${time}`);
+  return Date.parse(`${match[1]}Z`) + Number(match[2]) / 1000;
+}
+
+/** Flink's labels on its HA ConfigMaps: 2.x dropped configmap-type. */
+function expectedLabels(version: string, clusterId: string): Record<string, string> {
+  return {
+    app: clusterId,
+    ...(flinkAtLeast(version, 2, 0) ? {} : { 'configmap-type': 'high-availability' }),
+    type: 'flink-native-kubernetes',
+  };
+}
+
+/**
+ * What stays the same from run to run: every cluster-id, namespace, identity, session ID, time,
+ * port and counter replaced by a placeholder, server-managed metadata dropped (and kind and
+ * apiVersion, which list items lack). Fixtures and live ConfigMaps are compared through it.
+ */
+function shape(configMap: HaConfigMap): unknown {
+  const { clusterId, namespace } = { clusterId: configMap.metadata.labels?.['app'] ?? '', namespace: configMap.metadata.namespace ?? '' };
+  const text = JSON.stringify({
+    metadata: {
+      name: configMap.metadata.name,
+      namespace: configMap.metadata.namespace,
+      labels: configMap.metadata.labels,
+      annotations: configMap.metadata.annotations,
+    },
+    data: configMap.data,
+  });
+  return JSON.parse(text
+    .replaceAll(clusterId, '<cluster-id>')
+    .replaceAll(namespace, '<namespace>')
+    .replace(new RegExp(UUID, 'g'), '<uuid>')
+    .replace(new RegExp(TIME, 'g'), '<time>')
+    .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<port>')
+    .replace(/\\"leaderTransitions\\":\d+/g, '\\"leaderTransitions\\":<n>'));
+}
+
+async function checkFixture(t: TestContext, cluster: KubernetesHaCluster, version: string, name: string, live: HaConfigMap): Promise<void> {
+  const file = fixturePath(version, name);
+  if (CAPTURE) {
+    await cluster.captureConfigMap(file, live);
+    t.diagnostic(`wrote ${file}`);
+    return;
+  }
+  const fixture = JSON.parse(await readFile(file, 'utf8')) as HaConfigMap;
+  assert.deepEqual(shape(live), shape(fixture), `${file} no longer has the shape of what Flink ${version} writes`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** The versions of the ConfigMap seen since index `from`, in order. */
+function versionsSince(events: readonly SeenEvent<HaConfigMap>[], from: number): { cm: HaConfigMap; atMs: number }[] {
+  return events.slice(from).filter((e) => e.type !== 'DELETED').map((e) => ({ cm: e.object, atMs: e.atMs }));
+}
+
+function holder(cm: HaConfigMap): LeaderElectionRecord {
+  const record = leaderRecord(cm);
+  assert.ok(record, `no ${LEADER_ANNOTATION_KEY} annotation in ${JSON.stringify(cm.metadata)}`);
+  return record;
+}
+
+let cp: ControlPlane;
+let account: FlinkHaAccount;
+const clusters: KubernetesHaCluster[] = [];
+
+before(async () => {
+  // Fetched up front so that a cold cache does not eat into a test's own bound.
+  for (const version of KUBERNETES_HA_VERSIONS) await fetchFlink(version, { kubernetes: true });
+  cp = await startControlPlane();
+  account = await createFlinkHaAccount(cp);
+}, { timeout: FETCH_TIMEOUT_MS });
+
+after(async () => {
+  await Promise.all(clusters.map((c) => c.stop()));
+  await cp?.stop();
+});
+
+for (const version of KUBERNETES_HA_VERSIONS) {
+  describe(`Flink ${version}`, () => {
+    let cluster: KubernetesHaCluster;
+    let settled: SettledKubernetesLeader;
+
+    before(async () => {
+      cluster = await KubernetesHaCluster.start({
+        version, controlPlane: cp, account,
+        leaseDurationMs: LEASE_MS, renewDeadlineMs: RENEW_DEADLINE_MS, retryPeriodMs: RETRY_MS,
+      });
+      clusters.push(cluster);
+    }, { timeout: TEST_TIMEOUT_MS });
+
+    // JVMs of one version do not share the 2 cores with the next version's.
+    after(() => cluster?.stop());
+
+    test('exactly one of two JobManagers leads, and the cluster ConfigMap names it', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      settled = await cluster.settledLeader(WAIT_MS);
+      const { leader, standbys, sessionId, lockIdentity } = settled;
+      assert.deepEqual(await cluster.whoLeads(), [leader.jm]);
+      assert.equal(standbys.length, 1);
+      const standbyIdentity = await cluster.lockIdentity(standbys[0]!.jm);
+      assert.notEqual(standbyIdentity, lockIdentity, 'each JobManager has a lock identity of its own');
+
+      // Every component's leader information is written under the same session ID once the leader
+      // has confirmed them all (REST endpoint, dispatcher, resource manager; no jobs).
+      const rpc = `pekko\\.tcp://flink@127\\.0\\.0\\.1:${leader.conf.rpcPort}/user/rpc`;
+      const cm = await cluster.waitForConfigMap((c) => Object.keys(c.data ?? {}).length === 3, WAIT_MS);
+      assert.equal(cm.metadata.name, clusterConfigMapName(cluster.clusterId));
+      assert.deepEqual(cm.metadata.labels, expectedLabels(version, cluster.clusterId));
+      assert.deepEqual(Object.keys(cm.metadata.annotations ?? {}), [LEADER_ANNOTATION_KEY]);
+      assert.match(cm.metadata.annotations![LEADER_ANNOTATION_KEY]!, annotationPattern(version, lockIdentity, LEASE_MS / 1000));
+      assert.equal(leaseDurationMs(holder(cm)), LEASE_MS);
+      assert.deepEqual(Object.keys(cm.data!).sort(), [
+        'org.apache.flink.k8s.leader.dispatcher', 'org.apache.flink.k8s.leader.resourcemanager', REST_SERVER_LEADER_KEY,
+      ]);
+      assert.equal(cm.data![REST_SERVER_LEADER_KEY], `${sessionId},${leader.jm.restUrl}`);
+      assert.deepEqual(restServerLeader(cm), { sessionId, address: `http://127.0.0.1:${leader.conf.restPort}` });
+      assert.match(cm.data!['org.apache.flink.k8s.leader.dispatcher']!, new RegExp(`^${sessionId},${rpc}/dispatcher_\\d+$`));
+      assert.match(cm.data!['org.apache.flink.k8s.leader.resourcemanager']!, new RegExp(`^${sessionId},${rpc}/resourcemanager_\\d+$`));
+      // The address is the leader's own REST endpoint, which answers there.
+      assert.equal((await fetch(`${restServerLeader(cm)!.address}/config`)).status, 200);
+      await checkFixture(t, cluster, version, 'cluster-config-map', cm);
+    });
+
+    test('the leader renews every retry period: renewTime advances, holder, acquireTime and data stay', { timeout: TEST_TIMEOUT_MS }, async () => {
+      const informer = await cluster.watchConfigMap();
+      const start = informer.events.length;
+      await informer.waitUntil('three renewals', () => versionsSince(informer.events, start).length >= 4, WAIT_MS);
+      informer.stop();
+      const seen = versionsSince(informer.events, start).slice(0, 4);
+      const first = holder(seen[0]!.cm);
+      for (const [i, { cm }] of seen.entries()) {
+        const record = holder(cm);
+        assert.equal(record.holderIdentity, settled.lockIdentity);
+        assert.equal(record.acquireTime, first.acquireTime);
+        assert.equal(record.leaderTransitions, first.leaderTransitions);
+        assert.deepEqual(cm.data, seen[0]!.cm.data);
+        if (i > 0) {
+          const step = timeMs(record.renewTime) - timeMs(holder(seen[i - 1]!.cm).renewTime);
+          // fabric8's renew loop runs every retry period: never sooner, later only under load.
+          assert.ok(step >= RETRY_MS * 0.9, `renewTime advanced by ${step} ms, less than the retry period`);
+        }
+      }
+    });
+
+    test('kill -9 of the leader: the other takes the lock once the dead lease has run out, then replaces the dead leader information', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      const { leader, standbys } = settled;
+      const standby = standbys[0]!;
+      const standbyIdentity = await cluster.lockIdentity(standby.jm);
+      const oldValue = `${settled.sessionId},${leader.jm.restUrl}`;
+      // A new watch: its first version is the ConfigMap as it was before the kill.
+      const informer = await cluster.watchConfigMap();
+
+      const since = await cluster.logPositions();
+      const killedAt = performance.now();
+      await cluster.kill(leader.jm, 'SIGKILL');
+      const next = await cluster.nextLeader(leader.jm, since, WAIT_MS);
+      const grantedMs = performance.now() - killedAt;
+      assert.equal(next.jm, standby.jm);
+      const newValue = `${next.sessionId},${standby.jm.restUrl}`;
+      await informer.waitUntil('the new leader information', (objects) => {
+        const cm = objects.get(cluster.configMapName);
+        return cm !== undefined && cm.data?.[REST_SERVER_LEADER_KEY] === newValue;
+      }, WAIT_MS);
+      informer.stop();
+      assert.deepEqual(await cluster.whoLeads(), [standby.jm]);
+
+      const seen = versionsSince(informer.events, 0);
+      const taken = seen.findIndex(({ cm }) => holder(cm).holderIdentity === standbyIdentity);
+      assert.ok(taken > 0, 'the standby took the lock after the kill');
+      const lastRenewal = holder(seen[taken - 1]!.cm);
+      const acquired = holder(seen[taken]!.cm);
+      assert.equal(lastRenewal.holderIdentity, settled.lockIdentity, 'nobody else held the lock in between');
+      // The lease is measured from the dead leader's last renewTime, by the taker's own lease setting.
+      assert.ok(timeMs(acquired.acquireTime) >= timeMs(lastRenewal.renewTime) + LEASE_MS,
+        `acquired at ${acquired.acquireTime}, before ${lastRenewal.renewTime} + ${LEASE_MS} ms`);
+      assert.equal(acquired.acquireTime, acquired.renewTime);
+      assert.equal(acquired.leaderTransitions, lastRenewal.leaderTransitions + 1);
+      assert.match(seen[taken]!.cm.metadata.annotations![LEADER_ANNOTATION_KEY]!, annotationPattern(version, standbyIdentity, LEASE_MS / 1000));
+      // Taking the lock rewrites the annotation only: the dead leader's information is still there,
+      // in a version whose annotation names the new holder.
+      assert.equal(seen[taken]!.cm.data?.[REST_SERVER_LEADER_KEY], oldValue);
+      // Only the new holder writes data from then on, and the restserver key goes from the dead
+      // leader's value (or nothing) straight to the new leader's.
+      for (const { cm } of seen.slice(taken)) {
+        assert.equal(holder(cm).holderIdentity, standbyIdentity);
+        assert.ok([oldValue, undefined, newValue].includes(cm.data?.[REST_SERVER_LEADER_KEY]), JSON.stringify(cm.data));
+      }
+      await checkFixture(t, cluster, version, 'cluster-config-map-taken-over', seen[taken]!.cm);
+      const writtenAt = seen.find(({ cm }) => cm.data?.[REST_SERVER_LEADER_KEY] === newValue)!.atMs;
+      t.diagnostic(`${version} kill -9: lock taken ${seconds(seen[taken]!.atMs - killedAt)}, grant logged ${seconds(grantedMs)}, ` +
+        `restserver rewritten ${seconds(writtenAt - killedAt)} after the kill (lease ${seconds(LEASE_MS)}, retry ${seconds(RETRY_MS)})`);
+      assert.ok(grantedMs < LEASE_MS + 30_000, 'took over within the lease and a generous margin');
+    });
+
+    test('SIGTERM of the leader: it removes its leader information and releases the lock before it exits; the other takes over', { timeout: TEST_TIMEOUT_MS }, async (t) => {
+      // Two JobManagers again: the one killed above comes back, as its container would.
+      const killed = settled.leader;
+      await cluster.restart(killed);
+      const current = await cluster.settledLeader(WAIT_MS);
+      const departing = current.leader;
+      const successor = current.standbys[0]!;
+      assert.equal(successor, killed, 'the restarted JobManager waits as standby');
+      const successorIdentity = await cluster.lockIdentity(successor.jm);
+      const informer = await cluster.watchConfigMap();
+
+      const since = await cluster.logPositions();
+      const signalledAt = performance.now();
+      await cluster.kill(departing.jm, 'SIGTERM');
+      const exitedMs = performance.now() - signalledAt;
+      const exit = await departing.jm.exited;
+      const next = await cluster.nextLeader(departing.jm, since, WAIT_MS);
+      const grantedMs = performance.now() - signalledAt;
+      assert.equal(next.jm, successor.jm);
+      const newValue = `${next.sessionId},${successor.jm.restUrl}`;
+      await informer.waitUntil('the new leader information', (objects) =>
+        objects.get(cluster.configMapName)?.data?.[REST_SERVER_LEADER_KEY] === newValue, WAIT_MS);
+      informer.stop();
+      assert.deepEqual(await cluster.whoLeads(), [successor.jm]);
+
+      const seen = versionsSince(informer.events, 0);
+      const released = seen.findIndex(({ cm }) => holder(cm).holderIdentity === '');
+      assert.ok(released > 0, `a released lock among ${seen.length} versions after SIGTERM`);
+      // Before the release, the departing leader removed its leader information, all of it.
+      const beforeRelease = seen[released - 1]!.cm;
+      assert.equal(holder(beforeRelease).holderIdentity, current.lockIdentity);
+      assert.equal(beforeRelease.data?.[REST_SERVER_LEADER_KEY], undefined);
+      assert.deepEqual(beforeRelease.data ?? {}, {});
+      // The release: no holder, a 1 s lease from now, the transition count unchanged.
+      const releasedCm = seen[released]!.cm;
+      const releaseRecord = holder(releasedCm);
+      assert.match(releasedCm.metadata.annotations![LEADER_ANNOTATION_KEY]!, annotationPattern(version, '', 1));
+      assert.equal(releaseRecord.acquireTime, releaseRecord.renewTime);
+      assert.equal(releaseRecord.leaderTransitions, holder(beforeRelease).leaderTransitions);
+
+      // Who took the released lock first: the successor, or the departing JobManager itself (its
+      // elector starts a new round when its leadership ends, even while it shuts down); then the
+      // successor only once that lease has run out.
+      const taken = seen.findIndex(({ cm }, i) => i > released && holder(cm).holderIdentity !== '');
+      const firstTaker = holder(seen[taken]!.cm);
+      const successorTook = seen.findIndex(({ cm }) => holder(cm).holderIdentity === successorIdentity);
+      const acquired = holder(seen[successorTook]!.cm);
+      if (firstTaker.holderIdentity === current.lockIdentity) {
+        assert.equal(firstTaker.leaderTransitions, releaseRecord.leaderTransitions + 1);
+        assert.ok(timeMs(acquired.acquireTime) >= timeMs(holder(seen[successorTook - 1]!.cm).renewTime) + LEASE_MS,
+          'the successor waited for the re-acquired lease to run out');
+      } else {
+        assert.equal(firstTaker.holderIdentity, successorIdentity);
+      }
+      assert.equal(acquired.leaderTransitions, holder(seen[successorTook - 1]!.cm).leaderTransitions + 1);
+      const releasedAtMs = seen[released]!.atMs - signalledAt;
+      t.diagnostic(`${version} SIGTERM: leader information removed and lock released ${seconds(releasedAtMs)} after the signal, ` +
+        `JVM exited (${exit.code ?? exit.signal}) after ${seconds(exitedMs)}; ` +
+        (firstTaker.holderIdentity === current.lockIdentity
+          ? 'the departing JobManager re-acquired the released lock; '
+          : 'the successor took the released lock; ') +
+        `successor granted ${seconds(grantedMs)} after the signal`);
+      assert.ok(grantedMs < LEASE_MS + 30_000, 'took over within the lease and a generous margin');
+      await checkFixture(t, cluster, version, 'cluster-config-map-released', releasedCm);
+    });
+  });
+}
