@@ -34,7 +34,6 @@ export function initialTrack(name: string, layout: Layout, nowMs: number): Confi
     writer: null,
     renewSeenAtMs: null,
     holderSinceMs: null,
-    holderRenewed: false,
   };
 }
 
@@ -92,7 +91,6 @@ function observe(track: ConfigMapTrack, version: ConfigMapVersion | null, contin
     writer,
     renewSeenAtMs,
     holderSinceMs: holder === null ? null : sameHolder ? track.holderSinceMs : atMs,
-    holderRenewed: holder !== null && ((sameHolder && track.holderRenewed) || renewed),
   };
 }
 
@@ -154,8 +152,10 @@ function judge(state: KubernetesInputs, tracks: readonly ConfigMapTrack[], check
   if (info.kind === 'undecodable') return none('leader-info-undecodable', `${name}: ${info.error}`, layout, expiresAtMs);
 
   if (track.writer === null) {
+    // By then the holder has renewed at least once, or its lease (timed from the same first
+    // sight) has run out above: a leftover lock of a dead JobManager never gets this far.
     const trustedAtMs = (track.holderSinceMs ?? state.nowMs) + lock.leaseDurationMs;
-    if (!track.holderRenewed || state.nowMs < trustedAtMs) {
+    if (state.nowMs < trustedAtMs) {
       return none(
         'leader-writer-unknown',
         `${info.address} was there when this sidecar started watching; it counts once holder ${lock.holder} has been ` +

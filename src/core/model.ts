@@ -105,8 +105,6 @@ export interface ConfigMapTrack {
   renewSeenAtMs: number | null;
   /** When the sidecar first saw the current holder hold the lock. */
   holderSinceMs: number | null;
-  /** Whether the current holder was seen renewing after that first sight (it is alive, not a leftover). */
-  holderRenewed: boolean;
 }
 
 export type JobManagerStatus = 'unchecked' | 'healthy' | 'no-leader' | 'unhealthy';

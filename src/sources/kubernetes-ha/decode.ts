@@ -29,8 +29,9 @@ export function decodeConfigMap(configMap: ConfigMapLike, layout: Layout): Confi
 
 /**
  * The lock record as fabric8's LeaderElectionRecord serialises it: holderIdentity (null or empty
- * once released), leaseDuration as decimal seconds (a java.time.Duration), acquireTime and
- * renewTime as RFC 3339 text, leaderTransitions a count.
+ * once released), leaseDuration a java.time.Duration, acquireTime and renewTime as RFC 3339 text,
+ * leaderTransitions a count. fabric8 6 (Flink 1.x) writes the duration as decimal seconds
+ * (`15.000000000`), fabric8 7 (Flink 2.x) as ISO-8601 text (`PT15S`).
  */
 export function decodeLock(text: string | undefined): LockObservation {
   if (text === undefined) return { kind: 'absent' };
@@ -49,9 +50,12 @@ export function decodeLock(text: string | undefined): LockObservation {
   if (holder !== undefined && holder !== null && typeof holder !== 'string') {
     return { kind: 'undecodable', error: 'holderIdentity is not a string' };
   }
-  const lease = r.leaseDuration;
-  if (typeof lease !== 'number' || !Number.isFinite(lease) || lease <= 0 || lease > 86_400) {
-    return { kind: 'undecodable', error: `leaseDuration ${JSON.stringify(lease)} is not a number of seconds between 0 and 86400` };
+  const lease = leaseSeconds(r.leaseDuration);
+  if (lease === null || lease <= 0 || lease > 86_400) {
+    return {
+      kind: 'undecodable',
+      error: `leaseDuration ${JSON.stringify(r.leaseDuration)?.slice(0, 80)} is not a duration between 0 and 86400 s (seconds, or ISO-8601 such as PT15S)`,
+    };
   }
   const text_ = (v: unknown): string | null | undefined => (v === undefined || v === null ? null : typeof v === 'string' ? v : undefined);
   const acquireTime = text_(r.acquireTime);
@@ -69,6 +73,18 @@ export function decodeLock(text: string | undefined): LockObservation {
     renewTime,
     leaderTransitions: typeof transitions === 'number' ? transitions : null,
   };
+}
+
+/** java.time.Duration#toString without its negative and day forms: PT15S, PT0.5S, PT1M30S, PT1H. */
+const ISO_DURATION = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,9})?)S)?$/;
+
+/** A lease duration in seconds from either serialisation; null when it is neither. */
+function leaseSeconds(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string') return null;
+  const m = ISO_DURATION.exec(value);
+  if (m === null || value === 'PT') return null;
+  return Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
 }
 
 /** Flink 1.15+: `<session id>,<address>`, split at the first comma (the address may hold commas). */
