@@ -130,8 +130,13 @@ export function flinkHaProfile(flinkVersion: string, layout?: HaLayout): FlinkHa
 
 /** KubernetesLeaderElector.LEADER_ANNOTATION_KEY. */
 export const LEADER_ANNOTATION_KEY = 'control-plane.alpha.kubernetes.io/leader';
-/** 1.15+: KubernetesUtils.createSingleLeaderKey("restserver"). */
-export const REST_SERVER_LEADER_KEY = 'org.apache.flink.k8s.leader.restserver';
+/** 1.15+: KubernetesUtils.createSingleLeaderKey(componentId), the data key of a component's leader information. */
+export function leaderKey(componentId: string): string {
+  return `org.apache.flink.k8s.leader.${componentId}`;
+}
+/** The REST endpoint's component id (getLeaderPathForRestServer) and its 1.15+ data key. */
+export const REST_SERVER_COMPONENT = 'restserver';
+export const REST_SERVER_LEADER_KEY = leaderKey(REST_SERVER_COMPONENT);
 /** 1.12-1.14: Constants.LEADER_ADDRESS_KEY and LEADER_SESSION_ID_KEY. */
 export const LEADER_ADDRESS_KEY = 'address';
 export const LEADER_SESSION_ID_KEY = 'sessionId';
@@ -429,6 +434,13 @@ export interface ConfigMapLockContenderOptions {
   /** The REST endpoint's address as Flink publishes it, e.g. `http://10.244.1.11:8081`. */
   restAddress: string;
   /**
+   * Further components to publish leader information for, by component id, in the 1.15+ layout:
+   * a real JobManager also publishes `dispatcher` and `resourcemanager` (their RPC addresses, e.g.
+   * `pekko.tcp://flink@10.244.1.11:6123/user/rpc/dispatcher_1`), all under one leader session.
+   * Default none: the REST endpoint only.
+   */
+  otherComponents?: Record<string, string>;
+  /**
    * Epoch milliseconds (fractions become microseconds), wherever fabric8 reads the wall clock: the
    * times it writes, the expiry check against the holder's renewTime, the renew deadline. A clock
    * ahead of the others' takes over early, as a skewed JobManager would. Default: the system clock
@@ -478,9 +490,10 @@ export interface RawWrite {
 /**
  * Events: 'leader' (sessionId) when granted leadership (Flink's isLeader callback); 'revoked' when
  * it is taken away (notLeader); 'newLeader' (holderIdentity) when the observed holder changes;
- * 'published' (LeaderInfo | null) after a leader-information write landed; 'fatal' (Error) when
- * Flink would have called its fatal error handler, which ends the JobManager process: the
- * contender then stops like kill().
+ * 'published' (LeaderInfo | null) after the REST endpoint's leader information was written;
+ * 'fatal' (Error) when Flink would have called its fatal error handler, which ends the JobManager
+ * process: the contender then stops like kill(); 'dead' (Error | undefined) once it is killed,
+ * stopped or fatally failed (pending waitFor... promises reject then).
  */
 export class ConfigMapLockContender extends EventEmitter {
   readonly identity: string;
@@ -505,11 +518,16 @@ export class ConfigMapLockContender extends EventEmitter {
   private session: ElectorSession | undefined;
   private sessionRun: Promise<void> | undefined;
   private issuedSessionId: string | undefined;
-  private confirmed: LeaderInfo | undefined;
+  /** Leader information confirmed per component, while leading. */
+  private readonly confirmed = new Map<string, LeaderInfo>();
+  /** Component id -> address: the REST endpoint and any otherComponents, as registered contenders. */
+  private readonly components: ReadonlyMap<string, string>;
   private watch: { close(): void } | undefined;
   private watchRetry: NodeJS.Timeout | undefined;
   private lastSeenVersion: string | undefined;
   private watchQueue: Promise<void> = Promise.resolve();
+  /** DefaultLeaderElectionService's lock: confirmations, corrections, clearing and removal never interleave. */
+  private serviceLock: Promise<unknown> = Promise.resolve();
   private paused = false;
   private resumeWaiters: (() => void)[] = [];
   private lastWrittenRecord: LeaderElectionRecord | undefined;
@@ -533,6 +551,11 @@ export class ConfigMapLockContender extends EventEmitter {
     this.clock = opts.clock ?? (() => performance.timeOrigin + performance.now());
     this.random = opts.random ?? Math.random;
     this.api = new KubeApi(readKubeconfig(opts.kubeconfigPath), opts.requestTimeoutMs ?? 10_000);
+    const others = Object.entries(opts.otherComponents ?? {});
+    if (others.length > 0 && this.profile.layout === '1.14') {
+      throw new Error('otherComponents: in the 1.14 layout every component has a ConfigMap and a lock of its own');
+    }
+    this.components = new Map([[REST_SERVER_COMPONENT, opts.restAddress], ...others]);
   }
 
   // ---- What a test reads ----
@@ -547,9 +570,9 @@ export class ConfigMapLockContender extends EventEmitter {
     return this.issuedSessionId;
   }
 
-  /** The leader information this contender last confirmed (undefined when not leading). */
+  /** The REST endpoint's leader information as confirmed (undefined when not leading, or not confirmed yet). */
   get confirmedLeaderInfo(): LeaderInfo | undefined {
-    return this.confirmed;
+    return this.confirmed.get(REST_SERVER_COMPONENT);
   }
 
   /** The last LeaderElectionRecord this contender wrote into the lock, and its exact JSON. */
@@ -595,7 +618,10 @@ export class ConfigMapLockContender extends EventEmitter {
   private waitForEvent<T>(event: string, timeoutMs: number, what: string): Promise<T> {
     return new Promise<T>((resolveEvent, reject) => {
       const onEvent = (value: T) => { cleanup(); resolveEvent(value); };
-      const onFatal = (err: Error) => { cleanup(); reject(new Error(`waiting for ${what}: the contender died: ${err.message}`)); };
+      const onDead = (err?: Error) => {
+        cleanup();
+        reject(new Error(`waiting for ${what}: the contender ${err === undefined ? 'was killed' : `died: ${err.message}`}`));
+      };
       const timer = setTimeout(() => {
         cleanup();
         reject(new Error(`waiting for ${what}: not within ${timeoutMs} ms; last lines:\n${this.log.slice(-15).join('\n')}`));
@@ -603,10 +629,11 @@ export class ConfigMapLockContender extends EventEmitter {
       const cleanup = () => {
         clearTimeout(timer);
         this.off(event, onEvent);
-        this.off('fatal', onFatal);
+        this.off('dead', onDead);
       };
+      if (this.state === 'dead' || this.state === 'stopped') return onDead(this.fatalError);
       this.on(event, onEvent);
-      this.on('fatal', onFatal);
+      this.on('dead', onDead);
     });
   }
 
@@ -647,9 +674,16 @@ export class ConfigMapLockContender extends EventEmitter {
       this.revokeLocally();
       // 1.18+ only removes after granted leadership and a positive hasLeadership; 1.15-1.17 always
       // try, and the update function's annotation check decides.
-      const removing = this.profile.resetUnconfirmed ? wasLeading && (await this.hasLeadership().catch(() => false)) : true;
-      if (removing) {
-        await this.checkAndUpdate(null).catch((err: Error) => this.note(`stop: removing leader information failed: ${err.message}`));
+      // One component after the other, each removed on its own (the REST endpoint is one of several
+      // services a JobManager closes).
+      for (const componentId of this.components.keys()) {
+        await this.withServiceLock(async () => {
+          const removing = this.profile.resetUnconfirmed ? wasLeading && (await this.hasLeadership().catch(() => false)) : true;
+          if (removing) {
+            await this.checkAndUpdate(componentId, null)
+              .catch((err: Error) => this.note(`stop: removing leader information of ${componentId} failed: ${err.message}`));
+          }
+        });
       }
     } else {
       this.revokeLocally();
@@ -664,6 +698,7 @@ export class ConfigMapLockContender extends EventEmitter {
     this.api.destroy();
     this.state = 'stopped';
     this.note('stopped');
+    this.emit('dead');
   }
 
   /** kill -9: nothing more is read or written; connections drop; the lock and data stay as they are. */
@@ -698,11 +733,11 @@ export class ConfigMapLockContender extends EventEmitter {
    * failure). `info` null removes it. Default: this contender's session and address. Resolves false
    * when the annotation does not name this identity (nothing written).
    */
-  async writeLeaderInfo(info?: LeaderInfo | null): Promise<boolean> {
+  async writeLeaderInfo(info?: LeaderInfo | null, componentId = REST_SERVER_COMPONENT): Promise<boolean> {
     const value = info === undefined
-      ? { sessionId: this.issuedSessionId ?? randomUUID(), address: this.restAddress }
+      ? { sessionId: this.issuedSessionId ?? randomUUID(), address: this.components.get(componentId) ?? this.restAddress }
       : info;
-    return this.checkAndUpdate(value);
+    return this.checkAndUpdate(componentId, value);
   }
 
   /**
@@ -749,15 +784,18 @@ export class ConfigMapLockContender extends EventEmitter {
     return JSON.parse(res.body) as ConfigMap;
   }
 
-  /** The leader information the ConfigMap holds for the REST endpoint, as Flink parses it. */
-  static leaderInfoOf(cm: ConfigMap | undefined, layout: HaLayout): LeaderInfo | undefined {
+  /**
+   * The leader information the ConfigMap holds for a component (default the REST endpoint), as
+   * Flink parses it (KubernetesUtils#parseLeaderInformationSafely, #getLeaderInformationFromConfigMap).
+   */
+  static leaderInfoOf(cm: ConfigMap | undefined, layout: HaLayout, componentId = REST_SERVER_COMPONENT): LeaderInfo | undefined {
     const data = cm?.data ?? {};
     if (layout === '1.14') {
       const address = data[LEADER_ADDRESS_KEY];
       const sessionId = data[LEADER_SESSION_ID_KEY];
       return address !== undefined && sessionId !== undefined ? { sessionId, address } : undefined;
     }
-    const value = data[REST_SERVER_LEADER_KEY];
+    const value = data[leaderKey(componentId)];
     const comma = value?.indexOf(',') ?? -1;
     if (value === undefined || comma < 0) return undefined;
     return { sessionId: value.slice(0, comma), address: value.slice(comma + 1) };
@@ -930,25 +968,28 @@ export class ConfigMapLockContender extends EventEmitter {
 
   // ---- Flink's side of the callbacks (LeaderCallbackHandlerImpl, DefaultLeaderElectionService) ----
 
-  /** isLeader: a fresh session UUID, granted to the REST endpoint, which confirms it and publishes. */
+  /** isLeader: one fresh session UUID, granted to every component, each of which confirms it and publishes. */
   private grantLeadership(): void {
     if (this.state !== 'running' || this.issuedSessionId !== undefined) return;
     const sessionId = randomUUID();
     this.issuedSessionId = sessionId;
     this.note(`granted leadership, session ${sessionId}`);
     this.emit('leader', sessionId);
-    void this.confirmAndPublish(sessionId);
+    for (const [componentId, address] of this.components) void this.confirmAndPublish(componentId, address, sessionId);
   }
 
   /** confirmLeadership: published only while the service still has leadership (a fresh GET). */
-  private async confirmAndPublish(sessionId: string): Promise<void> {
+  private async confirmAndPublish(componentId: string, address: string, sessionId: string): Promise<void> {
     try {
-      if (!(await this.hasLeadership()) || this.issuedSessionId !== sessionId) {
-        this.note(`confirmation of session ${sessionId} not published: no leadership any more`);
-        return;
-      }
-      this.confirmed = { sessionId, address: this.restAddress };
-      await this.checkAndUpdate(this.confirmed);
+      await this.withServiceLock(async () => {
+        if (this.issuedSessionId !== sessionId || !(await this.hasLeadership())) {
+          this.note(`confirmation of session ${sessionId} for ${componentId} not published: no leadership any more`);
+          return;
+        }
+        const info = { sessionId, address };
+        this.confirmed.set(componentId, info);
+        await this.checkAndUpdate(componentId, info);
+      });
     } catch (err) {
       if (err instanceof Dead) return;
       // KubernetesLeaderElectionDriver#publishLeaderInformation / writeLeaderInformation: a write
@@ -965,9 +1006,11 @@ export class ConfigMapLockContender extends EventEmitter {
     if (this.state !== 'running') return;
     this.revokeLocally();
     if (this.profile.clearOnRevoke) {
-      void this.checkAndUpdate(null).catch((err: unknown) => {
-        if (!(err instanceof Dead)) this.die(new Error(`could not clear leader information: ${(err as Error).message}`));
-      });
+      for (const componentId of this.components.keys()) {
+        void this.withServiceLock(() => this.checkAndUpdate(componentId, null)).catch((err: unknown) => {
+          if (!(err instanceof Dead)) this.die(new Error(`could not clear leader information: ${(err as Error).message}`));
+        });
+      }
     }
     this.runElector();
   }
@@ -976,7 +1019,7 @@ export class ConfigMapLockContender extends EventEmitter {
     if (this.issuedSessionId === undefined) return;
     this.note(`leadership revoked (session ${this.issuedSessionId})`);
     this.issuedSessionId = undefined;
-    this.confirmed = undefined;
+    this.confirmed.clear();
     this.emit('revoked');
   }
 
@@ -1043,17 +1086,23 @@ export class ConfigMapLockContender extends EventEmitter {
       return;
     }
     if (type !== 'MODIFIED') return;
-    const external = ConfigMapLockContender.leaderInfoOf(cm, this.profile.layout);
-    const confirmed = this.confirmed;
-    if (sameInfo(external, confirmed)) return;
-    if (confirmed === undefined && !this.profile.resetUnconfirmed) return;
-    this.note(`watch: leader information ${describeInfo(external)} differs from confirmed ${describeInfo(confirmed)}: correcting`);
-    try {
-      await this.checkAndUpdate(confirmed ?? null);
-    } catch (err) {
-      if (err instanceof Dead) return;
-      this.die(new Error(`could not correct leader information: ${(err as Error).message}`));
-    }
+    await this.withServiceLock(async () => {
+      for (const componentId of this.components.keys()) {
+        if (this.state !== 'running') return;
+        const external = ConfigMapLockContender.leaderInfoOf(cm, this.profile.layout, componentId);
+        const confirmed = this.confirmed.get(componentId);
+        if (sameInfo(external, confirmed)) continue;
+        if (confirmed === undefined && !this.profile.resetUnconfirmed) continue;
+        this.note(`watch: leader information of ${componentId} ${describeInfo(external)} differs from confirmed ${describeInfo(confirmed)}: correcting`);
+        try {
+          await this.checkAndUpdate(componentId, confirmed ?? null);
+        } catch (err) {
+          if (err instanceof Dead) return;
+          this.die(new Error(`could not correct leader information: ${(err as Error).message}`));
+          return;
+        }
+      }
+    });
   }
 
   // ---- Writes ----
@@ -1124,7 +1173,7 @@ export class ConfigMapLockContender extends EventEmitter {
    * endpoint's leader information and replace the ConfigMap locked to the read resourceVersion.
    * A failed write is retried at once (up to the configured retries); a missing ConfigMap is not.
    */
-  private async checkAndUpdate(info: LeaderInfo | null): Promise<boolean> {
+  private async checkAndUpdate(componentId: string, info: LeaderInfo | null): Promise<boolean> {
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= this.dataWriteRetries + 1; attempt++) {
       let cm: ConfigMap | undefined;
@@ -1137,13 +1186,13 @@ export class ConfigMapLockContender extends EventEmitter {
       }
       if (cm === undefined) throw new Error(`Cannot retry checkAndUpdateConfigMap with configMap ${this.configMapName} because it does not exist.`);
       if (!annotationNamesHolder(cm, this.identity)) {
-        this.note(`leader information ${describeInfo(info ?? undefined)} not written: the annotation does not name ${this.identity}`);
+        this.note(`leader information of ${componentId} ${describeInfo(info ?? undefined)} not written: the annotation does not name ${this.identity}`);
         return false;
       }
       const data = { ...cm.data };
       if (this.profile.layout === '1.15') {
-        if (info === null) delete data[REST_SERVER_LEADER_KEY];
-        else data[REST_SERVER_LEADER_KEY] = `${info.sessionId},${info.address}`;
+        if (info === null) delete data[leaderKey(componentId)];
+        else data[leaderKey(componentId)] = `${info.sessionId},${info.address}`;
       } else if (info === null) {
         delete data[LEADER_ADDRESS_KEY];
         delete data[LEADER_SESSION_ID_KEY];
@@ -1165,8 +1214,8 @@ export class ConfigMapLockContender extends EventEmitter {
         continue;
       }
       if (res.status === 200) {
-        this.note(`leader information ${describeInfo(info ?? undefined)} written (attempt ${attempt})`);
-        this.emit('published', info);
+        this.note(`leader information of ${componentId} ${describeInfo(info ?? undefined)} written (attempt ${attempt})`);
+        if (componentId === REST_SERVER_COMPONENT) this.emit('published', info);
         return true;
       }
       lastError = new KubeApiError(res.status, res.body, 'update leader information');
@@ -1176,6 +1225,12 @@ export class ConfigMapLockContender extends EventEmitter {
   }
 
   // ---- Plumbing ----
+
+  private withServiceLock<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.serviceLock.then(fn, fn);
+    this.serviceLock = run.catch(() => undefined);
+    return run;
+  }
 
   /** One API call of the running process: frozen while paused, and nothing after a kill. */
   private async call<T>(fn: () => Promise<T>): Promise<T> {
@@ -1239,7 +1294,7 @@ export class ConfigMapLockContender extends EventEmitter {
     }
     this.state = 'dead';
     this.issuedSessionId = undefined;
-    this.confirmed = undefined;
+    this.confirmed.clear();
     this.session?.cancel();
     this.closeWatch();
     this.api.destroy();
@@ -1247,6 +1302,7 @@ export class ConfigMapLockContender extends EventEmitter {
     this.resumeWaiters = [];
     for (const w of waiters) w();
     if (error !== undefined) this.emit('fatal', error);
+    this.emit('dead', error);
   }
 
   private note(line: string): void {
