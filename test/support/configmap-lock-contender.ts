@@ -90,7 +90,9 @@ export const DEFAULT_FLINK_VERSION = '2.3';
  * The profile of a Flink release ("1.14", "1.18.1", "2.3.0", ...), from the sources of
  * flink-kubernetes 1.12.7, 1.14.6, 1.15.4, 1.17.2, 1.18.1, 1.19.1, 1.20.1, 2.0.0, 2.1.0, 2.2.0 and
  * 2.3.0 and of the fabric8 tags they shade (4.9.2, 5.5.0, 5.12.4, 6.6.2, 6.9.2, 6.13.4, 7.3.1).
- * `layout` '1.14' with a 1.15-1.17 version is high-availability.use-old-ha-services: true.
+ * 1.13 and 1.16 are placed between their neighbours (fabric8 4.9.2 to 5.12.4 behave alike in
+ * everything here). `layout` '1.14' with a 1.15-1.17 version is
+ * high-availability.use-old-ha-services: true.
  */
 export function flinkHaProfile(flinkVersion: string, layout?: HaLayout): FlinkHaProfile {
   const match = /^(\d+)\.(\d+)(?:\.\d+)?$/.exec(flinkVersion);
@@ -660,7 +662,8 @@ export class ConfigMapLockContender extends EventEmitter {
    * (DefaultLeaderElectionService#remove, DefaultMultipleComponentLeaderElectionService#
    * unregisterLeaderElectionEventHandler); then the elector is cancelled, which from 1.19 releases
    * the lock (fabric8 LeaderElector#stopLeading with releaseOnCancel). 1.12-1.14 do neither: the
-   * data stays and the lease runs out.
+   * data stays and the lease runs out. A paused contender stops once resumed (a frozen process
+   * handles no signal either).
    */
   async stop(options: StopOptions = {}): Promise<void> {
     if (this.state !== 'running') return;
