@@ -20,8 +20,8 @@ import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import type { IConfigMap, IContainer, IPersistentVolumeClaim, IPodSpec, IProbe, IService, IServiceAccount, IVolume } from 'kubernetes-models/v1';
-import { parse as parseYaml } from 'yaml';
+import type { IConfigMap, IContainer, IPersistentVolumeClaim, IPodSpec, IPodTemplateSpec, IProbe, IService, IServiceAccount, IVolume } from 'kubernetes-models/v1';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { loadConfig, SERVICE_ACCOUNT_DIR, type Config } from '../../src/config/index.js';
 import { parseStandardFlinkConf } from '../../src/flink-conf/parse-yaml.js';
 import { createApp, PROBES } from '../../src/http/create-app.js';
@@ -73,6 +73,13 @@ const renderings = new Map<string, Rendering>();
 /** Every rendering whose objects include the Flink JobManager Deployment. */
 function flinkRenderings(): [string, KubeObject[]][] {
   return [...renderings].filter(([, r]) => r.objects.some(isJobManagerDeployment)).map(([name, r]) => [name, r.objects]);
+}
+
+/** The Flink renderings whose sidecar reads the leader election from `source`, as its own loader decides from config.yaml. */
+function renderingsWithSource(source: 'zookeeper' | 'kubernetes'): [string, KubeObject[]][] {
+  const found = flinkRenderings().filter(([, objects]) => sidecarConfig(objects).leaderSource === source);
+  assert.ok(found.length > 0, `no rendering with the ${source} leader source`);
+  return found;
 }
 
 function rendering(name: string): KubeObject[] {
@@ -242,7 +249,21 @@ function mountedFiles(objects: readonly KubeObject[], spec: IPodSpec, c: IContai
       for (const [path, content] of inVolume) files.set(posix.join(mount.mountPath, path), content);
     }
   }
+  // What the ServiceAccount admission plugin adds to every container of a pod that automounts its
+  // account's token (the pod's setting, else the account's, else true), unless one mounts something there.
+  if (automountsToken(objects, spec) && !(c.volumeMounts ?? []).some((m) => m.mountPath === SERVICE_ACCOUNT_DIR)) {
+    files.set(posix.join(SERVICE_ACCOUNT_DIR, 'token'), 'token');
+    files.set(posix.join(SERVICE_ACCOUNT_DIR, 'ca.crt'), 'certificate');
+    files.set(posix.join(SERVICE_ACCOUNT_DIR, 'namespace'), FIELD_VALUES['metadata.namespace'] ?? '');
+  }
   return files;
+}
+
+/** Whether Kubernetes mounts the service account token into the pod's containers. */
+function automountsToken(objects: readonly KubeObject[], spec: IPodSpec): boolean {
+  if (spec.automountServiceAccountToken !== undefined) return spec.automountServiceAccountToken;
+  const account = ofKind<IServiceAccount>(objects, 'ServiceAccount').find((a) => a.metadata.name === (spec.serviceAccountName ?? 'default'));
+  return account?.automountServiceAccountToken ?? true;
 }
 
 /** Flink's configuration as the JobManager reads it: config.yaml in its /opt/flink/conf. */
@@ -267,7 +288,11 @@ function flinkValue(conf: Map<string, string>, key: string): string {
 function sidecarConfig(objects: readonly KubeObject[]): Config {
   const jm = templateOf(objects, 'jobmanager');
   const sidecar = sidecarOf(jm.spec);
-  const files = mountedFiles(objects, jm.spec, sidecar);
+  return loadSidecarConfig(sidecar, mountedFiles(objects, jm.spec, sidecar));
+}
+
+/** The settings of a sidecar container that sees `files` (absolute path to content), from its own loader. */
+function loadSidecarConfig(sidecar: IContainer, files: ReadonlyMap<string, string>): Config {
   const result = loadConfig([...(sidecar.args ?? [])], containerEnv(sidecar), PACKAGE_VERSION, {
     readFile: (path) => {
       const content = files.get(path);
@@ -316,13 +341,14 @@ function flinkBytes(text: string): number {
 
 describe('manifests: rendering', () => {
   it('renders every kustomization, and each component on each Flink kustomization', (t) => {
-    assert.deepEqual(FOUND.kustomizations, ['base', 'label-mode', 'monitoring', 'zookeeper']);
+    assert.deepEqual(FOUND.kustomizations, ['base', 'kubernetes-ha', 'label-mode', 'monitoring', 'zookeeper']);
     assert.deepEqual(FOUND.components, ['components/jobmanager-livez']);
     for (const [name, r] of renderings) {
       assert.ok(r.objects.length > 0, `${name} rendered nothing`);
       t.diagnostic(`${name}: ${r.objects.length} objects, rendered by ${r.renderer}`);
     }
-    assert.equal(renderings.size, FOUND.kustomizations.length + 2 * FOUND.components.length);
+    // Each component on each of the three Flink kustomizations (base, kubernetes-ha, label-mode).
+    assert.equal(renderings.size, FOUND.kustomizations.length + 3 * FOUND.components.length);
   });
 
   const tool = findKustomize();
@@ -397,10 +423,10 @@ describe('manifests: Flink configuration', () => {
     }
   });
 
-  it('configures ZooKeeper high availability with storage that every JobManager and TaskManager shares', () => {
+  it('configures ZooKeeper (Kubernetes in kubernetes-ha) high availability with storage that every JobManager and TaskManager shares', () => {
     for (const [name, objects] of flinkRenderings()) {
       const conf = flinkConf(objects);
-      assert.equal(flinkValue(conf, 'high-availability.type'), 'zookeeper');
+      assert.equal(flinkValue(conf, 'high-availability.type'), name.startsWith('kubernetes-ha') ? 'kubernetes' : 'zookeeper', name);
       for (const key of ['high-availability.storageDir', 'state.checkpoints.dir', 'state.savepoints.dir']) {
         const url = new URL(flinkValue(conf, key));
         if (url.protocol !== 'file:') {
@@ -569,7 +595,7 @@ describe('manifests: probes', () => {
   });
 
   it("times the probes from Flink's ZooKeeper session timeout", () => {
-    for (const [name, objects] of flinkRenderings()) {
+    for (const [name, objects] of renderingsWithSource('zookeeper')) {
       const config = sidecarConfig(objects);
       const sessionS = config.flinkSessionTimeoutMs / 1000;
       assert.equal(config.sources.flinkSessionTimeoutMs, 'flink-conf', name);
@@ -606,9 +632,23 @@ describe('manifests: probes', () => {
   });
 });
 
+describe('manifests: the leader handover in readiness mode', () => {
+  it("waits, before a new leader turns Ready, the readiness probe's whole window plus half a second", () => {
+    for (const [name, objects] of flinkRenderings()) {
+      const config = sidecarConfig(objects);
+      if (config.routingMode !== 'readiness') continue;
+      const readiness = sidecarOf(templateOf(objects, 'jobmanager').spec).readinessProbe;
+      // The kubelet marks the old leader's pod not ready within period x failures + timeout; only
+      // then may the new one turn Ready, or the Service lists both (LEADER_HANDOVER_DELAY_MS's help).
+      const windowMs = ((readiness?.periodSeconds ?? 10) * (readiness?.failureThreshold ?? 3) + (readiness?.timeoutSeconds ?? 1)) * 1000;
+      assert.equal(config.leaderHandoverDelayMs, windowMs + 500, name);
+    }
+  });
+});
+
 describe("manifests: the sidecar's settings", () => {
   it("takes the ZooKeeper settings and the REST port from the mounted Flink file, with nothing overriding them", () => {
-    for (const [name, objects] of flinkRenderings()) {
+    for (const [name, objects] of renderingsWithSource('zookeeper')) {
       const conf = flinkConf(objects);
       const config = sidecarConfig(objects);
       const sidecar = sidecarOf(templateOf(objects, 'jobmanager').spec);
@@ -663,7 +703,7 @@ describe("manifests: the sidecar's settings", () => {
     const minSession = Number(cfg.get('minSessionTimeout') ?? 2 * tick);
     const maxSession = Number(cfg.get('maxSessionTimeout') ?? 20 * tick);
 
-    for (const [name, objects] of flinkRenderings()) {
+    for (const [name, objects] of renderingsWithSource('zookeeper')) {
       const config = sidecarConfig(objects);
       assert.deepEqual(
         config.zookeeperQuorum!.servers,
@@ -737,6 +777,8 @@ describe('manifests: security', () => {
 
   it("mounts no service account token where none is needed, and in label mode the sidecar's alone", () => {
     for (const [name, r] of renderings) {
+      // With Kubernetes HA every Flink container calls the API: checked below.
+      if (name.startsWith('kubernetes-ha')) continue;
       for (const t of podTemplates(r.objects)) {
         assert.equal(t.spec.automountServiceAccountToken, false, `${name}: ${t.owner.metadata.name}`);
         for (const c of containersOf(t.spec)) {
@@ -804,7 +846,8 @@ describe('manifests: rollouts and drains', () => {
 
   it('readiness mode: Recreate, no PodDisruptionBudget, and a Service that routes on readiness alone', () => {
     for (const [name, objects] of byMode('readiness')) {
-      assert.deepEqual(['base', 'base+components/jobmanager-livez'].includes(name), true, name);
+      const shipped = ['base', 'base+components/jobmanager-livez', 'kubernetes-ha', 'kubernetes-ha+components/jobmanager-livez'];
+      assert.deepEqual(shipped.includes(name), true, name);
       assert.equal(templateOf(objects, 'jobmanager').owner.metadata.annotations?.['flink-ha-sidecar/routing-mode'], 'readiness', name);
       const deployment = named<IDeployment>(objects, 'Deployment', templateOf(objects, 'jobmanager').owner.metadata.name);
       assert.equal(deployment.spec?.strategy?.type, 'Recreate', `${name}: a rolling update deadlocks on standbys that are never Ready`);
@@ -867,10 +910,305 @@ describe('manifests: rollouts and drains', () => {
       }
       assert.deepEqual([...granted].sort(), [...needed].sort(), name);
     }
-    for (const [name, objects] of byMode('readiness')) {
+    for (const [name, objects] of byMode('readiness').filter(([, objects]) => sidecarConfig(objects).leaderSource === 'zookeeper')) {
       for (const kind of ['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']) {
         assert.equal(ofKind(objects, kind).length, 0, `${name}: readiness mode needs no ${kind}`);
       }
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes HA: manifests/kubernetes-ha
+
+/** Flink's durations as the manifests write them: `15 s`, `500 ms`, `1 min`. */
+function flinkSeconds(text: string): number {
+  const m = /^([0-9]+)\s*(ms|s|min|m|h)?$/.exec(text.trim());
+  assert.ok(m, `not a Flink duration: ${text}`);
+  const factor: Record<string, number> = { ms: 0.001, s: 1, min: 60, m: 60, h: 3600 };
+  return Number(m[1]) * (factor[m[2] ?? 'ms'] ?? NaN);
+}
+
+/** What Flink's documentation ("Kubernetes HA Services") lists for its service account, on configmaps. */
+const FLINK_KUBERNETES_HA_VERBS = ['create', 'delete', 'get', 'list', 'update', 'watch'];
+
+/** `/<resource>/<verb>` for every call the sidecar's Kubernetes source makes (src/sources/kubernetes-ha/configmap-api.ts). */
+function kubernetesSourceCalls(): Set<string> {
+  const source = readFileSync(join(REPO_DIR, 'src', 'sources', 'kubernetes-ha', 'configmap-api.ts'), 'utf8');
+  const VERB: Readonly<Record<string, string>> = { read: 'get', list: 'list', patch: 'patch', create: 'create', replace: 'update', delete: 'delete' };
+  const calls = [...source.matchAll(/\bapi\.(read|list|patch|create|replace|delete)Namespaced([A-Z][A-Za-z]*?)\(/g)]
+    .map(([, op, kind]) => `/${(kind ?? '').toLowerCase()}s/${VERB[op ?? ''] ?? ''}`);
+  const watches = [...source.matchAll(/\bwatcher\.watch\(\s*`[^`]*\/([a-z]+)`/g)].map(([, resource]) => `/${resource ?? ''}/watch`);
+  assert.ok(calls.length > 0 && watches.length > 0, 'no list or watch found in configmap-api.ts');
+  return new Set([...calls, ...watches]);
+}
+
+/** Every `group/resource/verb` the Role grants. */
+function grants(role: IRole): Set<string> {
+  const granted = new Set<string>();
+  for (const rule of role.rules ?? []) {
+    assert.equal(rule.resourceNames, undefined, `Role ${role.metadata?.name ?? ''} names resources`);
+    for (const group of rule.apiGroups ?? []) {
+      for (const resource of rule.resources ?? []) for (const verb of rule.verbs) granted.add(`${group}/${resource}/${verb}`);
+    }
+  }
+  return granted;
+}
+
+describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
+  const KUBERNETES_HA = ['kubernetes-ha', 'kubernetes-ha+components/jobmanager-livez'];
+
+  it("is the only kustomization whose sidecar reads Kubernetes HA, and it reads it from Flink's file", () => {
+    assert.deepEqual(renderingsWithSource('kubernetes').map(([name]) => name), KUBERNETES_HA);
+    for (const [name, objects] of renderingsWithSource('kubernetes')) {
+      assert.equal(sidecarConfig(objects).sources.leaderSource, 'flink-conf', name);
+    }
+  });
+
+  it("config.yaml is the base's but for the high-availability and kubernetes keys; log4j-console.properties is the base's", () => {
+    const entries = (dir: string): Map<string, string> => {
+      const parsed = parseStandardFlinkConf(readFileSync(join(MANIFESTS_DIR, dir, 'flink-conf', 'config.yaml'), 'utf8'));
+      assert.deepEqual(parsed.problems, [], dir);
+      return new Map([...parsed.entries].map(([k, e]) => [k, e.value]));
+    };
+    const others = (conf: Map<string, string>) => new Map([...conf].filter(([k]) => !/^(high-availability|kubernetes)\./.test(k)));
+    const base = entries('base');
+    const ha = entries('kubernetes-ha');
+    assert.deepEqual(others(ha), others(base));
+    assert.equal(ha.get('high-availability.type'), 'kubernetes');
+    assert.equal(ha.get('high-availability.storageDir'), base.get('high-availability.storageDir'));
+    for (const key of ha.keys()) assert.ok(!key.startsWith('high-availability.zookeeper.'), `a ZooKeeper key: ${key}`);
+    const log4j = (dir: string) => readFileSync(join(MANIFESTS_DIR, dir, 'flink-conf', 'log4j-console.properties'), 'utf8');
+    assert.equal(log4j('kubernetes-ha'), log4j('base'));
+  });
+
+  it('the sidecar takes the cluster-id, the namespace (the one every object is in) and the REST port from the mounted file, and the pod\'s service account', () => {
+    for (const [name, objects] of renderingsWithSource('kubernetes')) {
+      const conf = flinkConf(objects);
+      const config = sidecarConfig(objects);
+      const sidecar = sidecarOf(templateOf(objects, 'jobmanager').spec);
+      assert.equal(sidecar.args, undefined, `${name}: flags would override the file`);
+      for (const setting of ['kubernetesClusterId', 'kubernetesNamespace', 'flinkRestUrl'] as const) {
+        assert.equal(config.sources[setting], 'flink-conf', `${name}: ${setting} comes from ${config.sources[setting]}`);
+      }
+      for (const [setting, source] of Object.entries(config.sources)) {
+        if (source === 'flag') assert.fail(`${name}: ${setting} is a flag`);
+      }
+      assert.equal(config.kubernetesClusterId, flinkValue(conf, 'kubernetes.cluster-id'), name);
+      assert.equal(config.kubernetesNamespace, flinkValue(conf, 'kubernetes.namespace'), name);
+      // Flink writes its ConfigMaps there, the sidecar reads them there, and the Role grants them there.
+      for (const o of objects) assert.equal(o.metadata.namespace, config.kubernetesNamespace, `${name}: ${o.kind} ${o.metadata.name}`);
+      assert.equal(config.kubeconfig, null, `${name}: the pod's own service account`);
+      assert.equal(config.zookeeperQuorum, null, name);
+      assert.equal(config.flinkRestUrl.port, flinkValue(conf, 'rest.port'), name);
+      assert.equal(config.flinkRestUrl.hostname, '127.0.0.1', name);
+      assert.equal(config.routingMode, 'readiness', name);
+    }
+  });
+
+  it("times the probes from Flink's lease: a readiness period of at most a tenth of a crash failover, no restart sooner than a lease", () => {
+    for (const [name, objects] of renderingsWithSource('kubernetes')) {
+      const conf = flinkConf(objects);
+      const config = sidecarConfig(objects);
+      const leaseS = flinkSeconds(flinkValue(conf, 'high-availability.kubernetes.leader-election.lease-duration'));
+      const retryS = flinkSeconds(flinkValue(conf, 'high-availability.kubernetes.leader-election.retry-period'));
+      assert.ok(flinkSeconds(flinkValue(conf, 'high-availability.kubernetes.leader-election.renew-deadline')) <= leaseS, name);
+      const spec = templateOf(objects, 'jobmanager').spec;
+      const sidecar = sidecarOf(spec);
+      const window = (p: IProbe | undefined): number => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
+      assert.equal(sidecar.readinessProbe?.failureThreshold, 1, name);
+      assert.ok((sidecar.readinessProbe?.periodSeconds ?? 10) * 10 <= leaseS + retryS, `${name}: readiness period against ${leaseS + retryS} s`);
+      assert.ok(window(sidecar.livenessProbe) >= leaseS, `${name}: the sidecar is restarted sooner than a lease`);
+      assert.ok(window(containerNamed(spec, 'jobmanager').livenessProbe) >= leaseS, `${name}: the JobManager is restarted sooner than a lease`);
+      assert.ok((spec.terminationGracePeriodSeconds ?? 30) * 1000 > config.shutdownTimeoutMs, `${name}: no time for the sidecar to stop`);
+    }
+  });
+
+  it("runs the JobManagers and TaskManagers as one ServiceAccount whose Role is what Flink's documentation lists, which covers the sidecar's calls", () => {
+    const needed = kubernetesSourceCalls();
+    assert.deepEqual([...needed].sort(), ['/configmaps/list', '/configmaps/watch']);
+    for (const [name, objects] of renderingsWithSource('kubernetes')) {
+      const jm = templateOf(objects, 'jobmanager');
+      const tm = templateOf(objects, 'taskmanager');
+      const accountName = jm.spec.serviceAccountName ?? '';
+      assert.equal(tm.spec.serviceAccountName, accountName, `${name}: the TaskManagers watch the leader's ConfigMap too`);
+      const account = named<IServiceAccount>(objects, 'ServiceAccount', accountName);
+      // The account mounts nothing by itself; the Flink pods ask for the token.
+      assert.equal(account.automountServiceAccountToken, false, name);
+      for (const t of [jm, tm]) assert.equal(t.spec.automountServiceAccountToken, true, `${name}: ${t.owner.metadata.name}`);
+
+      const bindings = ofKind<IRoleBinding>(objects, 'RoleBinding').filter((b) =>
+        (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === accountName && s.namespace === jm.owner.metadata.namespace),
+      );
+      assert.equal(bindings.length, 1, name);
+      assert.equal(bindings[0]?.roleRef.kind, 'Role', name);
+      for (const kind of ['ClusterRole', 'ClusterRoleBinding']) assert.equal(ofKind(objects, kind).length, 0, `${name}: ${kind}`);
+      const granted = grants(named<IRole>(objects, 'Role', bindings[0]?.roleRef.name ?? ''));
+      assert.deepEqual([...granted].sort(), FLINK_KUBERNETES_HA_VERBS.map((v) => `/configmaps/${v}`), name);
+      for (const call of needed) assert.ok(granted.has(call), `${name}: the sidecar's ${call} is not granted`);
+    }
+  });
+
+  it('mounts the token into every Flink container, the sidecar included, where its in-cluster client looks', () => {
+    for (const [name, objects] of renderingsWithSource('kubernetes')) {
+      for (const t of [templateOf(objects, 'jobmanager'), templateOf(objects, 'taskmanager')]) {
+        for (const c of containersOf(t.spec)) {
+          const files = mountedFiles(objects, t.spec, c);
+          for (const file of ['token', 'ca.crt']) assert.ok(files.has(posix.join(SERVICE_ACCOUNT_DIR, file)), `${name}: ${c.name} has no ${file}`);
+        }
+      }
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The Flink Kubernetes Operator: manifests/operator
+
+const OPERATOR_DIR = join(MANIFESTS_DIR, 'operator');
+
+function operatorObjects(): KubeObject[] {
+  return readdirSync(OPERATOR_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .flatMap((f) => parseAllDocuments(readFileSync(join(OPERATOR_DIR, f), 'utf8')).map((d) => d.toJS() as KubeObject).filter((o) => o !== null));
+}
+
+interface FlinkDeployment extends KubeObject {
+  spec: {
+    image?: string;
+    flinkVersion?: string;
+    mode?: string;
+    serviceAccount?: string;
+    flinkConfiguration?: Record<string, unknown>;
+    podTemplate?: IPodTemplateSpec;
+    jobManager?: { replicas?: number; podTemplate?: IPodTemplateSpec };
+    taskManager?: { podTemplate?: IPodTemplateSpec };
+  };
+}
+
+/** Flink's native Kubernetes integration: the volume it adds to each pod with Flink's configuration, and where. */
+const FLINK_CONF_VOLUME = 'flink-config-volume';
+const FLINK_CONF_DIR_IN_POD = '/opt/flink/conf';
+
+describe('manifests: the Flink Kubernetes Operator example (manifests/operator)', () => {
+  const objects = operatorObjects();
+  const deployment = (): FlinkDeployment => {
+    const found = objects.filter((o) => o.kind === 'FlinkDeployment') as FlinkDeployment[];
+    assert.equal(found.length, 1);
+    return found[0] as FlinkDeployment;
+  };
+  const sidecarIn = (template: IPodTemplateSpec | undefined): IContainer => {
+    const found = (template?.spec?.initContainers ?? []).filter((c) => (c.image ?? '').startsWith('flink-ha-sidecar:'));
+    assert.equal(found.length, 1, 'one sidecar among the init containers');
+    return found[0] as IContainer;
+  };
+
+  it('is not a kustomization (plain files for kubectl apply -f), so the manifest tiers above do not render it', () => {
+    assert.equal(FOUND.kustomizations.includes('operator'), false);
+    assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+      'FlinkDeployment/flink-cluster', 'PersistentVolumeClaim/flink-cluster-ha-storage', 'Role/flink', 'RoleBinding/flink-role-binding', 'ServiceAccount/flink',
+    ]);
+    for (const o of objects) assert.equal(o.metadata.namespace, undefined, `${o.kind} ${o.metadata.name}: kubectl -n decides`);
+  });
+
+  it('a FlinkDeployment with two JobManagers in Kubernetes HA mode, on storage every JobManager and TaskManager mounts', () => {
+    const fd = deployment();
+    assert.equal(fd.apiVersion, 'flink.apache.org/v1beta1');
+    assert.equal(fd.spec.mode, 'native');
+    assert.equal(fd.spec.jobManager?.replicas, 2);
+    assert.equal(fd.spec.serviceAccount, 'flink');
+    const conf = fd.spec.flinkConfiguration ?? {};
+    // The operator's schema before 1.13 takes strings only.
+    for (const [key, value] of Object.entries(conf)) assert.equal(typeof value, 'string', key);
+    assert.equal(conf['high-availability.type'], 'kubernetes');
+    const main = (fd.spec.podTemplate?.spec?.containers ?? []).find((c) => c.name === 'flink-main-container');
+    assert.ok(main, 'the common pod template names the main container as the operator requires');
+    for (const key of ['high-availability.storageDir', 'state.checkpoints.dir', 'state.savepoints.dir']) {
+      const url = new URL(String(conf[key]));
+      assert.equal(url.protocol, 'file:', key);
+      const mount = main.volumeMounts?.find((m) => url.pathname.startsWith(`${m.mountPath}/`));
+      assert.ok(mount, `${key} is on no volume of Flink's container`);
+      const claim = fd.spec.podTemplate?.spec?.volumes?.find((v) => v.name === mount.name)?.persistentVolumeClaim?.claimName;
+      const pvc = named<IPersistentVolumeClaim>(objects, 'PersistentVolumeClaim', claim ?? '');
+      assert.ok(pvc.spec?.accessModes?.includes('ReadWriteMany'), key);
+    }
+  });
+
+  it("adds the base's sidecar, container and probes alike, as a native sidecar of the JobManager pods alone", () => {
+    const fd = deployment();
+    const sidecar = sidecarIn(fd.spec.jobManager?.podTemplate);
+    const base = sidecarOf(templateOf(rendering('base'), 'jobmanager').spec);
+    assert.equal(sidecar.restartPolicy, 'Always');
+    for (const field of ['image', 'env', 'ports', 'startupProbe', 'readinessProbe', 'livenessProbe', 'resources'] as const) {
+      assert.deepEqual(sidecar[field], base[field], field);
+    }
+    for (const [key, value] of Object.entries(base.securityContext ?? {})) {
+      assert.deepEqual((sidecar.securityContext as Record<string, unknown> | undefined)?.[key], value, `securityContext.${key}`);
+    }
+    // Positional merging of the two templates would fold another init container into the sidecar.
+    assert.equal(fd.spec.podTemplate?.spec?.initContainers, undefined);
+    assert.equal(fd.spec.taskManager?.podTemplate, undefined, 'the TaskManagers need no sidecar');
+    assert.equal(fd.spec.jobManager?.podTemplate?.spec?.enableServiceLinks, false);
+    assert.ok((fd.spec.jobManager?.podTemplate?.spec?.terminationGracePeriodSeconds ?? 30) > 10);
+  });
+
+  it("mounts Flink's configuration volume where the sidecar reads it, and reads Kubernetes HA from the file the operator writes", () => {
+    const fd = deployment();
+    const sidecar = sidecarIn(fd.spec.jobManager?.podTemplate);
+    assert.deepEqual(sidecar.volumeMounts, [{ name: FLINK_CONF_VOLUME, mountPath: FLINK_CONF_DIR_IN_POD, readOnly: true }]);
+    // Flink adds that volume itself; one of the same name in a template would make the pod invalid.
+    for (const t of [fd.spec.podTemplate, fd.spec.jobManager?.podTemplate]) {
+      assert.ok(!(t?.spec?.volumes ?? []).some((v) => v.name === FLINK_CONF_VOLUME));
+    }
+    // config.yaml as Flink's native integration writes it for the JobManagers: the flinkConfiguration
+    // and what the operator adds (kubernetes.cluster-id, kubernetes.namespace), one `key: value` a line.
+    const written = { ...fd.spec.flinkConfiguration, 'kubernetes.cluster-id': fd.metadata.name, 'kubernetes.namespace': FIELD_VALUES['metadata.namespace'] };
+    const files = new Map<string, string>([
+      [posix.join(FLINK_CONF_DIR_IN_POD, 'config.yaml'), Object.entries(written).map(([k, v]) => `${k}: ${String(v)}`).join('\n') + '\n'],
+      [posix.join(SERVICE_ACCOUNT_DIR, 'token'), 'token'],
+      [posix.join(SERVICE_ACCOUNT_DIR, 'ca.crt'), 'certificate'],
+    ]);
+    const config = loadSidecarConfig(sidecar, files);
+    assert.equal(config.flinkConfDir, FLINK_CONF_DIR_IN_POD);
+    assert.equal(config.leaderSource, 'kubernetes');
+    assert.equal(config.sources.leaderSource, 'flink-conf');
+    assert.equal(config.kubernetesClusterId, fd.metadata.name);
+    assert.equal(config.kubernetesNamespace, FIELD_VALUES['metadata.namespace']);
+    assert.equal(config.kubeconfig, null);
+    assert.equal(config.flinkRestUrl.href, 'http://127.0.0.1:8081/');
+    assert.deepEqual(config.advertisedAddresses, [FIELD_VALUES['status.podIP']]);
+    assert.equal(config.routingMode, 'readiness');
+  });
+
+  it('both pod templates and every core object validate against the Kubernetes API schema, with no unknown field', () => {
+    const fd = deployment();
+    const asPodTemplate = (name: string, template: IPodTemplateSpec | undefined): KubeObject =>
+      ({ apiVersion: 'v1', kind: 'PodTemplate', metadata: { name }, template: template ?? {} }) as KubeObject;
+    // The JobManager's template as the operator merges it onto the common one: no field is in both,
+    // so the merge is their union.
+    const common = fd.spec.podTemplate?.spec ?? { containers: [] };
+    const jm = fd.spec.jobManager?.podTemplate?.spec ?? { containers: [] };
+    assert.deepEqual(Object.keys(common).filter((k) => k in jm), []);
+    const core = [
+      asPodTemplate('common', fd.spec.podTemplate),
+      asPodTemplate('jobmanager', { spec: { ...common, ...jm } }),
+      ...objects.filter((o) => o.kind !== 'FlinkDeployment'),
+    ];
+    const problems = core.flatMap((o) => schemaProblems(o).map((p) => `${o.kind} ${o.metadata.name}: ${p}`));
+    assert.deepEqual(problems, []);
+    assert.deepEqual(unknownFieldProblems(core), []);
+  });
+
+  it("flink-rbac.yaml is the operator chart's Role for the ServiceAccount flink, which covers the sidecar's calls", () => {
+    const role = named<IRole>(objects, 'Role', 'flink');
+    const binding = named<IRoleBinding>(objects, 'RoleBinding', 'flink-role-binding');
+    assert.equal(binding.roleRef.name, 'flink');
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: deployment().spec.serviceAccount }]);
+    const granted = grants(role);
+    for (const call of kubernetesSourceCalls()) assert.ok(granted.has(call), `the sidecar's ${call} is not granted`);
+    const chart = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
+    assert.deepEqual([...granted].sort(), [
+      ...['/configmaps', '/pods', 'apps/deployments', 'apps/deployments/finalizers'].flatMap((r) => chart.map((v) => `${r}/${v}`)),
+    ].sort());
   });
 });
