@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Server } from 'node:http';
 import { listen } from '../../src/http/listen.js';
-import { trickleHeaders } from '../reliability/lib/raw-http.js';
+import { trickleHeaders } from './lib/raw-http.js';
 
 let server: Server | undefined;
 after(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
