@@ -65,7 +65,7 @@ describe('a running sidecar process', () => {
   });
 
   it('becomes ready as the leader, logs the transition once, and on SIGTERM fails readiness and exits 0', async () => {
-    const port = await findFreePort();
+    // The debug endpoints need a port of their own (0 turns them off); the probe server takes any free one.
     const debugPort = await findFreePort();
     // Flink's own file, as a ConfigMap would hold it, with secrets that must never show anywhere.
     const confDir = mkdtempSync(join(tmpdir(), 'flink-conf-'));
@@ -89,7 +89,7 @@ describe('a running sidecar process', () => {
         SIDECAR_DEBUG_PORT: String(debugPort),
         POD_IP: '127.0.0.1',
         SIDECAR_HOST: '127.0.0.1',
-        SIDECAR_PORT: String(port),
+        SIDECAR_PORT: '0',
         ZOOKEEPER_SESSION_TIMEOUT_MS: '4000',
         SHUTDOWN_TIMEOUT_MS: '2000',
       },
@@ -99,6 +99,22 @@ describe('a running sidecar process', () => {
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
 
+    // The port it took is in its log.
+    const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no "probe server listening" within 20 s; log:\n${stdout}`)), 20_000);
+      const look = (): void => {
+        const line = stdout.split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>)
+          .find((l) => l.msg === 'probe server listening');
+        if (line === undefined) return;
+        clearTimeout(timer);
+        child!.stdout!.off('data', look);
+        resolve(line);
+      };
+      child!.stdout!.on('data', look);
+    });
+    assert.equal(listening.host, '127.0.0.1');
+    const port = listening.port;
+    assert.ok(typeof port === 'number' && port > 0, `port ${String(port)}`);
     const url = `http://127.0.0.1:${port}`;
     const deadline = performance.now() + 20_000;
     let status = 0;

@@ -55,6 +55,8 @@ export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidec
     '--jobmanager-check-timeout-ms=400',
     '--shutdown-timeout-ms=1000',
     '--host=127.0.0.1',
+    // Any free port, taken by the probe server itself; `running.address` says which.
+    '--port=0',
     `--log-level=${o.logLevel ?? process.env.TEST_SIDECAR_LOG_LEVEL ?? 'silent'}`,
     ...(o.advertised ? [`--advertised-address=${o.advertised.join(',')}`] : []),
     ...(o.extraFlags ?? []),
@@ -66,8 +68,7 @@ export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidec
   if (!flags.some((f) => f.startsWith('--debug-port'))) flags.push('--debug-port=0');
   const loaded = loadConfig(flags, {}, 'test');
   if (loaded.kind !== 'run') throw new Error(`unexpected ${loaded.kind}`);
-  // Port 0 (any free port) is for tests only; the settings insist on a real port.
-  const config: Config = { ...loaded.config, port: 0 };
+  const config: Config = loaded.config;
   const running = await startSidecar(config, createLogger(config.logLevel, o.logDestination), undefined,
     o.labelRouting ? { labelRouting: o.labelRouting } : {});
   const url = `http://127.0.0.1:${running.address.port}`;

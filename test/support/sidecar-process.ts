@@ -1,7 +1,8 @@
 /**
  * The sidecar as Kubernetes runs it, for reliability tests and benchmarks: `node dist/main.js` in
- * its own process, configured by environment variables, on its own free port on 127.0.0.1, its
- * JSON log read line by line. Needs `npm run build` first.
+ * its own process, configured by environment variables, on a port of 127.0.0.1 that it picks
+ * itself (SIDECAR_PORT=0) and names in its log, its JSON log read line by line. Needs `npm run
+ * build` first.
  *
  * Times: the sidecar stamps each transition with `atMs`, `performance.timeOrigin +
  * performance.now()` in its process; `monotonicNow()` here is the same expression in this one.
@@ -13,7 +14,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { findFreePort, trackChild } from './zookeeper-server.js';
+import { trackChild } from './zookeeper-server.js';
 import { waitForItem } from './wait-for-item.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -91,10 +92,11 @@ export class SidecarProcess {
   private stderrTail = '';
   private stopped = false;
   private readonly exited: Promise<void>;
+  /** The probe server's port, once its log said where it listens. */
+  private boundPort: number | null = null;
 
   private constructor(
     private readonly child: ChildProcess,
-    readonly port: number,
     readonly env: Readonly<Record<string, string>>,
     spawnedAtMs: number,
   ) {
@@ -118,7 +120,6 @@ export class SidecarProcess {
   /** Spawns a sidecar; resolves once its probe server listens (its first log line about it). */
   static async start(o: SidecarProcessOptions): Promise<SidecarProcess> {
     if (!existsSync(SIDECAR_MAIN)) throw new Error(`${SIDECAR_MAIN} is missing: run npm run build first`);
-    const port = await findFreePort();
     const given = (name: string, value: string | undefined): Record<string, string> => (value === undefined ? {} : { [name]: value });
     const fromFlinkFile = o.confDir !== undefined;
     const env: Record<string, string> = {
@@ -130,7 +131,8 @@ export class SidecarProcess {
       ...given('ZOOKEEPER_ROOT', o.root ?? (fromFlinkFile ? undefined : '/flink')),
       POD_IP: o.advertised ?? '127.0.0.1',
       SIDECAR_HOST: '127.0.0.1',
-      SIDECAR_PORT: String(port),
+      // Any free port, taken by the sidecar itself: no other process can take it in between.
+      SIDECAR_PORT: '0',
       // The default debug port (8091) would clash between sidecars on one machine.
       SIDECAR_DEBUG_PORT: '0',
       ZOOKEEPER_SESSION_TIMEOUT_MS: String(o.sessionTimeoutMs ?? 4000),
@@ -151,9 +153,11 @@ export class SidecarProcess {
     const spawnedAtMs = monotonicNow();
     const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);
-    const sidecar = new SidecarProcess(child, port, env, spawnedAtMs);
+    const sidecar = new SidecarProcess(child, env, spawnedAtMs);
     try {
-      await sidecar.waitForLine('the probe server listening', (l) => l.msg === 'probe server listening', 20_000);
+      const listening = await sidecar.waitForLine('the probe server listening', (l) => l.msg === 'probe server listening', 20_000);
+      if (typeof listening.port !== 'number' || listening.port <= 0) throw new Error(`no port in ${JSON.stringify(listening)}`);
+      sidecar.boundPort = listening.port;
     } catch (err) {
       child.kill('SIGKILL');
       await sidecar.exited;
@@ -164,6 +168,17 @@ export class SidecarProcess {
 
   get pid(): number {
     return this.child.pid ?? -1;
+  }
+
+  /** The probe server's port, as its log named it. */
+  get port(): number {
+    if (this.boundPort === null) throw new Error(`sidecar pid ${this.pid} does not listen yet`);
+    return this.boundPort;
+  }
+
+  /** How failure messages name this sidecar: its port, or its pid before it listens. */
+  private get name(): string {
+    return this.boundPort === null ? `sidecar pid ${this.pid}` : `sidecar :${this.boundPort}`;
   }
 
   get url(): string {
@@ -192,8 +207,8 @@ export class SidecarProcess {
       hasExited: () => this.hasExited,
       waiters: this.waiters,
       timeoutMs,
-      exitedError: () => new Error(`sidecar :${this.port} exited (${this.exitCode ?? this.exitSignal}) before ${what}; ${this.describe()}`),
-      timeoutError: () => new Error(`sidecar :${this.port}: no ${what} within ${timeoutMs} ms; ${this.describe()}`),
+      exitedError: () => new Error(`${this.name} exited (${this.exitCode ?? this.exitSignal}) before ${what}; ${this.describe()}`),
+      timeoutError: () => new Error(`${this.name}: no ${what} within ${timeoutMs} ms; ${this.describe()}`),
     });
   }
 
@@ -240,7 +255,7 @@ export class SidecarProcess {
       // A check's outcome shows up only at the sidecar's next check of its JobManager.
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`sidecar :${this.port}: /readyz?verbose never matched ${pattern} within ${timeoutMs} ms; last:\n${text}`);
+    throw new Error(`${this.name}: /readyz?verbose never matched ${pattern} within ${timeoutMs} ms; last:\n${text}`);
   }
 
   /** SIGKILL, SIGSTOP, SIGCONT, ... */
