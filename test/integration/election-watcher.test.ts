@@ -5,27 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import zookeeper, { type Client } from 'node-zookeeper-client';
 import type { LayoutObservation } from '../../src/core/model.js';
 import { ElectionWatcher } from '../../src/sources/zookeeper/election-watcher.js';
 import { electionPaths } from '../../src/sources/zookeeper/paths.js';
 import { sessionIdHex } from '../../src/sources/zookeeper/calls.js';
 import { encodeLeaderInformation } from '../support/leader-info-encoder.js';
-import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 
-let zk: ZooKeeperServer;
-const clients: Client[] = [];
-
-async function connect(): Promise<Client> {
-  const client = zookeeper.createClient(zk.connectString, { sessionTimeout: 4000 });
-  await new Promise<void>((resolve) => {
-    client.once('connected', () => resolve());
-    client.connect();
-  });
-  clients.push(client);
-  return client;
-}
+const zk = useZooKeeper();
+const connect = (): Promise<Client> => zk.connect(4000);
 
 function call<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(v))));
@@ -34,14 +24,6 @@ const mkdirp = (c: Client, p: string) => call<string>((cb) => c.mkdirp(p, cb));
 const create = (c: Client, p: string, data: Buffer, mode: number) => call<string>((cb) => c.create(p, data, mode, cb));
 const setData = (c: Client, p: string, data: Buffer) => call<unknown>((cb) => c.setData(p, data, -1, cb));
 const remove = (c: Client, p: string) => call<unknown>((cb) => c.remove(p, -1, (e) => cb(e, undefined)));
-
-before(async () => {
-  zk = await sharedZooKeeper();
-});
-after(async () => {
-  for (const c of clients) c.close();
-  await zk.destroy();
-});
 
 /** A watcher on a fresh cluster-id, with a queue of what it reported. */
 async function watcherFor(clusterId: string) {

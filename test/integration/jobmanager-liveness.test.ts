@@ -4,25 +4,17 @@
  * while ZooKeeper has a leader; readiness held through a suspension only when Flink tolerates it.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { isReady, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
-import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 
-let zk: ZooKeeperServer;
-const cleanups: (() => Promise<void>)[] = [];
-
-before(async () => {
-  zk = await startZooKeeper();
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await zk.destroy();
-});
+// Its own server: a test stops it.
+const zk = useZooKeeper({ own: true });
 
 async function leaderWithSidecar(clusterId: string, extraFlags: string[]): Promise<{ jm: FakeJobManager; sidecar: TestSidecar }> {
   const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId });
-  cleanups.push(() => jm.stop());
+  zk.cleanup(() => jm.stop());
   await jm.waitFor(/^leader rest_server /);
   const sidecar = await startTestSidecar({
     zookeeper: zk.connectString,
@@ -32,7 +24,7 @@ async function leaderWithSidecar(clusterId: string, extraFlags: string[]): Promi
     checkIntervalMs: 500,
     extraFlags,
   });
-  cleanups.push(() => sidecar.stop());
+  zk.cleanup(() => sidecar.stop());
   await sidecar.waitFor('ready', isReady);
   return { jm, sidecar };
 }
@@ -94,7 +86,7 @@ describe('tolerate-suspended-connections', () => {
     const measured = await tolerant.sidecar.waitFor('granted session measured', (s) => s.zookeeper.flinkSessionGrantedMs !== null, 10_000);
     assert.equal(measured.zookeeper.flinkSessionGrantedMs, 3000);
     const stoppedAt = performance.now();
-    await zk.stop();
+    await zk.server.stop();
     await strict.sidecar.waitFor('strict not ready', (s) => !s.verdict.ready, 10_000);
     const held = await tolerant.sidecar.waitFor('tolerated', (s) => s.verdict.checks.some((c) => c.reason === 'zookeeper-suspended-tolerated'), 10_000);
     assert.equal(held.verdict.ready, true);
@@ -104,7 +96,7 @@ describe('tolerate-suspended-connections', () => {
     const heldMs = performance.now() - stoppedAt;
     assert.ok(heldMs >= 2500, `held for ${Math.round(heldMs)} ms, expected about 3000`);
     assert.equal(lost.verdict.role, 'unknown');
-    await zk.start();
+    await zk.server.start();
     // Whether the JM wins its latch back depends on Curator; the sidecar's part is to reconnect.
     await tolerant.sidecar.waitFor('connected again', (s) => s.zookeeper.status === 'connected', 30_000);
   });

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { SidecarState } from '../../src/core/model.js';
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import type { KubeClient } from '../../src/sources/kubernetes/kube-client.js';
 import { KubernetesError } from '../../src/sources/kubernetes/kubernetes-error.js';
 import type { LabelRoutingOptions } from '../../src/sources/kubernetes/label-routing.js';
@@ -18,7 +18,8 @@ import { DEFAULT_LABEL_ROUTING } from '../../src/sources/kubernetes/settings.js'
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { kubeClientFor, startFakeKubeApi, type FakeKubeApi, type PodChange } from '../support/fake-kube-api.js';
 import { isHealthyStandby, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
-import { findFreePort, sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
+import { findFreePort } from '../support/zookeeper-server.js';
 
 const ROLE = DEFAULT_LABEL_ROUTING.roleLabel;
 const CLUSTER = DEFAULT_LABEL_ROUTING.clusterLabel;
@@ -32,17 +33,12 @@ const DOUBLE_LEADER_BOUND_MS = 250;
 const SAMPLE_EVERY_MS = 2;
 const FAILOVERS = 8;
 
-let zk: ZooKeeperServer;
+const zk = useZooKeeper();
 let api: FakeKubeApi;
-const cleanups: (() => Promise<void>)[] = [];
 
 before(async () => {
-  [zk, api] = await Promise.all([sharedZooKeeper(), startFakeKubeApi()]);
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await api.close();
-  await zk.destroy();
+  api = await startFakeKubeApi();
+  zk.cleanup(() => api.close());
 });
 
 interface Member {
@@ -70,7 +66,7 @@ async function addMember(
   const pod = `${cluster.instance}-jm-${cluster.members.length}`;
   api.addPod(pod, { [CLUSTER]: cluster.instance, 'app.kubernetes.io/component': 'jobmanager' });
   const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId: cluster.clusterId, sessionTimeoutMs: JM_SESSION_TIMEOUT_MS });
-  cleanups.push(() => jm.stop());
+  zk.cleanup(() => jm.stop());
   const labelRouting: LabelRoutingOptions = {
     settings: {
       ...DEFAULT_LABEL_ROUTING,
@@ -90,7 +86,7 @@ async function addMember(
     labelRouting,
     ...(opts.debug ? { extraFlags: ['--debug-host=127.0.0.1', `--debug-port=${await findFreePort()}`] } : {}),
   });
-  cleanups.push(() => sidecar.stop());
+  zk.cleanup(() => sidecar.stop());
   const member = { pod, jm, sidecar };
   cluster.members.push(member);
   return member;

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import zookeeper from 'node-zookeeper-client';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { hasRole, isHealthyStandby, isReady, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
-import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 
 const LAYOUTS = ['1.15', '1.14', '1.13'] as const;
 const JM_SESSION_TIMEOUT_MS = 4000;
@@ -20,16 +20,7 @@ interface Pair {
   sidecars: TestSidecar[];
 }
 
-let zk: ZooKeeperServer;
-const cleanups: (() => Promise<void>)[] = [];
-
-before(async () => {
-  zk = await sharedZooKeeper();
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await zk.destroy();
-});
+const zk = useZooKeeper();
 
 function newClusterId(tag: string): string {
   return `/it-${tag}-${randomUUID().slice(0, 8)}`;
@@ -43,7 +34,7 @@ async function startJm(layout: string, clusterId: string, restAddress?: string):
     sessionTimeoutMs: JM_SESSION_TIMEOUT_MS,
     ...(restAddress ? { restAddress } : {}),
   });
-  cleanups.push(() => jm.stop());
+  zk.cleanup(() => jm.stop());
   return jm;
 }
 
@@ -55,7 +46,7 @@ async function startSidecarFor(jm: FakeJobManager, layout: string, clusterId: st
     layout,
     ...(advertised ? { advertised } : {}),
   });
-  cleanups.push(() => sidecar.stop());
+  zk.cleanup(() => sidecar.stop());
   return sidecar;
 }
 
@@ -210,12 +201,7 @@ describe('edge cases (layout 1.15)', () => {
     const clusterId = newClusterId('noauth');
     // Flink with high-availability.zookeeper.client.acl: creator protects its znodes so that only
     // its own (SASL) identity may read them; a digest identity stands in for it here.
-    const owner = zookeeper.createClient(zk.connectString, { sessionTimeout: 4000 });
-    await new Promise<void>((resolve) => {
-      owner.once('connected', () => resolve());
-      owner.connect();
-    });
-    cleanups.push(async () => owner.close());
+    const owner = await zk.connect(4000);
     owner.addAuthInfo('digest', Buffer.from('flink:secret'));
     const acl = [new zookeeper.ACL(zookeeper.Permission.ALL, new zookeeper.Id('auth', ''))];
     await new Promise<void>((resolve, reject) =>

@@ -7,9 +7,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
-import { findFreePort, sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
+import { findFreePort } from '../support/zookeeper-server.js';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
 const PLANTED = 'planted-secret-7f3a9c';
@@ -50,18 +51,13 @@ describe('command line', () => {
 });
 
 describe('a running sidecar process', () => {
-  let zk: ZooKeeperServer;
+  const zk = useZooKeeper();
   let jm: FakeJobManager;
   let child: ChildProcess | undefined;
   before(async () => {
-    zk = await sharedZooKeeper();
     jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId: '/process-test' });
+    zk.cleanup(() => jm.stop());
     await jm.waitFor(/^leader rest_server /);
-  });
-  after(async () => {
-    child?.kill('SIGKILL');
-    await jm.stop();
-    await zk.destroy();
   });
 
   it('becomes ready as the leader, logs the transition once, and on SIGTERM fails readiness and exits 0', async () => {
@@ -95,6 +91,7 @@ describe('a running sidecar process', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    zk.cleanup(() => child?.kill('SIGKILL'));
     let stdout = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
     const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));

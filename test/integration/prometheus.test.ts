@@ -12,20 +12,14 @@ import { existsSync, openSync, closeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { RULES_FILE } from '../monitoring/prometheus-rule.js';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { isReady, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
-import {
-  findFreePort,
-  readTail,
-  sharedZooKeeper,
-  terminate,
-  trackChild,
-  type ZooKeeperServer,
-} from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
+import { findFreePort, readTail, terminate, trackChild } from '../support/zookeeper-server.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
@@ -92,7 +86,7 @@ async function startPrometheus(dir: string, config: unknown): Promise<RunningPro
   }
 }
 
-let zk: ZooKeeperServer;
+const zk = useZooKeeper();
 let scratch: string;
 let prometheus: RunningPrometheus | undefined;
 const jms: FakeJobManager[] = [];
@@ -130,7 +124,7 @@ async function eventually<T>(what: string, ask: () => Promise<T>, check: (v: T) 
 
 before(async () => {
   assert.ok(existsSync(PROMETHEUS), `${PROMETHEUS} is missing: run scripts/install-system-deps.sh as root (Debian package prometheus)`);
-  zk = await sharedZooKeeper();
+  await zk.ready();
   scratch = await mkdtemp(join(tmpdir(), 'flink-ha-sidecar-prometheus-'));
   const clusterId = `/it-prom-${randomUUID().slice(0, 8)}`;
   for (let i = 0; i < 2; i++) {
@@ -169,11 +163,10 @@ before(async () => {
   });
 });
 
-after(async () => {
+zk.cleanup(async () => {
   await prometheus?.stop();
   for (const s of sidecars) await s.stop().catch(() => undefined);
   for (const jm of jms) await jm.stop().catch(() => undefined);
-  await zk?.destroy();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 

@@ -7,24 +7,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { runStatus } from '../../src/cli/status.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { encodeLeaderInformation } from '../support/leader-info-encoder.js';
-import { findFreePort, sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
+import { findFreePort } from '../support/zookeeper-server.js';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'main.js');
-let zk: ZooKeeperServer;
-const jms: FakeJobManager[] = [];
-
-before(async () => {
-  zk = await sharedZooKeeper();
-});
-after(async () => {
-  for (const jm of jms) await jm.stop().catch(() => undefined);
-  await zk.destroy();
-});
+const zk = useZooKeeper();
 
 function configFor(clusterId: string, extra: string[] = []): Config {
   const r = loadConfig([`--zookeeper-quorum=${zk.connectString}`, `--cluster-id=${clusterId}`, ...extra], {}, 'test');
@@ -34,7 +26,7 @@ function configFor(clusterId: string, extra: string[] = []): Config {
 
 async function startJm(layout: '1.15' | '1.14' | '1.13', clusterId: string): Promise<FakeJobManager> {
   const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout, clusterId });
-  jms.push(jm);
+  zk.cleanup(() => jm.stop());
   return jm;
 }
 

@@ -7,10 +7,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import zookeeper from 'node-zookeeper-client';
 import { FakeJobManager, type FakeJobManagerOptions, type Layout } from '../support/fake-jobmanager.js';
-import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 
 const SESSION_TIMEOUT_MS = 4000;
 /** Expiry is detected on tick boundaries (1 s) after the timeout; JVM scheduling adds a little. */
@@ -38,21 +38,18 @@ const LAYOUTS: Record<Layout, LayoutPaths> = {
 };
 
 describe('test support: ZooKeeper server and FakeJobManager', () => {
-  let zk: ZooKeeperServer | undefined;
+  // This file restarts ZooKeeper, so it needs its own server rather than the shared one.
+  const zk = useZooKeeper({ own: true });
   let client: zookeeper.Client | undefined;
   const jobManagers: FakeJobManager[] = [];
 
-  const server = (): ZooKeeperServer => {
-    assert.ok(zk, 'ZooKeeper did not start');
-    return zk;
-  };
   const zkClient = (): zookeeper.Client => {
     assert.ok(client, 'ZooKeeper client did not connect');
     return client;
   };
   const startJobManager = async (opts: Omit<FakeJobManagerOptions, 'zookeeper'>): Promise<FakeJobManager> => {
     const jobManager = await FakeJobManager.start({
-      zookeeper: server().connectString,
+      zookeeper: zk.connectString,
       sessionTimeoutMs: SESSION_TIMEOUT_MS,
       ...opts,
     });
@@ -61,15 +58,8 @@ describe('test support: ZooKeeper server and FakeJobManager', () => {
   };
 
   before(async () => {
-    // This file restarts ZooKeeper, so it needs its own server rather than sharedZooKeeper().
-    zk = await startZooKeeper();
-    client = await connectClient(zk.connectString);
-  });
-
-  after(async () => {
-    await Promise.allSettled(jobManagers.map((jobManager) => jobManager.stop()));
-    client?.close();
-    await zk?.destroy();
+    client = await zk.connect();
+    zk.cleanup(() => Promise.allSettled(jobManagers.map((jobManager) => jobManager.stop())));
   });
 
   for (const layout of Object.keys(LAYOUTS) as Layout[]) {
@@ -170,13 +160,13 @@ describe('test support: ZooKeeper server and FakeJobManager', () => {
     const sessionBefore = jobManager.sessionId;
     const since = jobManager.events.length;
 
-    await server().stop();
+    await zk.server.stop();
     await jobManager.waitFor(/^connection SUSPENDED$/, 5000, since);
     // Flink's default (tolerate-suspended-connections: false): a suspended leader gives up at once.
     await jobManager.waitFor(/^not-leader rest_server$/, 5000, since);
     assert.equal((await get(jobManager, '/config')).status, 503);
 
-    await server().start();
+    await zk.server.start();
     await jobManager.waitFor(/^connection RECONNECTED$/, SESSION_TIMEOUT_MS + 2000, since);
     await jobManager.waitFor(/^leader rest_server /, 10_000, since);
     assert.equal(jobManager.sessionId, sessionBefore, 'the session outlived the restart');
@@ -254,21 +244,6 @@ async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise
 }
 
 // ---- node-zookeeper-client, promisified ---------------------------------------------------------
-
-function connectClient(connectString: string): Promise<zookeeper.Client> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 30_000, spinDelay: 200, retries: 0 });
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      client.close();
-      reject(new Error(`could not connect to ZooKeeper at ${connectString}`));
-    }, 10_000);
-    client.once('connected', () => {
-      clearTimeout(timer);
-      resolve(client);
-    });
-    client.connect();
-  });
-}
 
 function getChildren(client: zookeeper.Client, path: string): Promise<string[]> {
   return new Promise((resolve, reject) => {

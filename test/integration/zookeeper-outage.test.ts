@@ -4,32 +4,23 @@
  * This file starts its own ZooKeeper server, because it stops it.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { hasRole, isHealthyStandby, isReady, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 
-let zk: ZooKeeperServer;
-const cleanups: (() => Promise<void>)[] = [];
-
-before(async () => {
-  zk = await startZooKeeper();
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await zk.destroy();
-});
+const zk = useZooKeeper({ own: true });
 
 async function startJm(clusterId: string): Promise<FakeJobManager> {
   const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId, sessionTimeoutMs: 4000 });
-  cleanups.push(() => jm.stop());
+  zk.cleanup(() => jm.stop());
   return jm;
 }
 
 async function sidecarFor(jm: FakeJobManager, clusterId: string, zookeeper = zk.connectString): Promise<TestSidecar> {
   const s = await startTestSidecar({ zookeeper, clusterId, restUrl: jm.restUrl, advertised: ['127.0.0.1'], sessionTimeoutMs: 4000 });
-  cleanups.push(() => s.stop());
+  zk.cleanup(() => s.stop());
   return s;
 }
 
@@ -43,7 +34,7 @@ describe('ZooKeeper outages', () => {
     await sa.waitFor('leader ready', isReady);
     await sb.waitFor('standby', isHealthyStandby);
 
-    await zk.stop();
+    await zk.server.stop();
     for (const s of [sa, sb]) {
       await s.waitFor('not ready while ZooKeeper is down', (st) => st.zookeeper.status !== 'connected', 10_000);
       const ready = await s.get('/readyz');
@@ -53,7 +44,7 @@ describe('ZooKeeper outages', () => {
       assert.equal((await s.get('/livez')).status, 200);
     }
 
-    await zk.start();
+    await zk.server.start();
     // Whoever leads after the outage, exactly one sidecar becomes ready and the other a healthy standby.
     const ready = await Promise.race([
       sa.waitFor('a ready again', isReady, 30_000).then(() => sa),
@@ -68,8 +59,8 @@ describe('ZooKeeper outages', () => {
     const clusterId = '/outage-partition';
     const jm = await startJm(clusterId);
     await jm.waitFor(/^leader rest_server /);
-    const proxy: TcpProxy = await startTcpProxy('127.0.0.1', zk.port);
-    cleanups.push(() => proxy.close());
+    const proxy: TcpProxy = await startTcpProxy('127.0.0.1', zk.server.port);
+    zk.cleanup(() => proxy.close());
     const s = await sidecarFor(jm, clusterId, `127.0.0.1:${proxy.port}`);
     await s.waitFor('leader ready', isReady);
 

@@ -8,29 +8,26 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { monotonicNow } from '../support/sidecar-process.js';
-import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 import { BOUNDS } from './lib/bounds.js';
 import { Cluster } from './lib/cluster.js';
 import { rawRequest, trickleHeaders } from './lib/raw-http.js';
 import { within } from './lib/report.js';
 
 const FLOOD = join(__dirname, 'lib', 'flood.ts');
-let zk: ZooKeeperServer;
+const zk = useZooKeeper();
 let c: Cluster;
 let port: number;
 let transitionsBefore: number;
 
 before(async () => {
-  zk = await sharedZooKeeper();
+  await zk.ready();
   c = await Cluster.start({ zookeeper: zk.connectString, tag: 'http', jobManagers: 1 });
+  zk.cleanup(() => c.stop());
   port = c.sidecars[0]!.port;
   transitionsBefore = c.sidecars[0]!.transitions.length;
-});
-after(async () => {
-  await c?.stop();
-  await zk.destroy();
 });
 
 function p99(xs: number[]): number {

@@ -5,28 +5,19 @@
  * ready, a new leader's within the bound, and probes keep being answered on time.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { monotonicNow } from '../support/sidecar-process.js';
-import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 import { BOUNDS } from './lib/bounds.js';
 import { Cluster } from './lib/cluster.js';
 import { within } from './lib/report.js';
 
-let zk: ZooKeeperServer;
-const clusters: Cluster[] = [];
-
-before(async () => {
-  zk = await sharedZooKeeper();
-});
-after(async () => {
-  for (const c of clusters) await c.stop();
-  await zk.destroy();
-});
+const zk = useZooKeeper();
 
 async function cluster(tag: string, layout: '1.15' | '1.14' | '1.13' = '1.15'): Promise<Cluster> {
   const c = await Cluster.start({ zookeeper: zk.connectString, tag, layout });
-  clusters.push(c);
+  zk.cleanup(() => c.stop());
   return c;
 }
 

@@ -6,31 +6,22 @@
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
-import zookeeper, { type Client } from 'node-zookeeper-client';
+import { describe, it } from 'node:test';
+import zookeeper from 'node-zookeeper-client';
 import { electionPaths } from '../../src/sources/zookeeper/paths.js';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { encodeLeaderInformation } from '../support/leader-info-encoder.js';
 import { monotonicNow } from '../support/sidecar-process.js';
-import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 import { BOUNDS } from './lib/bounds.js';
 import { Cluster } from './lib/cluster.js';
 import { within } from './lib/report.js';
 
-let zk: ZooKeeperServer;
-const cleanups: (() => Promise<void>)[] = [];
-
-before(async () => {
-  zk = await sharedZooKeeper();
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await zk.destroy();
-});
+const zk = useZooKeeper();
 
 async function cluster(tag: string, layout: '1.15' | '1.14' | '1.13' = '1.15'): Promise<Cluster> {
   const c = await Cluster.start({ zookeeper: zk.connectString, tag, layout });
-  cleanups.push(() => c.stop());
+  zk.cleanup(() => c.stop());
   return c;
 }
 
@@ -45,16 +36,6 @@ async function allNotReady(c: Cluster, reason: RegExp, sinceMs: number): Promise
     assert.equal(s.isReady, false);
   }
   return t.atMs;
-}
-
-async function connect(connectString: string): Promise<Client> {
-  const client = zookeeper.createClient(connectString, { sessionTimeout: 4000 });
-  await new Promise<void>((resolve) => {
-    client.once('connected', () => resolve());
-    client.connect();
-  });
-  cleanups.push(async () => client.close());
-  return client;
 }
 
 describe('leader information that cannot be trusted', () => {
@@ -91,7 +72,7 @@ describe('leader information that cannot be trusted', () => {
       restAddress: `http://127.0.0.1:${c.jms[1]!.restPort}`,
       sessionTimeoutMs: BOUNDS.settings.jmSessionTimeoutMs,
     });
-    cleanups.push(() => other.stop());
+    zk.cleanup(() => other.stop());
     await other.waitFor(/^leader rest_server /);
     // Our cluster loses every contender: nobody leads it, whatever the other cluster says.
     const resignedAt = monotonicNow();
@@ -111,7 +92,7 @@ describe('leader information that cannot be trusted', () => {
     const paths = electionPaths({ root: '/flink', clusterId: c.clusterId, latchDir: '/leaderlatch', leaderDir: '/leader' }).find((p) => p.layout === '1.15')!;
     // Queue order: jm0 (leads), a contender that never publishes, then jm1.
     await c.jms[1]!.send('resign');
-    const client = await connect(zk.connectString);
+    const client = await zk.connect(4000);
     const node = await new Promise<string>((resolve, reject) =>
       client.create(`${paths.latchPath}/_c_${randomUUID()}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, (err, p) => (err ? reject(err) : resolve(p))),
     );

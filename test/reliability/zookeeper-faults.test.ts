@@ -7,26 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { monotonicNow } from '../support/sidecar-process.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
-import { startZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 import { BOUNDS } from './lib/bounds.js';
 import { Cluster } from './lib/cluster.js';
 import { within } from './lib/report.js';
 
-let zk: ZooKeeperServer;
-const cleanups: (() => Promise<void>)[] = [];
+// Its own server: the tests stop it.
+const zk = useZooKeeper({ own: true });
 /** Longer than the sidecar's session timeout, so that the server expires the session meanwhile. */
 const PAST_SESSION_TIMEOUT_MS = BOUNDS.settings.sidecarSessionTimeoutMs + 2000;
-
-before(async () => {
-  zk = await startZooKeeper();
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await zk.destroy();
-});
 
 async function cluster(tag: string, proxy?: TcpProxy): Promise<Cluster> {
   const c = await Cluster.start({
@@ -34,7 +26,7 @@ async function cluster(tag: string, proxy?: TcpProxy): Promise<Cluster> {
     tag,
     ...(proxy ? { sidecarZookeeper: (i: number) => (i === 0 ? `127.0.0.1:${proxy.port}` : zk.connectString) } : {}),
   });
-  cleanups.push(() => c.stop());
+  zk.cleanup(() => c.stop());
   return c;
 }
 
@@ -44,7 +36,7 @@ describe('ZooKeeper faults', () => {
     const c = await cluster('zkrestart');
     const jmEvents = c.jms.map((jm) => jm.events.length);
     const stoppedAt = monotonicNow();
-    await zk.stop();
+    await zk.server.stop();
     for (const [i, s] of c.sidecars.entries()) {
       const down = await s.waitForTransition('ZooKeeper lost', (tr) => tr.atMs >= stoppedAt && tr.reason.startsWith('zookeeper-'), 10_000);
       assert.equal(down.ready, false);
@@ -53,7 +45,7 @@ describe('ZooKeeper faults', () => {
     // Timed from the restart (the JVM's launch): the sidecars may reconnect before start() sees
     // the server answer.
     const restartedAt = c.mark('ZooKeeper started again');
-    await zk.start();
+    await zk.server.start();
     // Either JobManager may lead afterwards (Curator's latch re-creates its node on reconnect).
     const first = await Promise.any(c.sidecars.map((s, i) => s.waitForTransition('ready', (tr) => tr.ready && tr.atMs >= restartedAt, BOUNDS.recoveredReadyMs + 10_000).then(() => i)));
     await c.expectReadySince(t, scenario, first, restartedAt, BOUNDS.recoveredReadyMs, 'ZooKeeper restarted');
@@ -68,8 +60,8 @@ describe('ZooKeeper faults', () => {
 
   it("a silent partition of the leader's sidecar is detected within its session timeout; healed after the session expired: ready again", async (t) => {
     const scenario = 'silent partition (session expires)';
-    const proxy = await startTcpProxy('127.0.0.1', zk.port);
-    cleanups.push(() => proxy.close());
+    const proxy = await startTcpProxy('127.0.0.1', zk.server.port);
+    zk.cleanup(() => proxy.close());
     const c = await cluster('partition', proxy);
     const pausedAt = monotonicNow();
     proxy.pause();

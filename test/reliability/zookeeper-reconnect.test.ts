@@ -7,20 +7,11 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
-import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { useZooKeeper } from '../support/zookeeper-fixture.js';
 
-let zk: ZooKeeperServer;
-const cleanups: (() => Promise<void>)[] = [];
-
-before(async () => {
-  zk = await sharedZooKeeper();
-});
-after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => undefined);
-  await zk.destroy();
-});
+const zk = useZooKeeper();
 
 /** A TCP proxy whose first connection is accepted and then ignored (never forwarded, never closed). */
 async function swallowFirstConnection(targetPort: number): Promise<{ port: number; swallowed: () => number }> {
@@ -37,7 +28,7 @@ async function swallowFirstConnection(targetPort: number): Promise<{ port: numbe
     client.pipe(upstream).pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(
+  zk.cleanup(
     () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -49,7 +40,7 @@ async function swallowFirstConnection(targetPort: number): Promise<{ port: numbe
 
 describe('ZooKeeper connection attempts that are never answered', () => {
   it('a sidecar whose first connection is swallowed connects with a new client after a session timeout', async () => {
-    const proxy = await swallowFirstConnection(zk.port);
+    const proxy = await swallowFirstConnection(zk.server.port);
     const sessionTimeoutMs = 2000;
     const startedAt = performance.now();
     const s: TestSidecar = await startTestSidecar({
@@ -59,7 +50,7 @@ describe('ZooKeeper connection attempts that are never answered', () => {
       advertised: ['127.0.0.1'],
       sessionTimeoutMs,
     });
-    cleanups.push(() => s.stop());
+    zk.cleanup(() => s.stop());
     const connected = await s.waitFor('connected through the second connection', (st) => st.zookeeper.status === 'connected', 4 * sessionTimeoutMs);
     const tookMs = performance.now() - startedAt;
     assert.equal(proxy.swallowed(), 1);

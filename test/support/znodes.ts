@@ -4,8 +4,9 @@
  */
 import zookeeper from 'node-zookeeper-client';
 
-export function connectClient(connectString: string): Promise<zookeeper.Client> {
-  const zkClient = zookeeper.createClient(connectString, { sessionTimeout: 30_000, spinDelay: 200, retries: 0 });
+/** A client once connected; rejects after 10 s without a connection. */
+export function connectClient(connectString: string, sessionTimeoutMs = 30_000): Promise<zookeeper.Client> {
+  const zkClient = zookeeper.createClient(connectString, { sessionTimeout: sessionTimeoutMs, spinDelay: 200, retries: 0 });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       zkClient.close();
