@@ -3,7 +3,7 @@
  * processes: the server that holds the leader JobManager's session is killed (the quorum of two
  * stays, Curator's latch moves or re-forms), then a second server (no quorum: nobody may be
  * ready), then one is started again (quorum back: one ready leader). Heavy for 2 cores (five
- * JVMs and two sidecars), so its bounds are generous and it is not part of `npm test`.
+ * JVMs and two sidecars), so its bounds are generous.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
