@@ -11,6 +11,7 @@
  * without running exit handlers.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -129,6 +130,12 @@ export interface ControlPlane {
   createNamespace(prefix?: string): Promise<string>;
   /** Writes a kubeconfig that authenticates with `token` only, returning its path. */
   writeTokenKubeconfig(token: string): Promise<string>;
+  /**
+   * Stops kube-apiserver (SIGKILL with `kill`, else SIGTERM, which drains its watches) and starts
+   * it again on the same port and data; resolves once it serves /readyz again. `downMs` keeps it
+   * down that long first.
+   */
+  restartApiServer(opts?: { kill?: boolean; downMs?: number }): Promise<void>;
   /** SIGTERM to every component (SIGKILL after a bound), then removes dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -200,6 +207,8 @@ interface Component {
   name: string;
   child: ChildProcess;
   logFile: string;
+  /** Starts the component again with the same arguments (it replaces `child`). */
+  restart: () => Promise<void>;
 }
 
 async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<ControlPlane> {
@@ -240,7 +249,15 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
 
     const start = async (name: string, args: string[], logFile: string, ready: () => Promise<boolean>) => {
       const child = spawnTracked(join(binDir, name), args, logFile);
-      const component = { name, child, logFile };
+      const component: Component = {
+        name,
+        child,
+        logFile,
+        restart: async () => {
+          component.child = spawnTracked(join(binDir, name), args, logFile);
+          await waitUntil(component.child, ready, performance.now() + startTimeoutMs);
+        },
+      };
       components.push(component);
       try {
         await waitUntil(child, ready, deadline);
@@ -420,6 +437,18 @@ function makeControlPlane(parts: PlaneParts): ControlPlane {
       const path = join(dir, `token-${randomBytes(4).toString('hex')}.kubeconfig`);
       await writeFile(path, kubeconfig(server, parts.caPem, { token }), { mode: 0o600 });
       return path;
+    },
+    restartApiServer: async ({ kill = false, downMs = 0 } = {}) => {
+      const apiServer = parts.components.find((c) => c.name === 'kube-apiserver');
+      if (apiServer === undefined) throw new Error('no kube-apiserver to restart');
+      if (kill) {
+        apiServer.child.kill('SIGKILL');
+        if (apiServer.child.exitCode === null && apiServer.child.signalCode === null) await once(apiServer.child, 'exit');
+      } else {
+        await terminate(apiServer.child);
+      }
+      if (downMs > 0) await delay(downMs);
+      await apiServer.restart();
     },
     stop: () => {
       stopping ??= (async () => {

@@ -89,7 +89,8 @@ function leaseSeconds(value: unknown): number | null {
 
 /** Flink 1.15+: `<session id>,<address>`, split at the first comma (the address may hold commas). */
 function decodeCombined(value: string | undefined): ConfigMapLeaderInfo {
-  if (value === undefined) return { kind: 'absent' };
+  // Flink up to 1.17 clears the information of a revoked leader rather than removing it.
+  if (value === undefined || value === '') return { kind: 'absent' };
   const comma = value.indexOf(',');
   if (comma < 0) return { kind: 'undecodable', error: `${REST_SERVER_KEY} has no "<session id>,<address>" (no comma)` };
   return published(value.slice(0, comma), value.slice(comma + 1), REST_SERVER_KEY);
@@ -98,7 +99,8 @@ function decodeCombined(value: string | undefined): ConfigMapLeaderInfo {
 /** Flink 1.12–1.14: `<cluster-id>-restserver-leader` with data `address` and `sessionId`. */
 function decodeSeparate(data: Record<string, string>): ConfigMapLeaderInfo {
   const { address, sessionId } = data;
-  if (address === undefined && sessionId === undefined) return { kind: 'absent' };
+  // Absent, or cleared by a revoked leader (Flink 1.12 to 1.14).
+  if ((address ?? '') === '' && (sessionId ?? '') === '') return { kind: 'absent' };
   if (address === undefined || sessionId === undefined) {
     return { kind: 'undecodable', error: `the data has ${address === undefined ? 'sessionId but no address' : 'address but no sessionId'}` };
   }
