@@ -929,8 +929,13 @@ function flinkSeconds(text: string): number {
   return Number(m[1]) * (factor[m[2] ?? 'ms'] ?? NaN);
 }
 
-/** What Flink's documentation ("Kubernetes HA Services") lists for its service account, on configmaps. */
-const FLINK_KUBERNETES_HA_VERBS = ['create', 'delete', 'get', 'list', 'update', 'watch'];
+/**
+ * What Flink's JobManagers need on configmaps: what Flink's documentation ("Kubernetes HA Services")
+ * lists (get, list, watch, create, update, delete) and patch, with which real JobManagers renew the
+ * lock (test/flink/kubernetes-ha.test.ts: without it a leader never renews; test/kube checks these
+ * verbs against test/support/flink-kubernetes-ha.ts's audited list).
+ */
+const FLINK_KUBERNETES_HA_VERBS = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
 
 /** `/<resource>/<verb>` for every call the sidecar's Kubernetes source makes (src/sources/kubernetes-ha/configmap-api.ts). */
 function kubernetesSourceCalls(): Set<string> {
@@ -1024,7 +1029,7 @@ describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
     }
   });
 
-  it("runs the JobManagers and TaskManagers as one ServiceAccount whose Role is what Flink's documentation lists, which covers the sidecar's calls", () => {
+  it("runs the JobManagers and TaskManagers as one ServiceAccount whose Role is what Flink's JobManagers need on ConfigMaps, which covers the sidecar's calls", () => {
     const needed = kubernetesSourceCalls();
     assert.deepEqual([...needed].sort(), ['/configmaps/list', '/configmaps/watch']);
     for (const [name, objects] of renderingsWithSource('kubernetes')) {
