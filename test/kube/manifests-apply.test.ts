@@ -143,10 +143,17 @@ describe('manifests/ applied server-side to a real API server', () => {
   });
 
   it('finds the kustomizations and components it applies', () => {
-    assert.deepEqual(FOUND.kustomizations, ['base', 'label-mode', 'monitoring', 'zookeeper']);
+    assert.deepEqual(FOUND.kustomizations, ['base', 'kubernetes-ha', 'label-mode', 'monitoring', 'zookeeper']);
     assert.deepEqual(FOUND.components, ['components/jobmanager-livez']);
     assert.deepEqual(CASES.map((c) => c.name), [
-      'base', 'label-mode', 'monitoring', 'zookeeper', 'base+components/jobmanager-livez', 'label-mode+components/jobmanager-livez',
+      'base',
+      'kubernetes-ha',
+      'label-mode',
+      'monitoring',
+      'zookeeper',
+      'base+components/jobmanager-livez',
+      'kubernetes-ha+components/jobmanager-livez',
+      'label-mode+components/jobmanager-livez',
     ]);
   });
 
