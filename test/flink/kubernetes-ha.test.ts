@@ -190,19 +190,20 @@ for (const version of VERSIONS) {
       await cluster?.stop();
     });
 
-    test('without patch on configmaps a JobManager takes the new lock but cannot renew it, and gives up leadership', { timeout: TEST_TIMEOUT_MS }, async () => {
+    test('without patch on configmaps a JobManager takes the new lock but cannot renew it, and gives up leadership', { timeout: TEST_TIMEOUT_MS }, async (t) => {
       const [jm] = unpatched.jobManagers;
       const identity = await unpatched.lockIdentity(jm!);
       // Creating the ConfigMap with its lock needs only create; every later lock update is a PATCH.
       const created = await unpatched.waitForConfigMap((cm) => leaderRecord(cm)?.holderIdentity === identity, WAIT_MS);
-      const forbidden = await jm!.waitForLog(/Failure executing: PATCH at: https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/\S+\/configmaps\/\S+\. Message: .*forbidden/, WAIT_MS);
-      assert.ok(forbidden.line.includes(unpatched.configMapName), forbidden.line);
-      // The renew deadline passes without a renewal. (fabric8 then grants it leadership again,
-      // seeing its own identity in the stale lock, and fails to renew again: no steady state.)
+      // The renew deadline passes without a renewal (the PATCH is refused; fabric8 logs that at
+      // debug level while renewing). Afterwards 1.19 on see their own identity in the stale lock,
+      // take leadership again and fail to renew again; 1.18 stays a follower.
       await jm!.waitForLog(LOST_LEADERSHIP, RENEW_DEADLINE_MS + WAIT_MS);
       const now = (await unpatched.readConfigMap())!;
       assert.equal(holder(now).holderIdentity, identity);
       assert.equal(holder(now).renewTime, holder(created).renewTime, 'the lock was never renewed');
+      const refused = (await jm!.logLines()).find((line) => /Failure executing: PATCH .* forbidden/.test(line));
+      if (refused !== undefined) t.diagnostic(`${version}: ${refused.slice(refused.indexOf('Failure executing'), refused.indexOf('Failure executing') + 200)}`);
       await unpatched.stop();
     });
 
