@@ -2,7 +2,8 @@
  * Real Apache Flink JobManagers for tests: StandaloneSessionClusterEntrypoint of a released Flink
  * version, its classpath assembled from Maven Central by scripts/fetch-flink.sh (cached outside the
  * clone), started the way flink-dist's bin/jobmanager.sh starts it, with ZooKeeper high
- * availability on a test ZooKeeper and everything bound to 127.0.0.1 on free ports.
+ * availability on a test ZooKeeper (or Kubernetes high availability on a test API server:
+ * test/support/flink-kubernetes-ha.ts) and everything bound to 127.0.0.1 on free ports.
  *
  *   const conf = await writeFlinkConfDir({ version, zookeeperQuorum, clusterId });
  *   const jm = await startFlinkJobManager({ version, confDir: conf });

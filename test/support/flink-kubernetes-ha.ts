@@ -5,7 +5,7 @@
  *
  *   const account = await createFlinkHaAccount(cp);          // namespace, ServiceAccount, Role, kubeconfig
  *   const cluster = await KubernetesHaCluster.start({ version: '2.3.0', controlPlane: cp, account });
- *   const { leader, standby, configMap } = await cluster.settledLeader();
+ *   const { leader, standbys, configMap } = await cluster.settledLeader();
  *   await cluster.kill(leader.jm, 'SIGKILL');
  *   ...
  *   await cluster.stop();
@@ -13,9 +13,8 @@
  * The JobManagers are started by test/support/flink-jobmanager.ts on the classpath with
  * flink-kubernetes, each with a conf dir of its own (free loopback ports) sharing the cluster-id and
  * the HA storage directory. They authenticate as a ServiceAccount of their own namespace with a
- * TokenRequest token, as in a pod: the control plane's admin kubeconfig is no use to them, its EC
- * client key is refused by the fabric8 client Flink 1.x shades ("Invalid DER: object is not
- * integer"). Who leads is read from Flink itself: each JobManager's log (the REST endpoint's grant
+ * TokenRequest token, as in a pod (and because the fabric8 client of Flink 1.20 refuses the EC
+ * client key of the control plane's admin kubeconfig: "Invalid DER: object is not integer"). Who leads is read from Flink itself: each JobManager's log (the REST endpoint's grant
  * line, and the lock identity its leader elector logs) and the ConfigMap it writes.
  *
  * Every JVM is killed and every directory removed when the test process exits, also when stop()
@@ -58,8 +57,8 @@ export function clusterConfigMapName(clusterId: string): string {
  * The verbs on configmaps a JobManager's ServiceAccount needs for leader election and leader
  * information, by what real JobManagers asked the API server for (its audit log): get, create
  * (the first JobManager creates the ConfigMap), list and watch (Flink's shared informer), update
- * (Flink's resourceVersion-guarded writes of data) and patch (the fabric8 lock's annotation
- * updates). Deleting the ConfigMaps when a cluster shuts down for good needs delete as well; no
+ * (Flink's resourceVersion-guarded writes of data) and patch (the lock's annotation updates, from
+ * Flink 1.18 on; fabric8 5 and older used update). Deleting the ConfigMaps when a cluster shuts down for good needs delete as well; no
  * test here does that.
  */
 export const FLINK_HA_CONFIGMAP_VERBS: readonly string[] = ['get', 'list', 'watch', 'create', 'update', 'patch'];
