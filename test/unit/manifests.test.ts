@@ -16,6 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { join, posix, relative } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
+import type { IValidatingAdmissionPolicy, IValidatingAdmissionPolicyBinding } from 'kubernetes-models/admissionregistration.k8s.io/v1';
 import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
@@ -23,7 +24,9 @@ import type { IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k
 import type { IConfigMap, IContainer, IPersistentVolumeClaim, IPodSpec, IPodTemplateSpec, IProbe, IService, IServiceAccount, IVolume } from 'kubernetes-models/v1';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { loadConfig, SERVICE_ACCOUNT_DIR, type Config } from '../../src/config/index.js';
+import { parseLegacyFlinkConf } from '../../src/flink-conf/parse-legacy.js';
 import { parseStandardFlinkConf } from '../../src/flink-conf/parse-yaml.js';
+import { confWarnings, parseFlinkVersion } from '../../src/flink-conf/version-rules.js';
 import { createApp, PROBES } from '../../src/http/create-app.js';
 import { schemaProblems, unknownFieldProblems } from '../support/kustomize-schema.js';
 import {
@@ -101,10 +104,6 @@ before(() => {
 
 // ---------------------------------------------------------------------------------------------
 // Reading objects (after the schema tests, these casts rest on validated shapes)
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function ofKind<T>(objects: readonly KubeObject[], kind: string): (T & KubeObject)[] {
   return objects.filter((o) => o.kind === kind) as (T & KubeObject)[];
@@ -199,6 +198,62 @@ function volumeNamed(spec: IPodSpec, name: string): IVolume {
 }
 
 // ---------------------------------------------------------------------------------------------
+// NetworkPolicy, as the network plugin reads it
+
+/** The namespace label that gives a namespace access to Flink's REST port (manifests/base/network-policy.yaml, docs/deploying.md). */
+const REST_ACCESS_LABEL = 'flink-ha-sidecar/flink-rest';
+const REST_ACCESS_VALUE = 'allowed';
+
+/** A pod that connects: its namespace (whose name label Kubernetes sets), that namespace's other labels, its own labels. */
+interface PeerPod {
+  namespace: string;
+  namespaceLabels: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+type LabelSelector = NonNullable<INetworkPolicy['spec']>['podSelector'];
+
+function labelSelectorMatches(selector: LabelSelector, labels: Record<string, string>): boolean {
+  if (!Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v)) return false;
+  return (selector.matchExpressions ?? []).every((e) => {
+    const value = labels[e.key];
+    switch (e.operator) {
+      case 'In': return value !== undefined && (e.values ?? []).includes(value);
+      case 'NotIn': return value === undefined || !(e.values ?? []).includes(value);
+      case 'Exists': return value !== undefined;
+      case 'DoesNotExist': return value === undefined;
+      default: return assert.fail(`unknown selector operator ${e.operator}`);
+    }
+  });
+}
+
+/**
+ * Whether `policy` (in `namespace`) lets `source` connect to `port` (a number). `portNumber` resolves
+ * a rule's port (a name or a number) among the selected pod's ports. Only policies with ingress rules
+ * here: a peer is a podSelector in the policy's namespace, a namespaceSelector (with a podSelector,
+ * both must match), or an ipBlock, which admits pods of any namespace.
+ */
+function admittedBy(
+  policy: INetworkPolicy,
+  namespace: string,
+  port: number,
+  source: PeerPod,
+  portNumber: (p: number | string | undefined) => number | undefined,
+): boolean {
+  const namespaceLabels = { ...source.namespaceLabels, 'kubernetes.io/metadata.name': source.namespace };
+  return (policy.spec?.ingress ?? []).some((rule) => {
+    const ports = rule.ports ?? [];
+    if (ports.length > 0 && !ports.some((p) => portNumber(p.port) === port)) return false;
+    if (!rule.from || rule.from.length === 0) return true;
+    return rule.from.some((peer) => {
+      if (peer.ipBlock) return true;
+      const inNamespace = peer.namespaceSelector ? labelSelectorMatches(peer.namespaceSelector, namespaceLabels) : source.namespace === namespace;
+      return inNamespace && (peer.podSelector === undefined || labelSelectorMatches(peer.podSelector, source.labels));
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
 // Files as a container sees them
 
 /** Values the downward API would give, for the fields the manifests use. */
@@ -266,15 +321,33 @@ function automountsToken(objects: readonly KubeObject[], spec: IPodSpec): boolea
   return account?.automountServiceAccountToken ?? true;
 }
 
-/** Flink's configuration as the JobManager reads it: config.yaml in its /opt/flink/conf. */
+/** The JobManager image's Flink version, e.g. [1, 20] for flink:1.20-java17. */
+function flinkImageVersion(objects: readonly KubeObject[]): [number, number] {
+  const image = containerNamed(templateOf(objects, 'jobmanager').spec, 'jobmanager').image ?? '';
+  const m = /^flink:(\d+)\.(\d+)(?:[.-]|$)/.exec(image);
+  assert.ok(m, `not a Flink image with a version: ${image}`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+/** The file Flink reads in /opt/flink/conf: flink-conf.yaml up to 1.18, config.yaml from 1.19 on. */
+function flinkConfFileName(objects: readonly KubeObject[]): 'config.yaml' | 'flink-conf.yaml' {
+  const [major, minor] = flinkImageVersion(objects);
+  return major === 1 && minor <= 18 ? 'flink-conf.yaml' : 'config.yaml';
+}
+
+/** Flink's configuration as the JobManager reads it: the one file of its version in its /opt/flink/conf. */
 function flinkConf(objects: readonly KubeObject[]): Map<string, string> {
   const jm = templateOf(objects, 'jobmanager');
   const files = mountedFiles(objects, jm.spec, containerNamed(jm.spec, 'jobmanager'));
-  const text = files.get('/opt/flink/conf/config.yaml');
-  assert.ok(text !== undefined, 'the JobManager has no /opt/flink/conf/config.yaml');
-  assert.equal(files.has('/opt/flink/conf/flink-conf.yaml'), false, 'a flink-conf.yaml would win over config.yaml in Flink 1.19/1.20');
-  const parsed = parseStandardFlinkConf(text);
-  assert.deepEqual(parsed.problems, [], 'Flink would refuse config.yaml');
+  const name = flinkConfFileName(objects);
+  const text = files.get(`/opt/flink/conf/${name}`);
+  assert.ok(text !== undefined, `the JobManager has no /opt/flink/conf/${name}`);
+  // The other file, mounted too, would be read instead (flink-conf.yaml by 1.19 and 1.20) or be
+  // ignored while someone edits it.
+  const other = name === 'config.yaml' ? 'flink-conf.yaml' : 'config.yaml';
+  assert.equal(files.has(`/opt/flink/conf/${other}`), false, `${other} is mounted beside ${name}`);
+  const parsed = name === 'config.yaml' ? parseStandardFlinkConf(text) : parseLegacyFlinkConf(text);
+  assert.deepEqual(parsed.problems, [], `Flink would refuse ${name}`);
   return new Map([...parsed.entries].map(([k, e]) => [k, e.value]));
 }
 
@@ -342,7 +415,7 @@ function flinkBytes(text: string): number {
 describe('manifests: rendering', () => {
   it('renders every kustomization, and each component on each Flink kustomization', (t) => {
     assert.deepEqual(FOUND.kustomizations, ['base', 'kubernetes-ha', 'label-mode', 'monitoring', 'zookeeper']);
-    assert.deepEqual(FOUND.components, ['components/jobmanager-livez']);
+    assert.deepEqual(FOUND.components, ['components/flink-conf-legacy', 'components/jobmanager-livez']);
     for (const [name, r] of renderings) {
       assert.ok(r.objects.length > 0, `${name} rendered nothing`);
       t.diagnostic(`${name}: ${r.objects.length} objects, rendered by ${r.renderer}`);
@@ -402,7 +475,7 @@ describe('manifests: Kubernetes API schema', () => {
 });
 
 describe('manifests: Flink configuration', () => {
-  it('JobManagers, TaskManagers and the sidecar read one ConfigMap in Flink config.yaml format', () => {
+  it("JobManagers, TaskManagers and the sidecar read one ConfigMap, in the format of the image's Flink version", () => {
     for (const [name, objects] of flinkRenderings()) {
       const jm = templateOf(objects, 'jobmanager');
       const tm = templateOf(objects, 'taskmanager');
@@ -415,7 +488,7 @@ describe('manifests: Flink configuration', () => {
       assert.ok(jmConfigMap, `${name}: the JobManager does not mount a ConfigMap at /opt/flink/conf`);
       assert.equal(configMapAt(tm, containerNamed(tm.spec, 'taskmanager'), '/opt/flink/conf'), jmConfigMap, `${name}: TaskManager`);
       assert.equal(configMapAt(jm, sidecarOf(jm.spec), config.flinkConfDir), jmConfigMap, `${name}: sidecar at its FLINK_CONF_DIR`);
-      assert.equal(config.flinkConfFile, posix.join(config.flinkConfDir, 'config.yaml'), `${name}: the sidecar reads another file`);
+      assert.equal(config.flinkConfFile, posix.join(config.flinkConfDir, flinkConfFileName(objects)), `${name}: the sidecar reads another file`);
       for (const c of [containerNamed(jm.spec, 'jobmanager'), containerNamed(tm.spec, 'taskmanager')]) {
         const env = (c.env ?? []).map((e) => e.name);
         assert.ok(!env.includes('FLINK_PROPERTIES') && !env.includes('FLINK_CONF_DIR'), `${name}: ${c.name} overrides the file`);
@@ -603,8 +676,9 @@ describe('manifests: probes', () => {
       const sidecar = sidecarOf(spec);
       const window = (p: IProbe | undefined): number => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
       const readiness = sidecar.readinessProbe;
-      // One failed /readyz takes the pod out at once; a period far below the session timeout.
-      assert.equal(readiness?.failureThreshold, 1, name);
+      // One slow probe must not take the leader's pod, the Service's only endpoint, out; a period
+      // far below the session timeout.
+      assert.ok((readiness?.failureThreshold ?? 3) >= 2, `${name}: one failed probe empties the Service`);
       assert.ok((readiness?.periodSeconds ?? 10) * 10 <= sessionS, `${name}: readiness period against S = ${sessionS} s`);
       assert.ok(window(sidecar.livenessProbe) >= sessionS, `${name}: the sidecar is restarted sooner than S`);
       const jm = containerNamed(spec, 'jobmanager');
@@ -642,7 +716,14 @@ describe('manifests: the leader handover in readiness mode', () => {
       // then may the new one turn Ready, or the Service lists both (LEADER_HANDOVER_DELAY_MS's help).
       const windowMs = ((readiness?.periodSeconds ?? 10) * (readiness?.failureThreshold ?? 3) + (readiness?.timeoutSeconds ?? 1)) * 1000;
       assert.equal(config.leaderHandoverDelayMs, windowMs + 500, name);
+      // Written out beside the probe, so that a change of either shows the other.
+      assert.equal(config.sources.leaderHandoverDelayMs, 'environment', `${name}: LEADER_HANDOVER_DELAY_MS is not set in the manifest`);
     }
+  });
+
+  it("sets the same delay in label mode's sidecar, whose readiness probe is the same (the setting is unused there)", () => {
+    const delays = new Set(flinkRenderings().map(([, objects]) => sidecarConfig(objects).leaderHandoverDelayMs));
+    assert.equal(delays.size, 1, [...delays].join(', '));
   });
 });
 
@@ -693,12 +774,16 @@ describe("manifests: the sidecar's settings", () => {
         .filter((l) => /^[^#\s][^=]*=/.test(l))
         .map((l) => [l.slice(0, l.indexOf('=')).trim(), l.slice(l.indexOf('=') + 1).trim()] as const),
     );
-    const pods = Array.from({ length: replicas }, (_, i) => `${sts.metadata.name}-${i}.${headless.metadata.name}`);
-    pods.forEach((host, i) => {
+    // The servers find each other by their short names, within their namespace.
+    const peers = Array.from({ length: replicas }, (_, i) => `${sts.metadata.name}-${i}.${headless.metadata.name}`);
+    peers.forEach((host, i) => {
       const quorum = namedPort(server, 'quorum');
       const election = namedPort(server, 'election');
       assert.equal(cfg.get(`server.${i + 1}`), `${host}:${quorum}:${election};${namedPort(server, 'client')}`);
     });
+    // Flink, in another namespace, by the names with the namespace.
+    const zkNamespace = sts.metadata.namespace ?? '';
+    const pods = peers.map((host) => `${host}.${zkNamespace}.svc`);
     const tick = Number(cfg.get('tickTime') ?? 3000);
     const minSession = Number(cfg.get('minSessionTimeout') ?? 2 * tick);
     const maxSession = Number(cfg.get('maxSessionTimeout') ?? 20 * tick);
@@ -716,7 +801,7 @@ describe("manifests: the sidecar's settings", () => {
       ] as const) {
         assert.ok(ms >= minSession && ms <= maxSession, `${name}: ${what} (${ms} ms) outside ${minSession}..${maxSession}`);
       }
-      assert.equal(objects[0]?.metadata.namespace, zk[0]?.metadata.namespace, `${name}: the quorum's short names need one namespace`);
+      assert.notEqual(objects[0]?.metadata.namespace, zkNamespace, `${name}: ZooKeeper shares Flink's namespace`);
     }
   });
 });
@@ -804,30 +889,76 @@ describe('manifests: security', () => {
     }
   });
 
-  it("lets users reach the REST port and Prometheus the sidecar's port, names every port, and never opens the debug port", () => {
+  it("opens the REST port to its namespace and to labelled namespaces only, the sidecar's port to Prometheus, names every port, and never opens the debug port", () => {
     for (const [name, objects] of flinkRenderings()) {
       const config = sidecarConfig(objects);
       const jm = templateOf(objects, 'jobmanager');
+      const namespace = jm.owner.metadata.namespace ?? '';
       const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy');
       const jmPolicies = policies.filter((p) => selects(p.spec?.podSelector.matchLabels, jm.labels));
       assert.equal(jmPolicies.length, 1, `${name}: JobManager NetworkPolicies`);
       for (const t of podTemplates(objects)) {
         assert.ok(policies.some((p) => selects(p.spec?.podSelector.matchLabels, t.labels)), `${name}: ${t.owner.metadata.name} has no NetworkPolicy`);
       }
-      const open = new Map<number, 'anyone' | 'some'>();
-      for (const rule of jmPolicies[0]?.spec?.ingress ?? []) {
+      const policy = jmPolicies[0] as INetworkPolicy & KubeObject;
+      for (const rule of policy.spec?.ingress ?? []) {
         assert.ok(rule.ports && rule.ports.length > 0, `${name}: a rule without ports opens every port`);
         for (const p of rule.ports) {
           const number = containersOf(jm.spec).map((c) => portOf(c, p.port)).find((n) => n !== undefined);
           assert.ok(number !== undefined, `${name}: NetworkPolicy port ${String(p.port)} is no port of the JobManager pod`);
-          if (!rule.from || rule.from.length === 0) open.set(number, 'anyone');
-          else if (!open.has(number)) open.set(number, 'some');
         }
       }
-      assert.equal(open.get(Number(flinkValue(flinkConf(objects), 'rest.port'))), 'anyone', `${name}: REST port`);
-      assert.equal(open.get(config.port), 'some', `${name}: the sidecar's port, for Prometheus only`);
-      assert.equal(open.has(config.debugPort), false, `${name}: debug port`);
+      const admits = (port: number, source: PeerPod): boolean => admittedBy(policy, namespace, port, source, (p) => containersOf(jm.spec).map((c) => portOf(c, p)).find((n) => n !== undefined));
+      const rest = Number(flinkValue(flinkConf(objects), 'rest.port'));
+      const anyone: PeerPod = { namespace: 'elsewhere', namespaceLabels: {}, labels: {} };
+      const neighbour: PeerPod = { namespace, namespaceLabels: {}, labels: { app: 'anything' } };
+      const ingress: PeerPod = { namespace: 'ingress-nginx', namespaceLabels: { [REST_ACCESS_LABEL]: REST_ACCESS_VALUE }, labels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
+      const prometheus: PeerPod = { namespace: 'monitoring', namespaceLabels: {}, labels: { 'app.kubernetes.io/name': 'prometheus' } };
+      // Jar upload is code execution: never from anywhere.
+      assert.equal(admits(rest, anyone), false, `${name}: the REST port is open to every namespace`);
+      assert.equal(admits(rest, neighbour), true, `${name}: the REST port from the cluster's own namespace`);
+      assert.equal(admits(rest, ingress), true, `${name}: the REST port from a namespace labelled ${REST_ACCESS_LABEL}=${REST_ACCESS_VALUE}`);
+      assert.equal(admits(rest, { ...ingress, namespaceLabels: { [REST_ACCESS_LABEL]: 'no' } }), false, `${name}: another label value`);
+      assert.equal(admits(rest, prometheus), false, `${name}: the REST port from Prometheus`);
+      assert.equal(admits(config.port, prometheus), true, `${name}: the sidecar's port from Prometheus`);
+      assert.equal(admits(config.port, anyone), false, `${name}: the sidecar's port from anywhere`);
+      assert.equal(admits(config.port, neighbour), false, `${name}: the sidecar's port from any neighbour`);
+      for (const source of [anyone, neighbour, ingress, prometheus]) {
+        assert.equal(admits(config.debugPort, source), false, `${name}: debug port from ${source.namespace}`);
+      }
     }
+  });
+
+  it('opens ZooKeeper\'s client port to the JobManagers and TaskManagers of the Flink cluster in its namespace only, its quorum ports to the servers', () => {
+    const zk = rendering('zookeeper');
+    const [sts] = ofKind<IStatefulSet>(zk, 'StatefulSet');
+    assert.ok(sts?.spec?.template.metadata?.labels);
+    const zkLabels = sts.spec.template.metadata.labels;
+    const zkNamespace = sts.metadata.namespace ?? '';
+    const server = containerNamed(sts.spec.template.spec as IPodSpec, 'zookeeper');
+    const policies = ofKind<INetworkPolicy>(zk, 'NetworkPolicy').filter((p) => selects(p.spec?.podSelector.matchLabels, zkLabels));
+    assert.equal(policies.length, 1);
+    const policy = policies[0] as INetworkPolicy & KubeObject;
+    assert.deepEqual(policy.spec?.policyTypes, ['Ingress']);
+    const admits = (port: string, source: PeerPod): boolean => admittedBy(policy, zkNamespace, namedPort(server, port), source, (p) => portOf(server, p));
+    const peerServer: PeerPod = { namespace: zkNamespace, namespaceLabels: {}, labels: zkLabels };
+    for (const port of ['quorum', 'election']) {
+      assert.equal(admits(port, peerServer), true, port);
+      assert.equal(admits(port, { namespace: zkNamespace, namespaceLabels: {}, labels: { app: 'zk-client' } }), false, `${port}: a client`);
+    }
+    for (const [name, objects] of renderingsWithSource('zookeeper')) {
+      const flinkNamespace = objects[0]?.metadata.namespace ?? '';
+      for (const role of ['jobmanager', 'taskmanager'] as const) {
+        const labels = templateOf(objects, role).labels;
+        const pod: PeerPod = { namespace: flinkNamespace, namespaceLabels: {}, labels };
+        assert.equal(admits('client', pod), true, `${name}: ${role}`);
+        assert.equal(admits('client', { ...pod, namespace: 'elsewhere' }), false, `${name}: ${role} pods of another namespace`);
+        for (const port of ['quorum', 'election']) assert.equal(admits(port, pod), false, `${name}: ${role} on ${port}`);
+      }
+      assert.equal(admits('client', { namespace: flinkNamespace, namespaceLabels: {}, labels: { app: 'web' } }), false, `${name}: other pods of Flink's namespace`);
+      assert.equal(admits('client', { namespace: zkNamespace, namespaceLabels: {}, labels: { app: 'web' } }), false, `${name}: other pods of ZooKeeper's namespace`);
+    }
+    assert.equal(admits('client', { namespace: 'elsewhere', namespaceLabels: {}, labels: {} }), false, 'anyone');
   });
 });
 
@@ -846,7 +977,10 @@ describe('manifests: rollouts and drains', () => {
 
   it('readiness mode: Recreate, no PodDisruptionBudget, and a Service that routes on readiness alone', () => {
     for (const [name, objects] of byMode('readiness')) {
-      const shipped = ['base', 'base+components/jobmanager-livez', 'kubernetes-ha', 'kubernetes-ha+components/jobmanager-livez'];
+      const shipped = [
+        'base', 'base+components/flink-conf-legacy', 'base+components/jobmanager-livez',
+        'kubernetes-ha', 'kubernetes-ha+components/flink-conf-legacy', 'kubernetes-ha+components/jobmanager-livez',
+      ];
       assert.deepEqual(shipped.includes(name), true, name);
       assert.equal(templateOf(objects, 'jobmanager').owner.metadata.annotations?.['flink-ha-sidecar/routing-mode'], 'readiness', name);
       const deployment = named<IDeployment>(objects, 'Deployment', templateOf(objects, 'jobmanager').owner.metadata.name);
@@ -916,6 +1050,153 @@ describe('manifests: rollouts and drains', () => {
       }
     }
   });
+
+  it("label mode: an admission policy narrows the Role's patch, for the sidecar's account, to the role label it sets and the deletion cost of JobManager pods", () => {
+    for (const [name, objects] of byMode('label')) {
+      const config = sidecarConfig(objects);
+      const jm = templateOf(objects, 'jobmanager');
+      const policies = ofKind<IValidatingAdmissionPolicy>(objects, 'ValidatingAdmissionPolicy');
+      const bindings = ofKind<IValidatingAdmissionPolicyBinding>(objects, 'ValidatingAdmissionPolicyBinding');
+      assert.equal(policies.length, 1, name);
+      assert.equal(bindings.length, 1, name);
+      const policy = policies[0] as IValidatingAdmissionPolicy & KubeObject;
+      const spec = policy.spec ?? {};
+      assert.equal(bindings[0]?.spec?.policyName, policy.metadata.name, name);
+      assert.deepEqual(bindings[0]?.spec?.validationActions, ['Deny'], `${name}: a policy that only warns or audits`);
+      assert.equal(bindings[0]?.spec?.matchResources, undefined, `${name}: the binding would leave namespaces out`);
+      assert.equal(spec.failurePolicy, 'Fail', name);
+      // Updates (patches are updates to admission) of pods themselves.
+      const rules = spec.matchConstraints?.resourceRules ?? [];
+      assert.ok(rules.some((r) => r.apiGroups?.includes('') && r.resources?.includes('pods') && r.operations?.includes('UPDATE')), `${name}: pod updates unmatched`);
+      // The account the JobManager pods run as, in any namespace, and no one else.
+      const conditions = spec.matchConditions ?? [];
+      assert.equal(conditions.length, 1, name);
+      const pattern = /^request\.userInfo\.username\.matches\('(.+)'\)$/.exec(conditions[0]?.expression ?? '');
+      assert.ok(pattern?.[1], `${name}: ${conditions[0]?.expression}`);
+      const username = new RegExp(pattern[1]);
+      assert.ok(username.test(`system:serviceaccount:${jm.owner.metadata.namespace}:${jm.spec.serviceAccountName}`), `${name}: not the sidecar's account`);
+      assert.ok(username.test(`system:serviceaccount:another-flink:${jm.spec.serviceAccountName}`), `${name}: the account in another namespace`);
+      for (const other of ['kubernetes-admin', `system:serviceaccount:${jm.owner.metadata.namespace}:default`, `system:serviceaccount:x:${jm.spec.serviceAccountName}-2`]) {
+        assert.equal(username.test(other), false, `${name}: ${other}`);
+      }
+      // The label the sidecar keeps, the annotation, and the JobManagers' own label.
+      const variable = (n: string): string | undefined => spec.variables?.find((v) => v.name === n)?.expression;
+      assert.equal(variable('roleLabel'), `'${config.roleLabel}'`, `${name}: the sidecar's ROLE_LABEL`);
+      assert.equal(variable('deletionCost'), "'controller.kubernetes.io/pod-deletion-cost'", name);
+      assert.equal(jm.labels['app.kubernetes.io/component'], 'jobmanager');
+      assert.ok((spec.validations ?? []).some((v) => v.expression.includes("'app.kubernetes.io/component'") && v.expression.includes("'jobmanager'")), name);
+      for (const v of spec.validations ?? []) assert.ok(v.message, `${name}: a refusal without a message`);
+    }
+    for (const [name, objects] of byMode('readiness')) {
+      for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) assert.equal(ofKind(objects, kind).length, 0, `${name}: ${kind}`);
+    }
+  });
+});
+
+describe('manifests: placement', () => {
+  it('never schedules two JobManagers of a cluster, or two ZooKeeper servers, on one node: required anti-affinity on the hostname, among their own pods', () => {
+    let checked = 0;
+    for (const [name, r] of renderings) {
+      const templates = podTemplates(r.objects);
+      for (const t of templates) {
+        if (!isJobManagerDeployment(t.owner) && t.owner.kind !== 'StatefulSet') continue;
+        const where = `${name}: ${t.owner.metadata.name}`;
+        const anti = t.spec.affinity?.podAntiAffinity;
+        const terms = anti?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+        assert.equal(terms.length, 1, `${where}: required anti-affinity`);
+        const term = terms[0]!;
+        assert.equal(term.topologyKey, 'kubernetes.io/hostname', where);
+        assert.equal(term.namespaces, undefined, where);
+        assert.equal(term.namespaceSelector, undefined, `${where}: its own namespace`);
+        assert.ok(term.labelSelector && labelSelectorMatches(term.labelSelector, t.labels), `${where}: the selector misses its own pods`);
+        for (const other of templates) {
+          if (other.owner === t.owner) continue;
+          assert.equal(labelSelectorMatches(term.labelSelector, other.labels), false, `${where}: the selector matches ${other.owner.metadata.name}`);
+        }
+        assert.equal(anti?.preferredDuringSchedulingIgnoredDuringExecution, undefined, where);
+        checked += 1;
+      }
+    }
+    // The JobManagers of every Flink rendering, and the ZooKeeper servers.
+    assert.equal(checked, flinkRenderings().length + 1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Flink 1.17 and 1.18: components/flink-conf-legacy
+
+describe('manifests: Flink 1.17 and 1.18 (components/flink-conf-legacy)', () => {
+  const LEGACY = 'components/flink-conf-legacy';
+  const legacyRenderings = (): [string, KubeObject[]][] => flinkRenderings().filter(([name]) => name.endsWith(`+${LEGACY}`));
+  /** The sidecar's settings as plain data, without which file it read. */
+  const settings = (config: Config): unknown => {
+    const { flinkConfFile: _file, flinkConfFacts: _facts, sources, ...rest } = config;
+    const { flinkConfFile: _source, ...otherSources } = sources as Record<string, unknown>;
+    return JSON.parse(JSON.stringify({ ...rest, sources: otherSources })) as unknown;
+  };
+
+  it("each kustomization's flink-conf.yaml holds exactly its config.yaml's settings, in Flink's flat format", () => {
+    for (const dir of ['base', 'kubernetes-ha']) {
+      const read = (file: string): string => readFileSync(join(MANIFESTS_DIR, dir, 'flink-conf', file), 'utf8');
+      const standard = parseStandardFlinkConf(read('config.yaml'));
+      const legacy = parseLegacyFlinkConf(read('flink-conf.yaml'));
+      assert.deepEqual(legacy.problems, [], dir);
+      assert.deepEqual(legacy.skipped, [], `${dir}: lines Flink would skip`);
+      const values = (parsed: typeof legacy) => Object.fromEntries([...parsed.entries].map(([k, e]) => [k, e.value]));
+      assert.deepEqual(values(legacy), values(standard), dir);
+      for (const e of standard.entries.values()) assert.equal(e.kind, 'text', `${dir}: ${e.key} is not one plain value in config.yaml`);
+    }
+  });
+
+  it('renders on every Flink kustomization: Flink 1.18 images, and the JobManager, its sidecar and the TaskManager see flink-conf.yaml and no config.yaml', () => {
+    assert.deepEqual(legacyRenderings().map(([name]) => name), ['base', 'kubernetes-ha', 'label-mode'].map((k) => `${k}+${LEGACY}`));
+    for (const [name, objects] of legacyRenderings()) {
+      assert.deepEqual(flinkImageVersion(objects), [1, 18], name);
+      for (const t of [templateOf(objects, 'jobmanager'), templateOf(objects, 'taskmanager')]) {
+        const flink = containerNamed(t.spec, component(t.labels) ?? '');
+        assert.match(flink.image ?? '', /^flink:1\.18[.-]/, `${name}: ${flink.name}`);
+        const seeing = [flink, ...(isJobManagerDeployment(t.owner) ? [sidecarOf(t.spec)] : [])];
+        for (const c of seeing) {
+          const files = mountedFiles(objects, t.spec, c);
+          const conf = [...files.keys()].filter((f) => f.startsWith('/opt/flink/conf/')).sort();
+          assert.deepEqual(conf, ['/opt/flink/conf/flink-conf.yaml', '/opt/flink/conf/log4j-console.properties'], `${name}: ${c.name}`);
+        }
+      }
+      // Without the component the same kustomization mounts config.yaml, which 1.18 never reads.
+      const without = rendering(name.slice(0, -`+${LEGACY}`.length));
+      assert.equal(flinkConfFileName(without), 'config.yaml', name);
+    }
+  });
+
+  it("the sidecar's own loader reads that flink-conf.yaml, to the settings it reads from config.yaml without the component, and has nothing to warn a 1.18 JobManager about", () => {
+    const flink118 = parseFlinkVersion('1.18.1');
+    assert.ok(flink118);
+    for (const [name, objects] of legacyRenderings()) {
+      const config = sidecarConfig(objects);
+      assert.equal(config.flinkConfFile, '/opt/flink/conf/flink-conf.yaml', name);
+      assert.equal(config.flinkConfFacts.format, 'legacy', name);
+      assert.deepEqual(confWarnings(flink118, config.flinkConfFacts), [], name);
+      const base = name.slice(0, -`+${LEGACY}`.length);
+      const standard = sidecarConfig(rendering(base));
+      assert.deepEqual(settings(config), settings(standard), name);
+      // What the component fixes: with config.yaml alone, a 1.18 JobManager reads no file of ours.
+      assert.equal(confWarnings(flink118, standard.flinkConfFacts).length, 1, base);
+
+      // And with FLINK_CONF_DIR pointing at a directory holding only the rendered flink-conf.yaml.
+      const jm = templateOf(objects, 'jobmanager');
+      const sidecar = sidecarOf(jm.spec);
+      const text = mountedFiles(objects, jm.spec, sidecar).get('/opt/flink/conf/flink-conf.yaml');
+      assert.ok(text !== undefined, name);
+      const files = new Map([...mountedFiles(objects, jm.spec, sidecar)].filter(([f]) => !f.startsWith('/opt/flink/conf/')));
+      files.set('/etc/flink-legacy/flink-conf.yaml', text);
+      const elsewhere = loadSidecarConfig({ ...sidecar, env: [...(sidecar.env ?? []), { name: 'FLINK_CONF_DIR', value: '/etc/flink-legacy' }] }, files);
+      assert.equal(elsewhere.flinkConfFile, '/etc/flink-legacy/flink-conf.yaml', name);
+      assert.equal(elsewhere.flinkConfFacts.format, 'legacy', name);
+      const { flinkConfDir: _dir, ...same } = settings(elsewhere) as Record<string, unknown>;
+      const { flinkConfDir: _baseDir, ...expected } = settings(standard) as Record<string, unknown>;
+      assert.deepEqual(same, { ...expected, sources: { ...(expected.sources as Record<string, unknown>), flinkConfDir: 'environment' } }, name);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -961,7 +1242,7 @@ function grants(role: IRole): Set<string> {
 }
 
 describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
-  const KUBERNETES_HA = ['kubernetes-ha', 'kubernetes-ha+components/jobmanager-livez'];
+  const KUBERNETES_HA = ['kubernetes-ha', 'kubernetes-ha+components/flink-conf-legacy', 'kubernetes-ha+components/jobmanager-livez'];
 
   it("is the only kustomization whose sidecar reads Kubernetes HA, and it reads it from Flink's file", () => {
     assert.deepEqual(renderingsWithSource('kubernetes').map(([name]) => name), KUBERNETES_HA);
@@ -1021,7 +1302,7 @@ describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
       const spec = templateOf(objects, 'jobmanager').spec;
       const sidecar = sidecarOf(spec);
       const window = (p: IProbe | undefined): number => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
-      assert.equal(sidecar.readinessProbe?.failureThreshold, 1, name);
+      assert.ok((sidecar.readinessProbe?.failureThreshold ?? 3) >= 2, `${name}: one failed probe empties the Service`);
       assert.ok((sidecar.readinessProbe?.periodSeconds ?? 10) * 10 <= leaseS + retryS, `${name}: readiness period against ${leaseS + retryS} s`);
       assert.ok(window(sidecar.livenessProbe) >= leaseS, `${name}: the sidecar is restarted sooner than a lease`);
       assert.ok(window(containerNamed(spec, 'jobmanager').livenessProbe) >= leaseS, `${name}: the JobManager is restarted sooner than a lease`);
