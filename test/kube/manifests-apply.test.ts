@@ -144,15 +144,18 @@ describe('manifests/ applied server-side to a real API server', () => {
 
   it('finds the kustomizations and components it applies', () => {
     assert.deepEqual(FOUND.kustomizations, ['base', 'kubernetes-ha', 'label-mode', 'monitoring', 'zookeeper']);
-    assert.deepEqual(FOUND.components, ['components/jobmanager-livez']);
+    assert.deepEqual(FOUND.components, ['components/flink-conf-legacy', 'components/jobmanager-livez']);
     assert.deepEqual(CASES.map((c) => c.name), [
       'base',
       'kubernetes-ha',
       'label-mode',
       'monitoring',
       'zookeeper',
+      'base+components/flink-conf-legacy',
       'base+components/jobmanager-livez',
+      'kubernetes-ha+components/flink-conf-legacy',
       'kubernetes-ha+components/jobmanager-livez',
+      'label-mode+components/flink-conf-legacy',
       'label-mode+components/jobmanager-livez',
     ]);
   });
