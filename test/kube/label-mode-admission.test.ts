@@ -180,7 +180,7 @@ describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
     assert.equal((await client.getPod(b)).labels[ROLE_LABEL], undefined);
   });
 
-  it("as the ServiceAccount: the image, another label or annotation, a finalizer, or a pod that is not a JobManager are refused with the policy's message", async () => {
+  it("as the ServiceAccount: the image, another label or annotation, a finalizer, or a pod that is not a JobManager are refused with the policy's message", async (t) => {
     const pod = await jobManagerPod({ 'example.com/owner': 'someone-else' });
     const tm = 'tm-1';
     await createPodFromTemplate(cp, { namespace: ns, name: tm, nodeName: NODE, template: tmTemplate });
@@ -214,6 +214,7 @@ describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
       assert.match(res.stderr, DENIED, `${what}: ${res.stderr}`);
       assert.match(res.stderr, message, `${what}: ${res.stderr}`);
       assert.match(res.stderr, /Forbidden/, `${what}: ${res.stderr}`);
+      t.diagnostic(`${what}: ${res.stderr.trim()}`);
     }
     // Over HTTP: 403 with the policy's message in the Status.
     const direct = await cp.request('PATCH', `/api/v1/namespaces/${ns}/pods/${tm}`, {
