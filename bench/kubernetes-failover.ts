@@ -64,7 +64,7 @@ async function readerKubeconfig(cp: ControlPlane, namespace: string): Promise<st
 
 /** Requests by `user` in the audit log: one RequestReceived event each. */
 function auditedRequests(path: string, user: string): number {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch {

@@ -33,12 +33,11 @@ function leaderIs(host: string, owner: string, sessionId: string): LayoutObserva
   const leaderInfo: LeaderInfoObservation = {
     kind: 'published', owner, address: `http://${host}:8081`, sessionId, target: targetOf(`http://${host}:8081`),
   };
-  // Asserted: newer models carry a `component`; the metrics do not read it.
   return [{
     layout: '1.15', component: 'rest_server', latchPath: '/flink/default/leader/latch',
     leaderInfoPath: '/flink/default/leader/rest_server/connection_info', latchExists: true,
     participants: [{ node: `_c_${owner}-latch-0000000001`, sequence: 1, owner }], leaderInfo,
-  } as LayoutObservation];
+  }];
 }
 
 /** A store that has been through some history: connected, a few failovers, JM checks of all kinds. */
@@ -55,7 +54,7 @@ function busyLeaderStore(): Store {
   }
   store.dispatch({ type: 'restCheckFailed', atMs: (t += 5), durationMs: 1000, reason: 'timeout', detail: 'x', httpStatus: null });
   store.dispatch({ type: 'restCheckSucceeded', atMs: (t += 5), durationMs: 2, httpStatus: 200 });
-  store.dispatch({ type: 'zookeeperAnswered', atMs: (t += 5) });
+  store.dispatch({ type: 'zookeeperAnswered', atMs: t + 5 });
   return store;
 }
 

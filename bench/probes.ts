@@ -64,8 +64,8 @@ async function runWrk(url: string, seconds: number): Promise<WrkResult> {
   trackChild(child);
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   const r = { status: code, stdout, stderr };
   const out = r.stdout;
@@ -95,7 +95,7 @@ async function startBareExpress(body: string): Promise<{ url: string; child: Chi
   });
   trackChild(child);
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.once('data', () => resolve());
+    child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`bare express exited (${code})`)));
   });
   return { url: `http://127.0.0.1:${port}`, child };

@@ -105,8 +105,8 @@ async function main(): Promise<void> {
         },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-      sidecar.stdout!.pipe(out);
-      sidecar.stderr!.pipe(out);
+      sidecar.stdout.pipe(out);
+      sidecar.stderr.pipe(out);
       pods.push({ name, conf, jm, sidecar, url: `http://127.0.0.1:${port}`, debugUrl: `http://127.0.0.1:${debugPort}`, log });
     }
     const readyPod = async (): Promise<Pod | undefined> => {

@@ -39,12 +39,3 @@ export class LeaderInfoDecodeError extends Error {
     this.offset = offset;
   }
 }
-
-/** The local JobManager's REST API did not answer as a healthy Flink REST endpoint does. */
-export class FlinkRestError extends Error {
-  override readonly name = 'FlinkRestError';
-
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}

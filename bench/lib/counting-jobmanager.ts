@@ -21,6 +21,8 @@ export interface CountingJobManager {
 }
 
 function call<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T> {
+  // node-zookeeper-client fails with Errors; anything else is wrapped with its text as it comes.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(v))));
 }
 

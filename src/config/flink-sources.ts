@@ -145,5 +145,5 @@ export function parseHaType(raw: string): Parsed<LeaderSource> {
 
 export const HA_TYPE_SOURCE: FlinkSource<LeaderSource> = {
   ...flinkOption(HA_TYPE_KEYS, parseHaType),
-  help: `${HA_TYPE_KEYS.join(', then ')}`,
+  help: HA_TYPE_KEYS.join(', then '),
 };

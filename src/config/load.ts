@@ -48,6 +48,8 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
   const problems = [...scan.problems, ...positionalProblems(scan.positionals)];
   const values: PartialValues = {};
   const sources = {} as Record<SettingName, SettingSource>;
+  // K ties resolved.value's type to values[name], which a plain SettingName parameter would not.
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters
   const resolveInto = <K extends SettingName>(name: K, flink: FlinkContext): void => {
     const resolved = resolveSetting(name, scan, env, flink, values.leaderSource);
     if (resolved === null) {

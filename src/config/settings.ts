@@ -349,7 +349,7 @@ export const SETTINGS: SettingSpecs = {
     flink: flinkOption(
       REST_TRUSTSTORE_PASSWORD_KEYS,
       parseNonEmpty,
-      `${REST_TRUSTSTORE_PASSWORD_KEYS.join(', then ')}`,
+      REST_TRUSTSTORE_PASSWORD_KEYS.join(', then '),
     ),
   },
   flinkRestServerName: {

@@ -120,7 +120,7 @@ function resolveNode(walk: Walk, node: unknown): Node | null {
   if (!isAlias(node)) return (node as Node | null) ?? null;
   let target = walk.aliasTargets.get(node);
   if (target === undefined) {
-    target = (node.resolve(walk.doc) as Node | undefined) ?? null;
+    target = node.resolve(walk.doc) ?? null;
     walk.aliasTargets.set(node, target);
   }
   return target;
@@ -173,6 +173,9 @@ function scalarText(value: unknown, source: string): { text: string; kind: Flink
   if (typeof value === 'bigint' || typeof value === 'boolean') return { text: String(value), kind: 'text' };
   if (typeof value === 'number') return { text: yamlDoubleText(value), kind: 'text' };
   if (value instanceof Uint8Array) return { text: source, kind: 'binary' };
+  // An object that the YAML library built from a tagged scalar: its default text is the
+  // approximation that the 'collection' kind announces.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return { text: String(value), kind: 'collection' };
 }
 

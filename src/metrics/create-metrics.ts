@@ -27,6 +27,8 @@ export const JOBMANAGER_CHECK_FAILURE_REASONS = [
 // appearing as a series that was never initialised.
 type UnlistedReason = Exclude<CheckFailureReason, (typeof JOBMANAGER_CHECK_FAILURE_REASONS)[number]>;
 const allReasonsListed: [UnlistedReason] extends [never] ? true : UnlistedReason = true;
+// `void` uses the constant, which exists only for its type, so noUnusedLocals accepts it.
+// eslint-disable-next-line @typescript-eslint/no-meaningless-void-operator
 void allReasonsListed;
 
 /** Bucket bounds (seconds) of `jobmanager_check_duration_seconds`: loopback answers to the 1 s default timeout and beyond. */

@@ -60,11 +60,11 @@ async function promtool(...args: string[]): Promise<string> {
   }
 }
 
-function readYaml<T>(file: string): T {
-  return parse(readFileSync(file, 'utf8')) as T;
+function readYaml(file: string): unknown {
+  return parse(readFileSync(file, 'utf8'));
 }
 
-const rules = (): Rule[] => readYaml<RuleFile>(RULES_FILE).groups.flatMap((g) => g.rules);
+const rules = (): Rule[] => (readYaml(RULES_FILE) as RuleFile).groups.flatMap((g) => g.rules);
 const alerts = (): Rule[] => rules().filter((r) => r.alert !== undefined);
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
@@ -89,7 +89,7 @@ describe('promtool', () => {
   });
 
   it('check rules passes on the spec of the PrometheusRule', async () => {
-    const resource = readYaml<{ kind: string; spec: RuleFile }>(PROMETHEUS_RULE_FILE);
+    const resource = readYaml(PROMETHEUS_RULE_FILE) as { kind: string; spec: RuleFile };
     assert.equal(resource.kind, 'PrometheusRule');
     const extracted = join(scratch, 'from-prometheus-rule.yaml');
     await writeFile(extracted, stringify(resource.spec));
@@ -105,13 +105,13 @@ describe('promtool', () => {
 
 describe('the alert unit tests cover every alert', () => {
   it('reads the rule file the manifests hold', () => {
-    const file = readYaml<AlertTestFile>(ALERT_TESTS);
+    const file = readYaml(ALERT_TESTS) as AlertTestFile;
     assert.deepEqual(file.rule_files.map((f) => resolve(join(PROJECT_ROOT, 'test', 'monitoring'), f)), [RULES_FILE]);
   });
 
   for (const rule of alerts()) {
     it(`${rule.alert}: tested firing and tested silent`, () => {
-      const cases = readYaml<AlertTestFile>(ALERT_TESTS).tests.flatMap((t) => t.alert_rule_test).filter((c) => c.alertname === rule.alert);
+      const cases = (readYaml(ALERT_TESTS) as AlertTestFile).tests.flatMap((t) => t.alert_rule_test).filter((c) => c.alertname === rule.alert);
       assert.ok(cases.some((c) => (c.exp_alerts ?? []).length > 0), 'no test where it fires');
       assert.ok(cases.some((c) => (c.exp_alerts ?? []).length === 0), 'no test where it stays silent');
     });
@@ -143,17 +143,17 @@ describe('manifests', () => {
       assert.equal(readFileSync(file, 'utf8'), expected, `${file} is out of date: run npm run monitoring:generate`);
     }
     assert.equal(readFileSync(PROMETHEUS_RULE_FILE, 'utf8'), renderPrometheusRule(readFileSync(RULES_FILE, 'utf8')));
-    const resource = readYaml<{ apiVersion: string; spec: RuleFile }>(PROMETHEUS_RULE_FILE);
+    const resource = readYaml(PROMETHEUS_RULE_FILE) as { apiVersion: string; spec: RuleFile };
     assert.equal(resource.apiVersion, 'monitoring.coreos.com/v1');
-    assert.deepEqual(resource.spec, readYaml<RuleFile>(RULES_FILE));
+    assert.deepEqual(resource.spec, readYaml(RULES_FILE) as RuleFile);
   });
 
   it("the PodMonitor scrapes /metrics on the sidecar's named port, as the README wires it", () => {
-    const monitor = readYaml<{
+    const monitor = readYaml(join(MONITORING_DIR, 'pod-monitor.yaml')) as {
       apiVersion: string;
       kind: string;
       spec: { podMetricsEndpoints: { port: string; path: string }[] };
-    }>(join(MONITORING_DIR, 'pod-monitor.yaml'));
+    };
     assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
     assert.equal(monitor.kind, 'PodMonitor');
     assert.deepEqual(monitor.spec.podMetricsEndpoints.map((e) => [e.port, e.path]), [['ha-probes', '/metrics']]);
@@ -161,7 +161,7 @@ describe('manifests', () => {
   });
 
   it('the kustomization lists both resources', () => {
-    const k = readYaml<{ kind: string; resources: string[] }>(join(MONITORING_DIR, 'kustomization.yaml'));
+    const k = readYaml(join(MONITORING_DIR, 'kustomization.yaml')) as { kind: string; resources: string[] };
     assert.equal(k.kind, 'Kustomization');
     assert.deepEqual([...k.resources].sort(), ['pod-monitor.yaml', 'prometheus-rule.yaml']);
     for (const r of k.resources) assert.ok(existsSync(join(MONITORING_DIR, r)), r);

@@ -18,6 +18,8 @@ const zk = useZooKeeper();
 const connect = (): Promise<Client> => zk.connect(4000);
 
 function call<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T> {
+  // node-zookeeper-client fails with Errors; anything else is wrapped with its text as it comes.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(v))));
 }
 const mkdirp = (c: Client, p: string) => call<string>((cb) => c.mkdirp(p, cb));
@@ -50,7 +52,13 @@ async function watcherFor(clusterId: string) {
     if (last && pred(last)) return Promise.resolve(last);
     return new Promise<LayoutObservation[]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; last: ${JSON.stringify(seen.at(-1))}`)), timeoutMs);
-      waiters.push({ pred, resolve: (o) => (clearTimeout(timer), resolve(o)) });
+      waiters.push({
+        pred,
+        resolve: (o) => {
+          clearTimeout(timer);
+          resolve(o);
+        },
+      });
     });
   };
   return { paths, watcher, seen, next, p15: paths.find((p) => p.layout === '1.15')! };

@@ -235,7 +235,8 @@ async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     try {
-      return await check();
+      await check();
+      return;
     } catch (err) {
       if (performance.now() > deadline) throw err;
       await delay(50);

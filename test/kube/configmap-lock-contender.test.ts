@@ -269,7 +269,7 @@ describe('two contenders', () => {
     assert.equal(r['holderIdentity'], second.identity);
     assert.equal(r['leaderTransitions'], (before['leaderTransitions'] as number) + 1);
     // Taken only once the lease had run out after the holder's last renewal, by the contender's clock.
-    assert.ok(Date.parse(String(r['acquireTime'])) >= lastRenewal + LEASE_MS, `acquired ${r['acquireTime']}, last renewal ${new Date(lastRenewal).toISOString()}`);
+    assert.ok(Date.parse(String(r['acquireTime'])) >= lastRenewal + LEASE_MS, `acquired ${String(r['acquireTime'])}, last renewal ${new Date(lastRenewal).toISOString()}`);
     second.kill();
   });
 

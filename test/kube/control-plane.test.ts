@@ -336,7 +336,7 @@ startControlPlane().then((cp) => {
       assert.equal(started.pids.length, 3);
 
       // SIGKILL is sent during exit; the kernel finishes the processes a moment later.
-      await eventually('the components are gone', async () => started.pids.every((pid) => !alive(pid)), 10_000);
+      await eventually('the components are gone', () => Promise.resolve(started.pids.every((pid) => !alive(pid))), 10_000);
       assert.deepEqual(processesMentioning(started.dir), []);
       await eventually('their ports are closed', async () =>
         (await Promise.all(Object.values(started.ports).map(portClosed))).every(Boolean), 10_000);

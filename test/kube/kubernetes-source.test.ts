@@ -89,7 +89,11 @@ async function cluster(
       // A new leader that is slow to publish: the lock names it while the data is still the old leader's.
       ...(publishDelayMs === undefined
         ? {}
-        : { interpose: async (step) => (step.op === 'data-update' && step.attempt === 1 ? void (await delay(publishDelayMs)) : undefined) }),
+        : {
+            interpose: async (step) => {
+              if (step.op === 'data-update' && step.attempt === 1) await delay(publishDelayMs);
+            },
+          }),
     });
     const sidecar = await SidecarProcess.start({
       restUrl: jm.url,

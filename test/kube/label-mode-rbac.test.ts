@@ -127,18 +127,6 @@ async function readyz(pod: JobManagerPod): Promise<{ status: number; reason: str
   return { status: res.status, reason: ((await res.json()) as { reason: string }).reason };
 }
 
-/** Polls the sidecar's /readyz (it has no push channel to the test) until `predicate` holds. */
-async function waitForReadyz(pod: JobManagerPod, what: string, predicate: (r: { status: number; reason: string }) => boolean, timeoutMs: number) {
-  const deadline = performance.now() + timeoutMs;
-  let last: { status: number; reason: string } | undefined;
-  while (performance.now() < deadline) {
-    last = await readyz(pod);
-    if (predicate(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${pod.name}: /readyz not ${what} within ${timeoutMs} ms; last ${JSON.stringify(last)}; ${pod.sidecar.describe()}`);
-}
-
 /** Retries a request the RBAC authorizer may not allow yet: it learns of bindings from an informer. */
 async function untilStatus(what: string, attempt: () => Promise<{ status: number; body: string }>, status: number, timeoutMs = RBAC_PROPAGATION_MS) {
   const deadline = performance.now() + timeoutMs;
@@ -274,10 +262,10 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     console.log(`label mode, real API server: ${FAILOVERS} kill -9 failovers; new leader elected -> its pod labelled leader: ` +
       `${latencies.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}; ${versions} pod versions watched, ${seenDoubles.length} with two leader labels`);
     assert.deepEqual(seenDoubles, []);
-    assert.ok(latencies.every((ms) => ms >= 0 && ms < 5000), `latencies ${latencies}`);
-    assert.ok(foreignVersions.every((v) => v === 'leader'), `the other cluster's leader label changed: ${foreignVersions}`);
+    assert.ok(latencies.every((ms) => ms >= 0 && ms < 5000), `latencies ${latencies.join(',')}`);
+    assert.ok(foreignVersions.every((v) => v === 'leader'), `the other cluster's leader label changed: ${foreignVersions.join(',')}`);
     assert.equal(labelOf('other-jm-0'), 'leader');
-    assert.ok(ownerVersions.length > 0 && ownerVersions.every((v) => v === 'someone-else'), `a label set by others was lost: ${ownerVersions}`);
+    assert.ok(ownerVersions.length > 0 && ownerVersions.every((v) => v === 'someone-else'), `a label set by others was lost: ${ownerVersions.join(',')}`);
 
     // The server records who wrote the role label: the sidecar, by name (FIELD_MANAGER), as an Update.
     const got = JSON.parse((await cp.request('GET', `/api/v1/namespaces/${ns}/pods/${leader.name}`)).body) as PodObject & {

@@ -210,9 +210,9 @@ describe('manifests/ applied server-side to a real API server', () => {
           `/apis/apps/v1/namespaces/${ns}/${resource}?fieldSelector=${encodeURIComponent(`metadata.name=${w.metadata.name}`)}`,
           (x) => x.status?.replicas === wanted,
           { timeoutMs: WAIT_MS },
-        ).catch(async (err: Error) => {
+        ).catch(async (err: unknown) => {
           const events = await cp.kubectl(['get', 'events', '-n', ns, '--field-selector=type=Warning', '-o', 'custom-columns=OBJ:.involvedObject.name,MSG:.message']);
-          throw new Error(`${w.kind} ${w.metadata.name}: its pods were not all created: ${err.message}\nwarnings:\n${events.stdout}`);
+          throw new Error(`${w.kind} ${w.metadata.name}: its pods were not all created: ${(err as Error).message}\nwarnings:\n${events.stdout}`);
         });
         const selector = Object.entries(w.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
         const pods = JSON.parse(await cp.kubectlOk(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json'])) as { items: ListedPod[] };

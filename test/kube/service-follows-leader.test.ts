@@ -143,13 +143,13 @@ for (const mode of ['readiness', 'label'] as const) {
       });
       console.log(`${mode} mode: ${FAILOVERS} clean handovers; new leader elected -> the Service lists it alone: ` +
         `${settleMs.map((ms) => `${Math.round(ms)} ms`).join(', ')}; ${doubles.length} with two ready addresses` +
-        `${doubles.length > 0 ? ` (for ${overlapMs.map((ms) => `${Math.round(ms)} ms`).join(', ')})` : ''}`);
-      assert.deepEqual(doubles, [], `two ready addresses for ${overlapMs} ms`);
+        (doubles.length > 0 ? ` (for ${overlapMs.map((ms) => `${Math.round(ms)} ms`).join(', ')})` : ''));
+      assert.deepEqual(doubles, [], `two ready addresses for ${overlapMs.join(',')} ms`);
       // Readiness mode: the handover wait, then the new pod's next probe; label mode: no kubelet. Plus slack.
       const probeMs = (s.probe.periodSeconds * s.probe.failureThreshold + s.probe.timeoutSeconds) * 1000;
       assert.ok(DEFAULT_LEADER_HANDOVER_DELAY_MS >= probeMs + 500, 'the default handover wait covers the shipped probe');
       const settleBoundMs = mode === 'label' ? 2000 : DEFAULT_LEADER_HANDOVER_DELAY_MS + s.probe.periodSeconds * 1000 + 1000;
-      assert.ok(settleMs.every((ms) => ms <= settleBoundMs), `settled after ${settleMs} ms (bound ${settleBoundMs} ms)`);
+      assert.ok(settleMs.every((ms) => ms <= settleBoundMs), `settled after ${settleMs.join(',')} ms (bound ${settleBoundMs} ms)`);
     });
   });
 }

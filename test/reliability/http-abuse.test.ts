@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { monotonicNow } from '../support/sidecar-process.js';
 import { useZooKeeper } from '../support/zookeeper-fixture.js';
 import { BOUNDS } from './lib/bounds.js';
@@ -57,10 +58,8 @@ describe("the sidecar's HTTP server under abuse", () => {
   it('a flood of probes, kept-alive and connection-per-request: every one answered, others on time', async (t) => {
     const from = monotonicNow();
     // From another process: the flooding client's own work must not delay the sampled probes.
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['--import', 'tsx', FLOOD, String(port), '64', '400', '16', '100'], { timeout: 120_000 }, (err, stdout) =>
-        err ? reject(err) : resolve(stdout),
-      );
+    const { stdout: out } = await promisify(execFile)(process.execPath, ['--import', 'tsx', FLOOD, String(port), '64', '400', '16', '100'], {
+      timeout: 120_000,
     });
     const result = JSON.parse(out) as { total: number; ms: number; statuses: Record<string, number> };
     t.diagnostic(`flood: ${result.total} requests in ${result.ms} ms, statuses ${JSON.stringify(result.statuses)}`);

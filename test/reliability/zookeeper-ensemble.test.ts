@@ -31,7 +31,7 @@ describe('a 3-node ZooKeeper ensemble', () => {
 
     // The server the leader JobManager is connected to: killing it forces Curator to reconnect
     // elsewhere, and with Flink's default (no tolerated suspension) to give up leadership.
-    const holder = await serverOfLeaderSession(c);
+    const holder = serverOfLeaderSession(c);
     let marks = c.eventMarks();
     const killedAt = c.mark(`kill server ${holder + 1}`);
     await ensemble.servers[holder]!.kill();
@@ -77,7 +77,7 @@ describe('a 3-node ZooKeeper ensemble', () => {
  * the test finds out rather than assuming: ZooKeeper puts the id of the server that created a
  * session in its top byte, and before any fault the session has not moved.
  */
-async function serverOfLeaderSession(c: Cluster): Promise<number> {
+function serverOfLeaderSession(c: Cluster): number {
   const leader = c.leaderIndex();
   assert.ok(leader >= 0, 'a JobManager leads before the fault');
   const sessionId = c.jms[leader]!.sessionId;

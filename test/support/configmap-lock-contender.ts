@@ -262,7 +262,7 @@ export function parseLeaderElectionRecord(text: string, profile: FlinkHaProfile)
   if (leaseDurationMs === undefined || acquire === undefined || renew === undefined) return undefined;
   if (typeof transitions !== 'number' || !Number.isInteger(transitions)) return undefined;
   return {
-    holderIdentity: (holder as string | null | undefined) ?? null,
+    holderIdentity: holder ?? null,
     leaseDurationMs,
     acquireTimeMicros: acquire,
     renewTimeMicros: renew,
@@ -352,7 +352,10 @@ class KubeApi {
 
   request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<ApiResponse> {
     return new Promise((resolveResponse, reject) => {
-      if (this.destroyed) return reject(new Error('connection closed'));
+      if (this.destroyed) {
+        reject(new Error('connection closed'));
+        return;
+      }
       const headers: Record<string, string> = { accept: 'application/json' };
       if (this.creds.token !== undefined) headers['authorization'] = `Bearer ${this.creds.token}`;
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
@@ -609,7 +612,7 @@ export class ConfigMapLockContender extends EventEmitter {
   /** Resolves once leadership is revoked (at once if not leading now). */
   waitForRevocation(timeoutMs = 60_000): Promise<void> {
     if (this.issuedSessionId === undefined) return Promise.resolve();
-    return this.waitForEvent<void>('revoked', timeoutMs, `${this.identity} to lose leadership`);
+    return this.waitForEvent<undefined>('revoked', timeoutMs, `${this.identity} to lose leadership`);
   }
 
   /** Resolves with the next leader information write that landed. */
@@ -633,7 +636,10 @@ export class ConfigMapLockContender extends EventEmitter {
         this.off(event, onEvent);
         this.off('dead', onDead);
       };
-      if (this.state === 'dead' || this.state === 'stopped') return onDead(this.fatalError);
+      if (this.state === 'dead' || this.state === 'stopped') {
+        onDead(this.fatalError);
+        return;
+      }
       this.on(event, onEvent);
       this.on('dead', onDead);
     });
@@ -684,7 +690,7 @@ export class ConfigMapLockContender extends EventEmitter {
           const removing = this.profile.resetUnconfirmed ? wasLeading && (await this.hasLeadership().catch(() => false)) : true;
           if (removing) {
             await this.checkAndUpdate(componentId, null)
-              .catch((err: Error) => this.note(`stop: removing leader information of ${componentId} failed: ${err.message}`));
+              .catch((err: unknown) => this.note(`stop: removing leader information of ${componentId} failed: ${(err as Error).message}`));
           }
         });
       }

@@ -334,10 +334,10 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
     // manager's informers are synced and its controllers run, not only that it serves /healthz.
     await plane.waitFor('/api/v1/namespaces/default/serviceaccounts', (sa) => sa.metadata.name === 'default',
       { timeoutMs: Math.max(1000, deadline - performance.now()) })
-      .catch(async (err: Error) => {
-        throw new Error(`kube-controller-manager did not create the default ServiceAccount: ${err.message}\n` +
+      .catch(async (err: unknown) => {
+        throw new Error(`kube-controller-manager did not create the default ServiceAccount: ${(err as Error).message}\n` +
           `--- ${logFiles.controllerManager} (last ${LOG_TAIL_LINES} lines) ---\n` +
-          `${await readTail(logFiles.controllerManager, LOG_TAIL_LINES)}`, { cause: err });
+          (await readTail(logFiles.controllerManager, LOG_TAIL_LINES)), { cause: err });
       });
     return plane;
   } catch (err) {
@@ -422,7 +422,7 @@ function makeControlPlane(parts: PlaneParts): ControlPlane {
       return result.stdout;
     },
     request,
-    waitFor: waitFor as ControlPlane['waitFor'],
+    waitFor,
     createNamespace: async (prefix = 'test') => {
       const name = `${prefix}-${randomBytes(4).toString('hex')}`;
       const created = await request('POST', '/api/v1/namespaces', {
@@ -625,10 +625,16 @@ function watchUntil<T>(url: string, credentials: Credentials, predicate: (object
             if (line === '') continue;
             const event = JSON.parse(line) as { type: string; object: T };
             // ERROR carries a Status, e.g. 410 Gone for an expired resourceVersion: relist.
-            if (event.type === 'ERROR') return finish({ matched: false });
+            if (event.type === 'ERROR') {
+              finish({ matched: false });
+              return;
+            }
             if (event.type !== 'ADDED' && event.type !== 'MODIFIED') continue;
             onSeen(event.object);
-            if (predicate(event.object)) return finish({ matched: true, object: event.object });
+            if (predicate(event.object)) {
+              finish({ matched: true, object: event.object });
+              return;
+            }
           }
         });
         res.once('end', () => finish({ matched: false }));

@@ -100,15 +100,15 @@ export function toYaml(objects: readonly unknown[]): string {
   return objects.map((o) => `---\n${JSON.stringify(o)}\n`).join('');
 }
 
-export function findObject<T = KubeObject>(objects: readonly KubeObject[], kind: string, name: string): T {
+export function findObject(objects: readonly KubeObject[], kind: string, name: string): KubeObject {
   const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
   if (found === undefined) throw new Error(`no ${kind} ${name} among ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
-  return found as unknown as T;
+  return found;
 }
 
 /** The JobManager Deployment's pod template of a rendering of manifests/base or an overlay of it. */
 export function jobManagerTemplate(objects: readonly KubeObject[]): IPodTemplateSpec {
-  return findObject<{ spec: { template: IPodTemplateSpec } }>(objects, 'Deployment', 'flink-jobmanager').spec.template;
+  return (findObject(objects, 'Deployment', 'flink-jobmanager') as unknown as { spec: { template: IPodTemplateSpec } }).spec.template;
 }
 
 // ---- Informer: list, then watch, keeping every version ----------------------------------------------
@@ -232,7 +232,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (this.stopped) return;
       this.request = null;
       if (relist) {
-        this.relist().catch((err: Error) => this.fail(err));
+        this.relist().catch((err: unknown) => this.fail(err as Error));
       } else {
         this.watch(lastVersion);
       }
@@ -1032,7 +1032,7 @@ export class ServiceScenario {
     const deadline = performance.now() + timeoutMs;
     // The sidecar has no push channel for this (a standby's log does not change when its JobManager
     // comes back); its /standby endpoint answers from memory.
-    while ((await probeOnce(`${pod.sidecarUrl}/standby`, 1000)) === false) {
+    while (!(await probeOnce(`${pod.sidecarUrl}/standby`, 1000))) {
       if (performance.now() > deadline) throw new Error(`${pod.name}: not a healthy standby within ${timeoutMs} ms; ${pod.sidecar.describe()}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -23,6 +23,7 @@ function loadModel(apiVersion: string, kind: string): Model | null {
   let mod: unknown;
   try {
     // The path comes from the object: one require per apiVersion, cached by Node.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module per apiVersion, chosen at run time; loadModel stays synchronous
     mod = require(modulePath(apiVersion)) as unknown;
   } catch {
     return null;
@@ -39,7 +40,7 @@ export function schemaProblems(object: { apiVersion: string; kind: string }): st
     new model(object).validate();
     return [];
   } catch (err) {
-    return [String((err as Error).message)];
+    return [String((err as { message?: unknown }).message)];
   }
 }
 
@@ -68,11 +69,13 @@ export function unknownFieldProblems(objects: readonly { apiVersion: string; kin
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
   };
   const host = ts.createCompilerHost(options);
-  const { getSourceFile, fileExists, readFile } = host;
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
   host.getSourceFile = (name, language, ...rest) =>
-    name === file ? ts.createSourceFile(name, source, language) : getSourceFile.call(host, name, language, ...rest);
-  host.fileExists = (name) => name === file || fileExists.call(host, name);
-  host.readFile = (name) => (name === file ? source : readFile.call(host, name));
+    name === file ? ts.createSourceFile(name, source, language) : getSourceFile(name, language, ...rest);
+  host.fileExists = (name) => name === file || fileExists(name);
+  host.readFile = (name) => (name === file ? source : readFile(name));
   const program = ts.createProgram([file], options, host);
   return ts.getPreEmitDiagnostics(program).map((d) => {
     const line = d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start).line : -1;

@@ -193,7 +193,7 @@ export function configMapHash(data: Record<string, string>): string {
     .replace(/\u2029/g, '\\u2029');
   const hex = createHash('sha256').update(json, 'utf8').digest('hex');
   const swap: Record<string, string> = { '0': 'g', '1': 'h', '3': 'k', a: 'm', e: 't' };
-  return [...hex.slice(0, 10)].map((c) => swap[c] ?? c).join('');
+  return hex.slice(0, 10).replace(/./g, (c) => swap[c] ?? c);
 }
 
 /**
@@ -231,13 +231,15 @@ function mergeValue(dest: unknown, patch: unknown, field: string, where: string)
     if (REFUSED_LISTS.has(field)) throw unsupported(where, `a patch of the list "${field}"`);
     const mergeKey = MERGE_KEYS[field];
     if (mergeKey === undefined || !Array.isArray(dest)) return patch;
+    const items: unknown[] = patch;
+    const existing: unknown[] = dest;
     // As kustomize orders them: elements new to the list first (in the patch's order), then the
     // existing ones in their order, each merged with its patch element.
     const keyOf = (e: unknown): unknown => (isObject(e) ? e[mergeKey] : undefined);
-    const destKeys = new Set(dest.map(keyOf));
-    const byKey = new Map(patch.filter(isObject).map((e) => [e[mergeKey], e]));
-    const added = patch.filter((e) => !destKeys.has(keyOf(e)) && !(isObject(e) && e.$patch === 'delete'));
-    const kept = dest.flatMap((e) => {
+    const destKeys = new Set(existing.map(keyOf));
+    const byKey = new Map(items.filter(isObject).map((e) => [e[mergeKey], e]));
+    const added = items.filter((e) => !destKeys.has(keyOf(e)) && !(isObject(e) && e.$patch === 'delete'));
+    const kept = existing.flatMap((e) => {
       const p = byKey.get(keyOf(e));
       if (p === undefined) return [e];
       if (p.$patch === 'delete') return [];
@@ -296,7 +298,7 @@ function setNamespace(object: KubeObject, namespace: string): KubeObject {
 function build(dir: string, expectedKind: 'Kustomization' | 'Component'): KubeObject[] {
   const k = readKustomization(dir);
   const where = join(dir, 'kustomization.yaml');
-  const kind = k.kind ?? 'Kustomization';
+  const kind: unknown = k.kind ?? 'Kustomization';
   if (kind !== expectedKind) throw new Error(`${where}: a ${String(kind)} where a ${expectedKind} was expected`);
 
   let objects: KubeObject[] = [];

@@ -90,8 +90,9 @@ async function goModDownload(version: string): Promise<{ dir: string; sum: strin
       env: { ...process.env, GOFLAGS: '-mod=mod', GO111MODULE: 'on' },
       timeout: 300_000,
       maxBuffer: 4 * 1024 * 1024,
-    }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
-      throw new Error(`go mod download ${PROMETHEUS_OPERATOR_MODULE}@${version} failed: ${err.stderr || err.stdout || err.message}`);
+    }).catch((err: unknown) => {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`go mod download ${PROMETHEUS_OPERATOR_MODULE}@${version} failed: ${e.stderr || e.stdout || e.message}`);
     });
     const result = JSON.parse(stdout) as { Dir?: string; Sum?: string; Error?: string };
     if (result.Error !== undefined || result.Dir === undefined || result.Sum === undefined) {

@@ -150,10 +150,9 @@ export function sharedZooKeeper(opts: ZooKeeperServerOptions = {}): Promise<ZooK
 async function createShared(opts: ZooKeeperServerOptions): Promise<ZooKeeperServer> {
   const external = process.env['ZOOKEEPER_TEST_QUORUM'];
   const server = external !== undefined && external !== '' ? externalServer(external) : await startZooKeeper(opts);
-  const refuse = (what: string) => async (): Promise<void> => {
-    throw new Error(`sharedZooKeeper(): cannot ${what} the shared ZooKeeper (${server.connectString}); ` +
-      'a test that stops, starts or kills ZooKeeper needs its own server: use startZooKeeper()');
-  };
+  const refuse = (what: string) => (): Promise<void> =>
+    Promise.reject(new Error(`sharedZooKeeper(): cannot ${what} the shared ZooKeeper (${server.connectString}); ` +
+      'a test that stops, starts or kills ZooKeeper needs its own server: use startZooKeeper()'));
   return {
     connectString: server.connectString,
     port: server.port,

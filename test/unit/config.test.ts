@@ -44,7 +44,7 @@ mkdirSync(A_DIRECTORY);
 function load(argv: readonly string[], env: Env = QUORUM): Config {
   const result = loadConfig(argv, env, '1.2.3', NO_FLINK_FILE);
   assert.equal(result.kind, 'run');
-  return (result as { kind: 'run'; config: Config }).config;
+  return result.config;
 }
 
 /** The problems of a configuration that must be refused; fails the test if it loads. */

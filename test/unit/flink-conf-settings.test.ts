@@ -38,7 +38,7 @@ function filesIo(files: Files, dirExists = true): LoadOptions {
 function run(argv: readonly string[], env: Env, options: LoadOptions): Config {
   const result = loadConfig(argv, env, '1.2.3', options);
   assert.equal(result.kind, 'run');
-  return (result as { kind: 'run'; config: Config }).config;
+  return result.config;
 }
 
 function refused(argv: readonly string[], env: Env, options: LoadOptions): readonly string[] {

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import https from 'node:https';
+import { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -28,7 +29,8 @@ before(async () => {
   server = https.createServer(
     { cert: pki.read(pki.serverCertFile), key: pki.read(pki.serverKeyFile), ca: pki.read(pki.caFile), requestCert: true, rejectUnauthorized: true },
     (req, res) => {
-      const peer = (req.socket as import('node:tls').TLSSocket).getPeerCertificate();
+      assert.ok(req.socket instanceof TLSSocket);
+      const peer = req.socket.getPeerCertificate();
       clientNames.push(String(peer.subject?.CN ?? ''));
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"flink-version":"1.20.0"}');
     },

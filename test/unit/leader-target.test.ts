@@ -2,10 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { LeaderTargetLookup, lookUpLeaderTarget, type ResolveHost } from '../../src/sources/leader-target.js';
 
-const resolveHost: ResolveHost = async (host) => {
-  if (host === 'jm-0.test') return ['10.0.0.5'];
-  throw new Error(`getaddrinfo ENOTFOUND ${host}`);
-};
+const resolveHost: ResolveHost = (host) =>
+  host === 'jm-0.test' ? Promise.resolve(['10.0.0.5']) : Promise.reject(new Error(`getaddrinfo ENOTFOUND ${host}`));
 
 describe('lookUpLeaderTarget', () => {
   it('takes an IP literal as its own address, without asking the resolver', async () => {

@@ -47,6 +47,7 @@ export function readTruststore(store: { file: string; password: string }): strin
     throw problem('is a JKS keystore; only PKCS12 can be read: convert it (keytool -importkeystore -deststoretype PKCS12) or give FLINK_REST_CA_FILE');
   }
   // Loaded here only: most sidecars never read a truststore, and the library is large.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy load, as said above
   const forge = require('node-forge') as typeof import('node-forge');
   let certificates: string[];
   try {

@@ -78,7 +78,7 @@ export function createConfigMapApi(kubeConfig: KubeConfig, options: ConfigMapApi
 function statusError(err: unknown): unknown {
   const code = (err as { statusCode?: unknown }).statusCode;
   if (typeof code !== 'number') return err;
-  return new KubernetesError(`HTTP ${code}: ${String((err as Error).message)}`, code === 401 ? 'unauthorized' : code === 403 ? 'forbidden' : 'http-status', code);
+  return new KubernetesError(`HTTP ${code}: ${(err as Error).message}`, code === 401 ? 'unauthorized' : code === 403 ? 'forbidden' : 'http-status', code);
 }
 
 function toWatchEvent(type: string, object: unknown): WatchEvent {
@@ -87,7 +87,7 @@ function toWatchEvent(type: string, object: unknown): WatchEvent {
     case 'ADDED':
     case 'MODIFIED':
     case 'DELETED':
-      return { type, object: o as ConfigMapLike };
+      return { type, object: o };
     case 'BOOKMARK':
       return { type, resourceVersion: o.metadata?.resourceVersion ?? '' };
     default:

@@ -50,7 +50,7 @@ export class ConfigMapWatcher {
     let failures = 0;
     let gone = 0;
     while (!this.stopped) {
-      let failed: KubernetesError | null = null;
+      let failed: KubernetesError | null;
       try {
         // Backoff restarts once a watch works (an event or a clean end), not after a list alone:
         // a watch refused right after every list would otherwise be retried in a tight loop.
@@ -157,13 +157,12 @@ export class ConfigMapWatcher {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.wakeUp = null;
+        this.wakeUp = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = done;
     });
   }

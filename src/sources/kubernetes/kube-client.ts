@@ -48,6 +48,7 @@ export interface KubeClientOptions {
 export function loadClientNode(): ClientNode {
   // require, not import: an import would load the library in readiness mode too. Node 20.19+
   // loads this ES module synchronously.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy load, as said above
   return require('@kubernetes/client-node') as ClientNode;
 }
 

@@ -4,7 +4,6 @@
  * when label mode is on.
  */
 import type { Logger } from 'pino';
-import type { CoreSettings } from '../../core/model.js';
 import { createKubeClient, loadInClusterKubeConfig, type KubeClient } from './kube-client.js';
 import { PodLabeler, type LabelerStore, type PodLabelerOptions } from './pod-labeler.js';
 import type { LabelRoutingSettings } from './settings.js';

@@ -49,9 +49,10 @@ function call(path: string, reject: (e: Error) => void, fn: () => void): void {
 }
 
 function wrap(err: unknown, path: string): ZooKeeperError {
-  const e = err as Exception;
+  // Anything can be thrown: an Exception, another Error, or a value without these fields.
+  const e = err as Partial<Exception> | null | undefined;
   const code = typeof e?.code === 'number' && typeof e.name === 'string' ? e.name : 'CLIENT_ERROR';
-  return new ZooKeeperError(`${String(e?.message ?? err)}`, code, path, { cause: err });
+  return new ZooKeeperError(String(e?.message ?? err), code, path, { cause: err });
 }
 
 /** The 8-byte session id as 16 lowercase hex digits: ids exceed 2^53, so they never become numbers. */
