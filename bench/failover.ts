@@ -114,16 +114,26 @@ function percentile(sorted: number[], p: number): number {
 
 async function benchLayout(connectString: string, layout: Layout): Promise<void> {
   const clusterId = `/bench-${layout.replace('.', '')}-${randomUUID().slice(0, 8)}`;
-  const paths = electionPaths({ root: '/flink', clusterId, latchDir: '/leaderlatch', leaderDir: '/leader' }).find((p) => p.layout === layout)!;
+  const paths = electionPaths({ root: '/flink', clusterId, latchDir: '/leaderlatch', leaderDir: '/leader' }).find(
+    (p) => p.layout === layout,
+  )!;
   const jms = [await startJm(connectString), await startJm(connectString)];
   const sidecars: RunningSidecar[] = [];
   for (const jm of jms) {
     const loaded = loadConfig(
-      [`--zookeeper-quorum=${connectString}`, `--cluster-id=${clusterId}`, `--flink-rest-url=${jm.restUrl}`, `--layout=${layout}`,
+      [
+        `--zookeeper-quorum=${connectString}`,
+        `--cluster-id=${clusterId}`,
+        `--flink-rest-url=${jm.restUrl}`,
+        `--layout=${layout}`,
         // Debug endpoints off: their default port (8091) would clash between the two sidecars.
         // Detection is measured, so no handover wait (it is a deliberate pause for the kubelet).
-        '--advertised-address=127.0.0.1', '--host=127.0.0.1', '--log-level=silent', '--debug-port=0',
-        '--leader-handover-delay-ms=0'],
+        '--advertised-address=127.0.0.1',
+        '--host=127.0.0.1',
+        '--log-level=silent',
+        '--debug-port=0',
+        '--leader-handover-delay-ms=0',
+      ],
       {},
       'bench',
     );
@@ -153,7 +163,9 @@ async function benchLayout(connectString: string, layout: Layout): Promise<void>
     // difference is what the sidecar adds after ZooKeeper made the write visible (0 if sooner).
     newLeaderAfterAckMs.push(Math.max(0, readyAt - ackedAt));
     // Checked over HTTP too, outside the timing: the probe answers what the state says.
-    const [a, b] = await Promise.all([sidecars[next]!, sidecars[leader]!].map((s) => fetch(`http://127.0.0.1:${s.address.port}/readyz`).then((r) => r.status)));
+    const [a, b] = await Promise.all(
+      [sidecars[next]!, sidecars[leader]!].map((s) => fetch(`http://127.0.0.1:${s.address.port}/readyz`).then((r) => r.status)),
+    );
     if (a !== 200 || b !== 503) throw new Error(`change ${i}: /readyz answered ${a} and ${b}`);
     await join(jms[leader]!, paths);
     leader = next;

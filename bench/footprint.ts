@@ -105,7 +105,11 @@ async function idleCpu(s: SidecarProcess, seconds: number, kubelet: boolean): Pr
   const t0 = performance.now();
   const timers: NodeJS.Timeout[] = [];
   if (kubelet) {
-    const get = (path: string) => () => void fetch(`${s.url}${path}`).then((r) => r.arrayBuffer(), () => undefined);
+    const get = (path: string) => () =>
+      void fetch(`${s.url}${path}`).then(
+        (r) => r.arrayBuffer(),
+        () => undefined,
+      );
     timers.push(setInterval(get('/readyz'), 2000), setInterval(get('/livez'), 10_000), setInterval(get('/metrics'), 15_000));
   }
   await delay(seconds * 1000);
@@ -116,7 +120,11 @@ async function idleCpu(s: SidecarProcess, seconds: number, kubelet: boolean): Pr
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
-async function startSidecar(connectString: string, jm: { clusterId: string; restUrl: string }, withSnapshots: boolean): Promise<SidecarProcess> {
+async function startSidecar(
+  connectString: string,
+  jm: { clusterId: string; restUrl: string },
+  withSnapshots: boolean,
+): Promise<SidecarProcess> {
   const s = await SidecarProcess.start({
     zookeeper: connectString,
     clusterId: jm.clusterId,
@@ -171,10 +179,16 @@ async function main(): Promise<void> {
     const stages = ['after start', `after ${PROBES} probes`, `after ${2 * PROBES} probes`];
     console.log(`(${PROBES} probes took ${[...rss.ms, ...heap.ms].map((m) => (m / 1000).toFixed(1)).join(', ')} s)`);
     stages.forEach((stage, i) => {
-      console.log(`  ${stage.padEnd(24)} RSS ${mib(rss.values[i]!).padStart(10)}   heap used after a full collection ${mib(heap.values[i]!).padStart(9)}`);
+      console.log(
+        `  ${stage.padEnd(24)} RSS ${mib(rss.values[i]!).padStart(10)}   heap used after a full collection ${mib(heap.values[i]!).padStart(9)}`,
+      );
     });
-    console.log(`  growth over the second ${PROBES} probes: RSS ${((rss.values[2]! - rss.values[1]!) / 1024).toFixed(0)} KiB, heap ${((heap.values[2]! - heap.values[1]!) / 1024).toFixed(0)} KiB`);
-    console.log(`CPU at idle over ${IDLE_SECONDS} s: ${quiet.toFixed(2)} % of one core with no requests; ${probed.toFixed(2)} % with a kubelet's probes and a scrape every 15 s`);
+    console.log(
+      `  growth over the second ${PROBES} probes: RSS ${((rss.values[2]! - rss.values[1]!) / 1024).toFixed(0)} KiB, heap ${((heap.values[2]! - heap.values[1]!) / 1024).toFixed(0)} KiB`,
+    );
+    console.log(
+      `CPU at idle over ${IDLE_SECONDS} s: ${quiet.toFixed(2)} % of one core with no requests; ${probed.toFixed(2)} % with a kubelet's probes and a scrape every 15 s`,
+    );
   } finally {
     for (const s of sidecars) await s.stop();
     await jm.close();

@@ -166,10 +166,12 @@ async function main(): Promise<void> {
     const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
     const row = (label: string, xs: number[]) => {
       const s = sorted(xs);
-      console.log(`  ${label.padEnd(58)} p50 ${percentile(s, 50).toFixed(1)} ms   p99 ${percentile(s, 99).toFixed(1)} ms   max ${s.at(-1)!.toFixed(1)} ms`);
+      console.log(
+        `  ${label.padEnd(58)} p50 ${percentile(s, 50).toFixed(1)} ms   p99 ${percentile(s, 99).toFixed(1)} ms   max ${s.at(-1)!.toFixed(1)} ms`,
+      );
     };
     console.log(`Kubernetes source, ${CHANGES} graceful leader changes, ${machine()}`);
-    row('publishing update sent -> the new leader\'s sidecar ready', toReady);
+    row("publishing update sent -> the new leader's sidecar ready", toReady);
     row('baseline: the same update sent -> API server answered', toAnswer);
 
     const user = `system:serviceaccount:${namespace}:${READER}`;
@@ -185,7 +187,9 @@ async function main(): Promise<void> {
     await delay(1000);
     const during = auditedRequests(auditLog, user) - before - idle;
     console.log(`API server requests by the sidecars (audit log, user ${user}):`);
-    console.log(`  idle ${Math.round(idleMs)} ms: ${idle}   flood of ${PROBES} probes in ${Math.round(floodMs)} ms (${[...statuses].map(([s, n]) => `${n} x ${s}`).join(', ')}): ${during}`);
+    console.log(
+      `  idle ${Math.round(idleMs)} ms: ${idle}   flood of ${PROBES} probes in ${Math.round(floodMs)} ms (${[...statuses].map(([s, n]) => `${n} x ${s}`).join(', ')}): ${during}`,
+    );
     for (const m of members) {
       m.contender.kill();
       await m.sidecar.stop();

@@ -31,19 +31,31 @@ const TARGET_P50_MS = 2;
 
 function leaderIs(host: string, owner: string, sessionId: string): LayoutObservation[] {
   const leaderInfo: LeaderInfoObservation = {
-    kind: 'published', owner, address: `http://${host}:8081`, sessionId, target: targetOf(`http://${host}:8081`),
+    kind: 'published',
+    owner,
+    address: `http://${host}:8081`,
+    sessionId,
+    target: targetOf(`http://${host}:8081`),
   };
-  return [{
-    layout: '1.15', component: 'rest_server', latchPath: '/flink/default/leader/latch',
-    leaderInfoPath: '/flink/default/leader/rest_server/connection_info', latchExists: true,
-    participants: [{ node: `_c_${owner}-latch-0000000001`, sequence: 1, owner }], leaderInfo,
-  }];
+  return [
+    {
+      layout: '1.15',
+      component: 'rest_server',
+      latchPath: '/flink/default/leader/latch',
+      leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
+      latchExists: true,
+      participants: [{ node: `_c_${owner}-latch-0000000001`, sequence: 1, owner }],
+      leaderInfo,
+    },
+  ];
 }
 
 /** A store that has been through some history: connected, a few failovers, JM checks of all kinds. */
 function busyLeaderStore(): Store {
   let t = monotonicClock();
-  const store = new Store(initialState('auto', { explicitHosts: ['10.0.0.5'], interfaceAddresses: ['10.0.0.5'], restPort: 8081 }, t, testCoreSettings()));
+  const store = new Store(
+    initialState('auto', { explicitHosts: ['10.0.0.5'], interfaceAddresses: ['10.0.0.5'], restPort: 8081 }, t, testCoreSettings()),
+  );
   store.dispatch({ type: 'zookeeperConnected', atMs: (t += 5), sessionId: '0000000000000ccc' });
   for (let i = 0; i < 5; i++) {
     const host = i % 2 === 0 ? '10.0.0.6' : '10.0.0.5';
@@ -92,7 +104,9 @@ async function main(): Promise<void> {
         .get({ host: '127.0.0.1', port, path: '/metrics', agent }, (res) => {
           let bytes = 0;
           res.on('data', (chunk: Buffer) => (bytes += chunk.length));
-          res.on('end', () => (res.statusCode === 200 && bytes > 0 ? resolve(performance.now() - start) : reject(new Error(`HTTP ${res.statusCode}`))));
+          res.on('end', () =>
+            res.statusCode === 200 && bytes > 0 ? resolve(performance.now() - start) : reject(new Error(`HTTP ${res.statusCode}`)),
+          );
         })
         .on('error', reject);
     });

@@ -60,7 +60,9 @@ function wrkMs(v: string): number {
 
 /** Runs wrk without blocking this process: the bench's JobManager must keep answering meanwhile. */
 async function runWrk(url: string, seconds: number): Promise<WrkResult> {
-  const child = spawn('taskset', ['-c', LOAD_CPU, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('taskset', ['-c', LOAD_CPU, 'wrk', '-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   trackChild(child);
   let stdout = '';
   let stderr = '';
@@ -127,7 +129,9 @@ async function main(): Promise<void> {
     const readyz = { sidecar: `${sidecar.url}/readyz`, bare: `${bare.url}/readyz` };
 
     console.log(`flink-ha-sidecar probe bench: ${machine()}`);
-    console.log(`servers pinned to CPU ${SERVER_CPU}, wrk (1 thread, ${CONNECTIONS} connections) on CPU ${LOAD_CPU}; ${ROUNDS} rounds of ${SECONDS} s each, after a 3 s warm-up`);
+    console.log(
+      `servers pinned to CPU ${SERVER_CPU}, wrk (1 thread, ${CONNECTIONS} connections) on CPU ${LOAD_CPU}; ${ROUNDS} rounds of ${SECONDS} s each, after a 3 s warm-up`,
+    );
     console.log(`response body: ${body.length} bytes of JSON, the same from both`);
 
     // What ZooKeeper and the JobManager see without probes, over the same time as a flood.
@@ -162,20 +166,32 @@ async function main(): Promise<void> {
 
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const line = (name: string, rs: WrkResult[]) =>
-      `${name.padEnd(13)} ${mean(rs.map((r) => r.rps)).toFixed(0).padStart(7)} req/s   p50 ${mean(rs.map((r) => r.p50Ms)).toFixed(2)} ms   p99 ${mean(rs.map((r) => r.p99Ms)).toFixed(2)} ms   (rounds: ${rs.map((r) => r.rps.toFixed(0)).join(', ')} req/s; errors: ${[...new Set(rs.map((r) => r.errors))].join(', ')})`;
+      `${name.padEnd(13)} ${mean(rs.map((r) => r.rps))
+        .toFixed(0)
+        .padStart(
+          7,
+        )} req/s   p50 ${mean(rs.map((r) => r.p50Ms)).toFixed(2)} ms   p99 ${mean(rs.map((r) => r.p99Ms)).toFixed(2)} ms   (rounds: ${rs.map((r) => r.rps.toFixed(0)).join(', ')} req/s; errors: ${[...new Set(rs.map((r) => r.errors))].join(', ')})`;
     console.log('');
     console.log(line('sidecar', results.sidecar));
     console.log(line('bare express', results.bare));
     const ratio = mean(results.sidecar.map((r) => r.rps)) / mean(results.bare.map((r) => r.rps));
     const p99Ratio = mean(results.sidecar.map((r) => r.p99Ms)) / mean(results.bare.map((r) => r.p99Ms));
-    console.log(`sidecar / bare express: ${(ratio * 100).toFixed(0)} % of the requests per second, ${p99Ratio.toFixed(2)}x the p99 latency`);
+    console.log(
+      `sidecar / bare express: ${(ratio * 100).toFixed(0)} % of the requests per second, ${p99Ratio.toFixed(2)}x the p99 latency`,
+    );
     console.log('');
     const per10s = (n: number, ms: number) => ((n * 10_000) / ms).toFixed(1);
-    console.log(`caused by probes (per 10 s; idle ${(idleMs / 1000).toFixed(1)} s without probes vs ${(floodMs / 1000).toFixed(1)} s of floods, ${probes} probes):`);
-    console.log(`  ZooKeeper packets received  idle ${per10s(zkIdle1.received - zkIdle0.received, idleMs)}   flood ${per10s(zkFlood.received, floodMs)}`);
-    console.log(`  ZooKeeper packets sent      idle ${per10s(zkIdle1.sent - zkIdle0.sent, idleMs)}   flood ${per10s(zkFlood.sent, floodMs)}`);
+    console.log(
+      `caused by probes (per 10 s; idle ${(idleMs / 1000).toFixed(1)} s without probes vs ${(floodMs / 1000).toFixed(1)} s of floods, ${probes} probes):`,
+    );
+    console.log(
+      `  ZooKeeper packets received  idle ${per10s(zkIdle1.received - zkIdle0.received, idleMs)}   flood ${per10s(zkFlood.received, floodMs)}`,
+    );
+    console.log(
+      `  ZooKeeper packets sent      idle ${per10s(zkIdle1.sent - zkIdle0.sent, idleMs)}   flood ${per10s(zkFlood.sent, floodMs)}`,
+    );
     console.log(`  JobManager REST requests    idle ${per10s(restIdle1 - restIdle0, idleMs)}   flood ${per10s(restFlood, floodMs)}`);
-    console.log('  (ZooKeeper counts every session on the server: the sidecar\'s pings and the bench JobManager\'s heartbeats)');
+    console.log("  (ZooKeeper counts every session on the server: the sidecar's pings and the bench JobManager's heartbeats)");
     const extraZk = zkFlood.received / floodMs - (zkIdle1.received - zkIdle0.received) / idleMs;
     const extraRest = restFlood / floodMs - (restIdle1 - restIdle0) / idleMs;
     // One request per 1000 probes would already be 100x what the idle rate explains.

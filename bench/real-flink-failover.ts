@@ -49,10 +49,16 @@ function summary(xs: readonly number[]): string {
 
 async function bench(version: string, zookeeper: string, client: Awaited<ReturnType<typeof connectClient>>): Promise<Row> {
   const row: Row = { version, writeToReady: [], writeToJmHealthy: [], sigtermToWrite: [], killToReady: [] };
-  const cluster = await FlinkSidecarCluster.start({
-    version, zookeeper, clusterId: `bench-${randomBytes(4).toString('hex')}`, sessionTimeoutMs: SESSION_TIMEOUT_MS,
-    sidecar: { checkIntervalMs: 1000, checkTimeoutMs: 500 },
-  }, client);
+  const cluster = await FlinkSidecarCluster.start(
+    {
+      version,
+      zookeeper,
+      clusterId: `bench-${randomBytes(4).toString('hex')}`,
+      sessionTimeoutMs: SESSION_TIMEOUT_MS,
+      sidecar: { checkIntervalMs: 1000, checkTimeoutMs: 500 },
+    },
+    client,
+  );
   try {
     for (let i = 0; i < GRACEFUL; i++) {
       const { leader, standby } = await cluster.settledLeader();

@@ -51,7 +51,10 @@ function summary(xs: readonly number[]): string {
 
 async function benchMode(mode: RoutingMode, cp: Awaited<ReturnType<typeof startControlPlane>>, zookeeper: string): Promise<Sample[]> {
   const s = await ServiceScenario.start({
-    cp, zookeeper, mode, jmSessionTimeoutMs: JM_SESSION_TIMEOUT_MS,
+    cp,
+    zookeeper,
+    mode,
+    jmSessionTimeoutMs: JM_SESSION_TIMEOUT_MS,
     podIps: mode === 'readiness' ? ['10.244.1.11', '10.244.1.12'] : ['10.244.2.11', '10.244.2.12'],
   });
   const samples: Sample[] = [];
@@ -68,8 +71,13 @@ async function benchMode(mode: RoutingMode, cp: Awaited<ReturnType<typeof startC
       await standby.jm.waitFor(/^leader rest_server /, JM_SESSION_TIMEOUT_MS * 5, since);
       const electedAtMs = standby.jm.events.slice(since).find((e) => e.line.startsWith('leader rest_server '))!.atMs;
       const onlyAtMs = await s.waitForOnlyReady(standby, SETTLE_MS);
-      const podChanged = s.podInformer.events.slice(podEvents).find((e) => e.object.metadata.name === standby.name &&
-        (mode === 'label' ? e.object.metadata.labels?.['flink-ha-sidecar/role'] === 'leader' : isPodReady(e.object)));
+      const podChanged = s.podInformer.events
+        .slice(podEvents)
+        .find(
+          (e) =>
+            e.object.metadata.name === standby.name &&
+            (mode === 'label' ? e.object.metadata.labels?.['flink-ha-sidecar/role'] === 'leader' : isPodReady(e.object)),
+        );
       const sets = s.readySets.slice(setsFrom);
       let doubleMs = 0;
       sets.forEach((set, k) => {
@@ -81,7 +89,9 @@ async function benchMode(mode: RoutingMode, cp: Awaited<ReturnType<typeof startC
         electedToPodMs: (podChanged?.atMs ?? Number.NaN) - electedAtMs,
         doubleMs,
       });
-      process.stderr.write(`${mode} ${i + 1}/${FAILOVERS}: ${(onlyAtMs - electedAtMs).toFixed(0)} ms${doubleMs > 0 ? ` (two ready for ${doubleMs.toFixed(0)} ms)` : ''}\n`);
+      process.stderr.write(
+        `${mode} ${i + 1}/${FAILOVERS}: ${(onlyAtMs - electedAtMs).toFixed(0)} ms${doubleMs > 0 ? ` (two ready for ${doubleMs.toFixed(0)} ms)` : ''}\n`,
+      );
       await leader.jm.send('join');
       await s.waitForHealthyStandby(leader, SETTLE_MS);
     }
@@ -102,7 +112,9 @@ async function main(): Promise<void> {
     await zk.destroy();
   }
   const cpus = os.cpus();
-  console.log(`\nService failover, ${FAILOVERS} clean handovers per mode (${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version})\n`);
+  console.log(
+    `\nService failover, ${FAILOVERS} clean handovers per mode (${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, Node ${process.version})\n`,
+  );
   const rows: [string, (s: Sample) => number][] = [
     ['new leader written -> Service lists only it', (s) => s.electedToServiceMs],
     ['resign sent -> Service lists only the new leader', (s) => s.resignToServiceMs],
@@ -110,10 +122,16 @@ async function main(): Promise<void> {
   ];
   const header = ['', ...MODES.map((m) => `${m} mode`)];
   const table = [header, ...rows.map(([name, f]) => [name, ...MODES.map((m) => summary(results.get(m)!.map(f)))])];
-  table.push(['failovers with two ready addresses (longest)', ...MODES.map((m) => {
-    const d = results.get(m)!.map((s) => s.doubleMs).filter((ms) => ms > 0);
-    return `${d.length} of ${FAILOVERS}${d.length > 0 ? ` (${Math.max(...d).toFixed(0)} ms)` : ''}`;
-  })]);
+  table.push([
+    'failovers with two ready addresses (longest)',
+    ...MODES.map((m) => {
+      const d = results
+        .get(m)!
+        .map((s) => s.doubleMs)
+        .filter((ms) => ms > 0);
+      return `${d.length} of ${FAILOVERS}${d.length > 0 ? ` (${Math.max(...d).toFixed(0)} ms)` : ''}`;
+    }),
+  ]);
   const widths = header.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
   for (const r of table) console.log(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`);
 }

@@ -35,7 +35,15 @@ function phase(s: SidecarProcess, match: (l: LogLine) => boolean): number {
 }
 
 async function once(zk: string, clusterId: string, restUrl: string, leader: boolean): Promise<Run> {
-  const s = await SidecarProcess.start({ zookeeper: zk, clusterId, restUrl, layout: 'auto', sessionTimeoutMs: 10_000, checkIntervalMs: 2000, checkTimeoutMs: 1000 });
+  const s = await SidecarProcess.start({
+    zookeeper: zk,
+    clusterId,
+    restUrl,
+    layout: 'auto',
+    sessionTimeoutMs: 10_000,
+    checkIntervalMs: 2000,
+    checkTimeoutMs: 1000,
+  });
   try {
     const t = leader
       ? await s.waitForTransition('ready', (tr) => tr.ready, 20_000)
@@ -86,10 +94,27 @@ async function main(): Promise<void> {
     if (spawnSync('sh', ['-c', 'command -v hyperfine']).status === 0) {
       const dir = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-hyperfine-'));
       const json = join(dir, 'out.json');
-      const r = spawnSync('hyperfine', ['--warmup', '3', '--runs', String(Math.max(10, RUNS)), '--export-json', json, '--style', 'none', `${process.execPath} ${SIDECAR_MAIN} --version`], { encoding: 'utf8' });
+      const r = spawnSync(
+        'hyperfine',
+        [
+          '--warmup',
+          '3',
+          '--runs',
+          String(Math.max(10, RUNS)),
+          '--export-json',
+          json,
+          '--style',
+          'none',
+          `${process.execPath} ${SIDECAR_MAIN} --version`,
+        ],
+        { encoding: 'utf8' },
+      );
       if (r.status === 0) {
-        const res = (JSON.parse(readFileSync(json, 'utf8')) as { results: { mean: number; stddev: number; min: number; max: number }[] }).results[0]!;
-        console.log(`hyperfine 'node dist/main.js --version' (start Node, load the code, read the settings, exit): mean ${(res.mean * 1000).toFixed(0)} ms ± ${(res.stddev * 1000).toFixed(0)} ms, min ${(res.min * 1000).toFixed(0)} ms, max ${(res.max * 1000).toFixed(0)} ms`);
+        const res = (JSON.parse(readFileSync(json, 'utf8')) as { results: { mean: number; stddev: number; min: number; max: number }[] })
+          .results[0]!;
+        console.log(
+          `hyperfine 'node dist/main.js --version' (start Node, load the code, read the settings, exit): mean ${(res.mean * 1000).toFixed(0)} ms ± ${(res.stddev * 1000).toFixed(0)} ms, min ${(res.min * 1000).toFixed(0)} ms, max ${(res.max * 1000).toFixed(0)} ms`,
+        );
       }
       rmSync(dir, { recursive: true, force: true });
     } else {

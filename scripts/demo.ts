@@ -53,7 +53,9 @@ async function show(pods: Pod[], title: string): Promise<void> {
   for (const p of pods) {
     const r = await probe(p.url);
     const flink = !p.jm.isRunning() ? 'stopped' : leaders.includes(p.jm) ? 'leader' : 'standby';
-    console.log(`  ${p.name}  JM ${p.conf.restUrl} (Flink says: ${flink.padEnd(7)})  sidecar ${p.url}/readyz -> ${r.status || '---'} ${r.role.padEnd(8)} (${r.reason})`);
+    console.log(
+      `  ${p.name}  JM ${p.conf.restUrl} (Flink says: ${flink.padEnd(7)})  sidecar ${p.url}/readyz -> ${r.status || '---'} ${r.role.padEnd(8)} (${r.reason})`,
+    );
   }
 }
 
@@ -82,11 +84,23 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stopAll().then(() => process.exit(0)));
   try {
     console.log(`ZooKeeper on ${zk.connectString}. Starting two Flink ${FLINK_VERSION} JobManagers and their sidecars ...`);
-    const first = await writeFlinkConfDir({ version: FLINK_VERSION, zookeeperQuorum: zk.connectString, clusterId: CLUSTER_ID, sessionTimeoutMs: 6000 });
-    const second = await writeFlinkConfDir({
-      version: FLINK_VERSION, zookeeperQuorum: zk.connectString, clusterId: CLUSTER_ID, sessionTimeoutMs: 6000, storageDir: first.storageDir,
+    const first = await writeFlinkConfDir({
+      version: FLINK_VERSION,
+      zookeeperQuorum: zk.connectString,
+      clusterId: CLUSTER_ID,
+      sessionTimeoutMs: 6000,
     });
-    for (const [name, conf] of [['jm-0', first], ['jm-1', second]] as const) {
+    const second = await writeFlinkConfDir({
+      version: FLINK_VERSION,
+      zookeeperQuorum: zk.connectString,
+      clusterId: CLUSTER_ID,
+      sessionTimeoutMs: 6000,
+      storageDir: first.storageDir,
+    });
+    for (const [name, conf] of [
+      ['jm-0', first],
+      ['jm-1', second],
+    ] as const) {
       const jm = await startFlinkJobManager({ version: FLINK_VERSION, confDir: conf });
       const port = await findFreePort();
       const debugPort = await findFreePort();
@@ -127,8 +141,11 @@ async function main(): Promise<void> {
     await leader.jm.kill('SIGTERM');
     await waitUntil('readiness to move', async () => (await probe(standby.url)).status === 200);
     const tookMs = performance.now() - stoppedAt;
-    await show(pods, `Readiness moved to ${standby.name} (seen over HTTP ${tookMs.toFixed(0)} ms after the SIGTERM; a new leader waits ` +
-      "out LEADER_HANDOVER_DELAY_MS, 3.5 s, so that a kubelet has seen the old leader's pod fail first):");
+    await show(
+      pods,
+      `Readiness moved to ${standby.name} (seen over HTTP ${tookMs.toFixed(0)} ms after the SIGTERM; a new leader waits ` +
+        "out LEADER_HANDOVER_DELAY_MS, 3.5 s, so that a kubelet has seen the old leader's pod fail first):",
+    );
 
     if (ONCE) {
       await stopAll();

@@ -46,5 +46,5 @@ export function mask(value: unknown): unknown {
 /** URLs and other objects as JSON would show them, without their methods. */
 function plain(value: unknown): unknown {
   if (value instanceof URL) return value.href;
-  return value === undefined ? null : JSON.parse(JSON.stringify(value)) as unknown;
+  return value === undefined ? null : (JSON.parse(JSON.stringify(value)) as unknown);
 }

@@ -124,9 +124,12 @@ function kubernetesSource({ config, store, clock, logger, resolveHost }: LeaderS
   if (clusterId === null) throw new Error('the Kubernetes source needs a cluster-id');
   // Loaded here only: the ZooKeeper source never loads the Kubernetes client.
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { createConfigMapApi } = require('./sources/kubernetes-ha/configmap-api.js') as typeof import('./sources/kubernetes-ha/configmap-api.js');
-  const { ConfigMapWatcher } = require('./sources/kubernetes-ha/configmap-watcher.js') as typeof import('./sources/kubernetes-ha/configmap-watcher.js');
-  const { loadInClusterKubeConfig, loadKubeConfigFile } = require('./sources/kubernetes/kube-client.js') as typeof import('./sources/kubernetes/kube-client.js');
+  const { createConfigMapApi } =
+    require('./sources/kubernetes-ha/configmap-api.js') as typeof import('./sources/kubernetes-ha/configmap-api.js');
+  const { ConfigMapWatcher } =
+    require('./sources/kubernetes-ha/configmap-watcher.js') as typeof import('./sources/kubernetes-ha/configmap-watcher.js');
+  const { loadInClusterKubeConfig, loadKubeConfigFile } =
+    require('./sources/kubernetes/kube-client.js') as typeof import('./sources/kubernetes/kube-client.js');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const kubeConfig = config.kubeconfig === null ? loadInClusterKubeConfig() : loadKubeConfigFile(config.kubeconfig);
   const api = createConfigMapApi(kubeConfig, {

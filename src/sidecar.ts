@@ -213,4 +213,3 @@ function closeServer(server: Server, timeoutMs: number): Promise<void> {
     server.closeIdleConnections();
   });
 }
-

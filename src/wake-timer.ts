@@ -15,10 +15,13 @@ export function wakeOnDeadlines(store: Store, clock: () => number, timers: Timer
     if (timer) timers.clearTimeout(timer);
     timer = null;
     if (until !== null) {
-      timer = timers.setTimeout(() => {
-        timer = null;
-        store.dispatch({ type: 'clockTicked', atMs: Math.max(clock(), until) });
-      }, Math.max(0, until - clock()));
+      timer = timers.setTimeout(
+        () => {
+          timer = null;
+          store.dispatch({ type: 'clockTicked', atMs: Math.max(clock(), until) });
+        },
+        Math.max(0, until - clock()),
+      );
     }
   });
   return () => {

@@ -27,7 +27,10 @@ function call<T>(fn: (cb: (err: unknown, v: T) => void) => void): Promise<T> {
 }
 
 /** Starts the REST API, joins the latch (alone, so it leads) and publishes its address. */
-export async function startLeadingJobManager(connectString: string, clusterId = `/bench-${randomUUID().slice(0, 8)}`): Promise<CountingJobManager> {
+export async function startLeadingJobManager(
+  connectString: string,
+  clusterId = `/bench-${randomUUID().slice(0, 8)}`,
+): Promise<CountingJobManager> {
   let hits = 0;
   const server = http.createServer((_req, res) => {
     hits += 1;
@@ -40,11 +43,17 @@ export async function startLeadingJobManager(connectString: string, clusterId = 
     client.once('connected', () => resolve());
     client.connect();
   });
-  const paths = electionPaths({ root: '/flink', clusterId, latchDir: '/leaderlatch', leaderDir: '/leader' }).find((p) => p.layout === '1.15')!;
+  const paths = electionPaths({ root: '/flink', clusterId, latchDir: '/leaderlatch', leaderDir: '/leader' }).find(
+    (p) => p.layout === '1.15',
+  )!;
   await call<string>((cb) => client.mkdirp(paths.latchPath, cb));
-  await call<string>((cb) => client.create(`${paths.latchPath}/_c_${randomUUID()}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb));
+  await call<string>((cb) =>
+    client.create(`${paths.latchPath}/_c_${randomUUID()}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, cb),
+  );
   await call<string>((cb) => client.mkdirp(paths.leaderInfoPath.slice(0, paths.leaderInfoPath.lastIndexOf('/')), cb));
-  await call<string>((cb) => client.create(paths.leaderInfoPath, encodeLeaderInformation(restUrl, randomUUID()), zookeeper.CreateMode.EPHEMERAL, cb));
+  await call<string>((cb) =>
+    client.create(paths.leaderInfoPath, encodeLeaderInformation(restUrl, randomUUID()), zookeeper.CreateMode.EPHEMERAL, cb),
+  );
   return {
     restUrl,
     clusterId,

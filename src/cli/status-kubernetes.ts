@@ -23,21 +23,38 @@ export async function runKubernetesStatus(config: Config, json: boolean, timeout
   const where = `${config.kubernetesNamespace}/${clusterId}`;
   try {
     const kubeConfig = config.kubeconfig === null ? loadInClusterKubeConfig() : loadKubeConfigFile(config.kubeconfig);
-    const api = createConfigMapApi(kubeConfig, { namespace: config.kubernetesNamespace, requestTimeoutMs: timeoutMs, watchTimeoutSeconds: 1 });
+    const api = createConfigMapApi(kubeConfig, {
+      namespace: config.kubernetesNamespace,
+      requestTimeoutMs: timeoutMs,
+      watchTimeoutSeconds: 1,
+    });
     const shown: ConfigMapStatus[] = await Promise.all(
       watchedConfigMaps(clusterId, config.layout).map(async ({ name, layout }) => {
         const { configMap } = await api.list(name);
-        return { configMap: name, layout, exists: configMap !== null, version: configMap === null ? null : decodeConfigMap(configMap, layout) };
+        return {
+          configMap: name,
+          layout,
+          exists: configMap !== null,
+          version: configMap === null ? null : decodeConfigMap(configMap, layout),
+        };
       }),
     );
     const current = shown.some(
       (c) => c.version?.lock.kind === 'record' && c.version.lock.holder !== null && c.version.leaderInfo.kind === 'published',
     );
     const exitCode = current ? STATUS_EXIT.current : STATUS_EXIT.noCurrentLeader;
-    return { exitCode, output: json ? `${JSON.stringify({ namespace: config.kubernetesNamespace, clusterId, configMaps: shown }, null, 2)}\n` : format(where, shown) };
+    return {
+      exitCode,
+      output: json
+        ? `${JSON.stringify({ namespace: config.kubernetesNamespace, clusterId, configMaps: shown }, null, 2)}\n`
+        : format(where, shown),
+    };
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    return { exitCode: STATUS_EXIT.failed, output: json ? `${JSON.stringify({ namespace: config.kubernetesNamespace, clusterId, error: message })}\n` : `error: ${message}\n` };
+    return {
+      exitCode: STATUS_EXIT.failed,
+      output: json ? `${JSON.stringify({ namespace: config.kubernetesNamespace, clusterId, error: message })}\n` : `error: ${message}\n`,
+    };
   }
 }
 
@@ -48,10 +65,18 @@ function format(where: string, shown: readonly ConfigMapStatus[]): string {
     return [
       c.configMap,
       c.layout,
-      !c.exists ? '(absent)' : lock?.kind === 'record' ? (lock.holder ?? '(released)') : `(${lock?.kind === 'undecodable' ? `undecodable: ${lock.error}` : 'no lock'})`,
+      !c.exists
+        ? '(absent)'
+        : lock?.kind === 'record'
+          ? (lock.holder ?? '(released)')
+          : `(${lock?.kind === 'undecodable' ? `undecodable: ${lock.error}` : 'no lock'})`,
       lock?.kind === 'record' ? `${lock.leaseDurationMs} ms` : '-',
       lock?.kind === 'record' ? (lock.renewTime ?? '-') : '-',
-      info?.kind === 'published' ? info.address : info === undefined ? '-' : `(${info.kind === 'undecodable' ? `undecodable: ${info.error}` : 'none'})`,
+      info?.kind === 'published'
+        ? info.address
+        : info === undefined
+          ? '-'
+          : `(${info.kind === 'undecodable' ? `undecodable: ${info.error}` : 'none'})`,
       info?.kind === 'published' ? info.sessionId : '-',
     ];
   });

@@ -37,7 +37,12 @@ export async function runStatus(config: Config, json: boolean, connectTimeoutMs 
   try {
     client = await connect(connectString, connectTimeoutMs, config.zookeeperAuthorization);
     const paths = allElectionPaths(
-      { root: config.zookeeperRoot, clusterId: config.clusterId, latchDir: config.zookeeperLatchPath, leaderDir: config.zookeeperLeaderPath },
+      {
+        root: config.zookeeperRoot,
+        clusterId: config.clusterId,
+        latchDir: config.zookeeperLatchPath,
+        leaderDir: config.zookeeperLeaderPath,
+      },
       config.layout,
     );
     const view = describeElection(await readElectionOnce(client, paths), config.layout);
@@ -103,6 +108,10 @@ export function formatView(namespace: string, view: ElectionView): string {
 
 export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const fmt = (r: string[]) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const fmt = (r: string[]) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), ...rows.map(fmt)];
 }

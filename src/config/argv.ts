@@ -6,9 +6,7 @@ import { parseArgs } from 'node:util';
 import { label, SETTING_NAMES, SETTINGS, type SettingSpec } from './settings.js';
 import { show } from './values.js';
 
-const SPEC_BY_FLAG = new Map<string, SettingSpec<unknown>>(
-  SETTING_NAMES.map((name) => [SETTINGS[name].flag, SETTINGS[name]]),
-);
+const SPEC_BY_FLAG = new Map<string, SettingSpec<unknown>>(SETTING_NAMES.map((name) => [SETTINGS[name].flag, SETTINGS[name]]));
 
 /** The flag and, for a setting, its variable too: the operator may be looking at either. */
 const flagLabel = (flag: string): string => {

@@ -23,9 +23,7 @@ export function crossCheckProblems(values: PartialValues, file: FlinkFile | null
   if (cert !== undefined && key !== undefined && (cert === null) !== (key === null)) {
     const [given, missing] =
       cert === null ? [SETTINGS.flinkRestKeyFile, SETTINGS.flinkRestCertFile] : [SETTINGS.flinkRestCertFile, SETTINGS.flinkRestKeyFile];
-    problems.push(
-      `${label(given)}: a client certificate needs both its certificate and its key; ${label(missing)} is not set`,
-    );
+    problems.push(`${label(given)}: a client certificate needs both its certificate and its key; ${label(missing)} is not set`);
   }
   problems.push(...mutualTlsProblems(values, file));
   problems.push(...truststoreProblems(values, file));
@@ -44,7 +42,9 @@ function truststoreProblems(values: PartialValues, file: FlinkFile | null): stri
   const readable = parseReadableFile(store);
   if (!readable.ok) problems.push(...readable.problems.map((p) => `${label(SETTINGS.flinkRestTruststore)}: ${p}`));
   if (password === null) {
-    problems.push(`${label(SETTINGS.flinkRestTruststore)}: the truststore needs its password; ${label(SETTINGS.flinkRestTruststorePassword)} is not set`);
+    problems.push(
+      `${label(SETTINGS.flinkRestTruststore)}: the truststore needs its password; ${label(SETTINGS.flinkRestTruststorePassword)} is not set`,
+    );
   }
   const type = file === null ? null : firstEntry(file, [REST_TRUSTSTORE_TYPE_KEY]);
   if (type !== null && type.value.trim().toLowerCase() !== 'pkcs12') {
@@ -68,7 +68,9 @@ function debugProblems(values: PartialValues): string[] {
     );
   }
   if (port === values.port) {
-    problems.push(`${label(SETTINGS.debugPort)}: ${port} is also the probe port (${label(SETTINGS.port)}); give the debug endpoints their own`);
+    problems.push(
+      `${label(SETTINGS.debugPort)}: ${port} is also the probe port (${label(SETTINGS.port)}); give the debug endpoints their own`,
+    );
   }
   return problems;
 }
@@ -99,7 +101,9 @@ export function labelRoutingProblems(values: PartialValues, cluster: InClusterFa
   const problems: string[] = [];
   const { roleLabelLeaderValue: leader, roleLabelStandbyValue: standby, roleLabel, podClusterLabel } = values;
   if (leader !== undefined && leader === standby) {
-    problems.push(`${label(SETTINGS.roleLabelStandbyValue)}: ${show(leader)} is also ${label(SETTINGS.roleLabelLeaderValue)}; give each role its own value`);
+    problems.push(
+      `${label(SETTINGS.roleLabelStandbyValue)}: ${show(leader)} is also ${label(SETTINGS.roleLabelLeaderValue)}; give each role its own value`,
+    );
   }
   if (roleLabel !== undefined && roleLabel === podClusterLabel) {
     problems.push(
@@ -112,7 +116,9 @@ export function labelRoutingProblems(values: PartialValues, cluster: InClusterFa
     problems.push(`${label(SETTINGS.podName)}: required with --routing-mode=label; set it from the downward API (fieldRef metadata.name)`);
   }
   if (values.podNamespace === null) {
-    problems.push(`${label(SETTINGS.podNamespace)}: required with --routing-mode=label; set it from the downward API (fieldRef metadata.namespace)`);
+    problems.push(
+      `${label(SETTINGS.podNamespace)}: required with --routing-mode=label; set it from the downward API (fieldRef metadata.namespace)`,
+    );
   }
   const missing = missingInClusterCredentials(cluster);
   if (missing.length > 0) problems.push(`${label(SETTINGS.routingMode)}: label ${notInClusterProblem(missing)}`);

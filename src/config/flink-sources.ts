@@ -139,7 +139,8 @@ export function parseHaType(raw: string): Parsed<LeaderSource> {
   if (mode === 'ZOOKEEPER') return ok('zookeeper');
   if (mode === 'KUBERNETES' || raw.trim() === KUBERNETES_HA_FACTORY) return ok('kubernetes');
   const wanted = 'the sidecar reads the leader election of ZooKeeper or Kubernetes high availability';
-  if (mode === 'NONE' || mode === 'STANDALONE') return fail(`${show(raw)} turns high availability off, so no JobManager is elected; ${wanted}`);
+  if (mode === 'NONE' || mode === 'STANDALONE')
+    return fail(`${show(raw)} turns high availability off, so no JobManager is elected; ${wanted}`);
   return fail(`${show(raw)} names a custom high-availability services factory; ${wanted}`);
 }
 

@@ -45,7 +45,7 @@ export function helpText(): string {
     'healthy leader is Ready.',
     '',
     'Each flag has an environment variable. The flag wins over the variable, the variable over',
-    "Flink's configuration file (for the settings marked \"Flink file\"), the file over the",
+    'Flink\'s configuration file (for the settings marked "Flink file"), the file over the',
     'default. An empty variable counts as unset. Write --flag=value or --flag value.',
   ];
   let section = '';
@@ -86,14 +86,24 @@ export function settingsReference(): string {
     const spec = SETTINGS[name];
     if (spec.section !== section) {
       section = spec.section;
-      out.push('', `### ${section} settings`, '', '| environment | flag | default | from Flink\'s file | meaning |', '|---|---|---|---|---|');
+      out.push(
+        '',
+        `### ${section} settings`,
+        '',
+        "| environment | flag | default | from Flink's file | meaning |",
+        '|---|---|---|---|---|',
+      );
     }
     const fallback =
       'example' in spec.unset
         ? requiredText(spec.unset.onlyWithSource, (source) => `required with ${source}`)
-        : 'raw' in spec.unset ? `\`${spec.unset.raw}\`` : spec.unset.help;
+        : 'raw' in spec.unset
+          ? `\`${spec.unset.raw}\``
+          : spec.unset.help;
     const flink = spec.flink === undefined ? '' : spec.flink.help;
-    out.push(`| \`${spec.env}\` | \`--${spec.flag} ${cell(spec.valueHint)}\` | ${cell(fallback)} | ${cell(flink)} | ${cell(spec.help.join(' '))} |`);
+    out.push(
+      `| \`${spec.env}\` | \`--${spec.flag} ${cell(spec.valueHint)}\` | ${cell(fallback)} | ${cell(flink)} | ${cell(spec.help.join(' '))} |`,
+    );
   }
   return `${out.join('\n').trimStart()}\n`;
 }

@@ -16,7 +16,9 @@ export function podNameProblems(podName: string): string[] {
 export function clusterIdProblems(clusterId: string): string[] {
   return isDnsSubdomain(`${clusterId}-cluster-config-map`)
     ? []
-    : [`${JSON.stringify(clusterId)} cannot name a ConfigMap (<cluster-id>-cluster-config-map must be a lowercase DNS subdomain of at most 253 characters)`];
+    : [
+        `${JSON.stringify(clusterId)} cannot name a ConfigMap (<cluster-id>-cluster-config-map must be a lowercase DNS subdomain of at most 253 characters)`,
+      ];
 }
 
 /** A namespace name: a lowercase DNS label of at most 63 characters. */

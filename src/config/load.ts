@@ -95,7 +95,8 @@ export function loadConfig(argv: readonly string[], env: Env, version: string, o
       flinkConfFacts: {
         format: read?.kind === 'read' ? read.format : null,
         shadowsStandardFile: read?.kind === 'read' && read.shadowsStandardFile,
-        setsHaTypeOnly: file !== null && firstEntry(file, ['high-availability.type']) !== null && firstEntry(file, ['high-availability']) === null,
+        setsHaTypeOnly:
+          file !== null && firstEntry(file, ['high-availability.type']) !== null && firstEntry(file, ['high-availability']) === null,
         restSslFromSharedKeyOnly:
           sources.flinkRestUrl === 'flink-conf' &&
           file !== null &&

@@ -132,7 +132,8 @@ export const SETTINGS: SettingSpecs = {
     section: 'ZooKeeper',
     help: [
       "Flink's high-availability.zookeeper.path.root. Leading and trailing slashes are trimmed",
-      "as Flink does ('flink/' is '/flink')."],
+      "as Flink does ('flink/' is '/flink').",
+    ],
     parse: parseFlinkPath,
     flink: flinkOption(['high-availability.zookeeper.path.root', 'recovery.zookeeper.path.root'], parseFlinkPath),
   },
@@ -157,7 +158,7 @@ export const SETTINGS: SettingSpecs = {
     unset: { raw: 'auto' },
     section: 'ZooKeeper',
     help: [
-      "Where Flink keeps its leader election in ZooKeeper: 1.15 (Flink 1.15 and later), 1.14",
+      'Where Flink keeps its leader election in ZooKeeper: 1.15 (Flink 1.15 and later), 1.14',
       '(Flink 1.14, and 1.15 with high-availability.use-old-ha-services), 1.13 (Flink 1.5',
       'to 1.13), or auto to find out from the znodes present. With Kubernetes HA: 1.15 (one',
       'ConfigMap, Flink 1.15 and later), 1.14 (one per component, Flink 1.12 to 1.14) or auto.',
@@ -217,7 +218,7 @@ export const SETTINGS: SettingSpecs = {
     section: 'ZooKeeper',
     help: [
       "The JobManagers' ZooKeeper session timeout, 1 to 2147483647 (in Flink's file a Flink",
-      "duration: 60000, 60 s, 1 min). With tolerated suspended connections, how long a leader",
+      'duration: 60000, 60 s, 1 min). With tolerated suspended connections, how long a leader',
       'that lost ZooKeeper may go on leading.',
     ],
     parse: parseMs(1, MAX_INT_MS),
@@ -269,7 +270,7 @@ export const SETTINGS: SettingSpecs = {
     unset: { value: null, help: "the pod's service account" },
     section: 'Kubernetes HA',
     help: [
-      'A kubeconfig file (its current context) to reach the API server with, as Flink\'s',
+      "A kubeconfig file (its current context) to reach the API server with, as Flink's",
       "kubernetes.config.file; unset, the pod's service account (RBAC: get, list and watch",
       'configmaps in the namespace).',
     ],
@@ -282,10 +283,7 @@ export const SETTINGS: SettingSpecs = {
     valueHint: '<url>',
     unset: { raw: 'http://127.0.0.1:8081' },
     section: 'Flink JobManager',
-    help: [
-      "The local JobManager's REST API: http or https, without credentials, query or fragment;",
-      'a path is kept as a prefix.',
-    ],
+    help: ["The local JobManager's REST API: http or https, without credentials, query or fragment;", 'a path is kept as a prefix.'],
     parse: parseRestUrl,
     flink: FLINK_REST_URL_SOURCE,
   },
@@ -316,7 +314,10 @@ export const SETTINGS: SettingSpecs = {
     valueHint: '<file>',
     unset: { value: null, help: 'none' },
     section: 'Flink JobManager',
-    help: ['PEM private key of the client certificate. Only its path is checked at start-up; the', 'key itself is never read here nor logged.'],
+    help: [
+      'PEM private key of the client certificate. Only its path is checked at start-up; the',
+      'key itself is never read here nor logged.',
+    ],
     parse: parseReadableFile,
   },
   flinkRestTruststore: {
@@ -332,11 +333,7 @@ export const SETTINGS: SettingSpecs = {
     parse: parseReadableFile,
     // Read from Flink's file only as a path: Flink may name it for internal SSL alone, with REST on
     // http, and the sidecar need not mount it then. truststoreProblems checks it when it is used.
-    flink: flinkOption(
-      REST_TRUSTSTORE_KEYS,
-      parseNonEmpty,
-      `${REST_TRUSTSTORE_KEYS.join(', then ')}, as Flink's REST client reads them`,
-    ),
+    flink: flinkOption(REST_TRUSTSTORE_KEYS, parseNonEmpty, `${REST_TRUSTSTORE_KEYS.join(', then ')}, as Flink's REST client reads them`),
   },
   flinkRestTruststorePassword: {
     flag: 'flink-rest-truststore-password',
@@ -344,13 +341,12 @@ export const SETTINGS: SettingSpecs = {
     valueHint: '<password>',
     unset: { value: null, help: 'none' },
     section: 'Flink JobManager',
-    help: ['Password of the truststore; never logged or shown. Prefer the variable or Flink\'s file', 'to the flag, which other users of the machine can see.'],
+    help: [
+      "Password of the truststore; never logged or shown. Prefer the variable or Flink's file",
+      'to the flag, which other users of the machine can see.',
+    ],
     parse: parseNonEmpty,
-    flink: flinkOption(
-      REST_TRUSTSTORE_PASSWORD_KEYS,
-      parseNonEmpty,
-      REST_TRUSTSTORE_PASSWORD_KEYS.join(', then '),
-    ),
+    flink: flinkOption(REST_TRUSTSTORE_PASSWORD_KEYS, parseNonEmpty, REST_TRUSTSTORE_PASSWORD_KEYS.join(', then ')),
   },
   flinkRestServerName: {
     flag: 'flink-rest-server-name',
@@ -503,7 +499,7 @@ export const SETTINGS: SettingSpecs = {
     help: [
       'Readiness mode: a JobManager that takes over from another is Ready only this long after the',
       "other was last seen leading, so the kubelet has marked the old leader's pod not ready first",
-      'and the Service never lists both. Set it to the readiness probe\'s periodSeconds x',
+      "and the Service never lists both. Set it to the readiness probe's periodSeconds x",
       'failureThreshold + timeoutSeconds, plus 0.5 s (the shipped probe: 2 s x 1 + 1 s + 0.5 s);',
       '0 makes a new leader Ready at once.',
     ],

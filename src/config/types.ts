@@ -184,10 +184,7 @@ export interface Config extends Omit<SettingValues, TlsSettingName> {
   sources: Record<SettingName, SettingSource>;
 }
 
-export type LoadResult =
-  | { kind: 'run'; config: Config }
-  | { kind: 'help'; text: string }
-  | { kind: 'version'; text: string };
+export type LoadResult = { kind: 'run'; config: Config } | { kind: 'help'; text: string } | { kind: 'version'; text: string };
 
 /** The values resolved so far: a setting with a problem has none. */
 export type PartialValues = { -readonly [K in SettingName]?: SettingValues[K] };

@@ -169,7 +169,10 @@ export function parseHost(raw: string): Parsed<string> {
 
 /** Comma-separated hosts; blanks around entries and empty entries are ignored, duplicates dropped. */
 export function parseHostList(raw: string): Parsed<string[]> {
-  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   if (entries.length === 0) return fail(`${show(raw)} names no host`);
   const hosts: string[] = [];
   const problems: string[] = [];
@@ -236,7 +239,10 @@ export function parseQuorum(raw: string): Parsed<ZooKeeperQuorum> {
   const slash = text.indexOf('/');
   const serverText = slash === -1 ? text : text.slice(0, slash);
   const chroot = slash === -1 ? ok(null) : parseChroot(text.slice(slash));
-  const entries = serverText.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = serverText
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   const problems: string[] = entries.length === 0 ? [`${show(raw)} names no server`] : [];
   const servers: Server[] = [];
   for (const entry of entries) {
@@ -392,7 +398,9 @@ export function parseBindPort(raw: string): Parsed<number> {
   }
   const first = ranges[0]?.[0] ?? 0;
   if (first === 0) {
-    return fail(`${show(raw)} lets the JobManager take any free port, which the sidecar cannot know; set --flink-rest-url / FLINK_REST_URL`);
+    return fail(
+      `${show(raw)} lets the JobManager take any free port, which the sidecar cannot know; set --flink-rest-url / FLINK_REST_URL`,
+    );
   }
   return ok(first);
 }

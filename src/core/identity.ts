@@ -47,10 +47,7 @@ export interface LeaderTarget {
  * - unresolved: the host name could not be resolved, so nothing can be said.
  */
 export type IdentityMatch =
-  | { kind: 'ours' }
-  | { kind: 'theirs' }
-  | { kind: 'ambiguous'; detail: string }
-  | { kind: 'unresolved'; detail: string };
+  { kind: 'ours' } | { kind: 'theirs' } | { kind: 'ambiguous'; detail: string } | { kind: 'unresolved'; detail: string };
 
 /**
  * Parses a leader address as Flink publishes it for rest_server. Returns null for anything that is

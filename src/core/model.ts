@@ -44,14 +44,7 @@ export interface LayoutObservation {
 }
 
 export type ZooKeeperStatus =
-  | 'connecting'
-  | 'connected'
-  | 'disconnected'
-  | 'read-only'
-  | 'expired'
-  | 'unresponsive'
-  | 'auth-failed'
-  | 'closed';
+  'connecting' | 'connected' | 'disconnected' | 'read-only' | 'expired' | 'unresponsive' | 'auth-failed' | 'closed';
 
 /** Where Flink keeps the leader election: ZooKeeper, or ConfigMaps (Flink's Kubernetes HA services). */
 export type LeaderSource = 'zookeeper' | 'kubernetes';
@@ -110,13 +103,7 @@ export interface ConfigMapTrack {
 export type JobManagerStatus = 'unchecked' | 'healthy' | 'no-leader' | 'unhealthy';
 
 /** Why a check of the local JobManager's REST API did not find it healthy. */
-export type JobManagerFailure =
-  | 'refused'
-  | 'timeout'
-  | 'http-5xx'
-  | 'http-status'
-  | 'invalid-response'
-  | 'connection-error';
+export type JobManagerFailure = 'refused' | 'timeout' | 'http-5xx' | 'http-status' | 'invalid-response' | 'connection-error';
 
 export interface JobManagerCheck {
   status: JobManagerStatus;
@@ -267,7 +254,6 @@ export interface CoreSettings {
    */
   leaderHandoverDelayMs: number;
 }
-
 
 /** One check of the local JM, kept for people debugging. */
 export interface JobManagerCheckRecord {

@@ -26,7 +26,10 @@ export const REASONS = {
   // kubernetes (Kubernetes source; also the role's reason while a watch fails)
   'kubernetes-connected': { check: 'kubernetes', meaning: 'every watched ConfigMap is listed and watched' },
   'kubernetes-connecting': { check: 'kubernetes', meaning: 'listing the ConfigMaps for the first time' },
-  'kubernetes-unreachable': { check: 'kubernetes', meaning: 'listing or watching a ConfigMap failed (the API server is unreachable or answers errors); retrying' },
+  'kubernetes-unreachable': {
+    check: 'kubernetes',
+    meaning: 'listing or watching a ConfigMap failed (the API server is unreachable or answers errors); retrying',
+  },
   'kubernetes-forbidden': { check: 'kubernetes', meaning: 'the API server refused the sidecar (401 or 403): its credentials or RBAC' },
   // leadership: the role's reasons
   'is-leader': { check: 'leadership', meaning: 'this JobManager is the current leader' },
@@ -36,15 +39,27 @@ export const REASONS = {
   'no-contenders': { check: 'leadership', meaning: 'nobody holds the latch (ZooKeeper) or the lock annotation is missing (Kubernetes)' },
   'no-leader-published': { check: 'leadership', meaning: 'the leader information node is absent or empty' },
   'leader-info-undecodable': { check: 'leadership', meaning: 'the leader information is not what Flink writes' },
-  'leader-info-stale': { check: 'leadership', meaning: 'the leader information was written by a session (or lock holder) that no longer holds the latch (or lock)' },
+  'leader-info-stale': {
+    check: 'leadership',
+    meaning: 'the leader information was written by a session (or lock holder) that no longer holds the latch (or lock)',
+  },
   'leader-address-invalid': { check: 'leadership', meaning: 'the published address is not an http(s) URL' },
   'identity-ambiguous': { check: 'leadership', meaning: 'the leader URL could be any JobManager (loopback, unspecified or shared host)' },
   'leader-host-unresolvable': { check: 'leadership', meaning: "the leader URL's host does not resolve" },
-  'leader-configmap-absent': { check: 'leadership', meaning: 'Kubernetes source: the HA ConfigMap does not exist (cluster not started, or deleted)' },
-  'lock-undecodable': { check: 'leadership', meaning: "Kubernetes source: the lock annotation is not what Flink writes" },
+  'leader-configmap-absent': {
+    check: 'leadership',
+    meaning: 'Kubernetes source: the HA ConfigMap does not exist (cluster not started, or deleted)',
+  },
+  'lock-undecodable': { check: 'leadership', meaning: 'Kubernetes source: the lock annotation is not what Flink writes' },
   'lock-released': { check: 'leadership', meaning: 'Kubernetes source: the lock was released (no holderIdentity)' },
-  'lease-expired': { check: 'leadership', meaning: "Kubernetes source: the holder has not renewed for longer than its lease, by the sidecar's clock" },
-  'leader-writer-unknown': { check: 'leadership', meaning: 'Kubernetes source: the leader information predates the watch, and its holder has not yet been seen holding for a whole lease' },
+  'lease-expired': {
+    check: 'leadership',
+    meaning: "Kubernetes source: the holder has not renewed for longer than its lease, by the sidecar's clock",
+  },
+  'leader-writer-unknown': {
+    check: 'leadership',
+    meaning: 'Kubernetes source: the leader information predates the watch, and its holder has not yet been seen holding for a whole lease',
+  },
   'zookeeper-noauth': { check: 'leadership', meaning: "the znodes' ACLs refuse the sidecar (NOAUTH)" },
   'zookeeper-read-failed': { check: 'leadership', meaning: 'reading the election failed' },
   // jobmanager: the local JobManager's REST API
@@ -82,6 +97,8 @@ export type LoopName = (typeof LOOPS)[number];
 export type LoopReason = `${LoopName}-running` | `${LoopName}-stuck`;
 
 /** The zookeeper check's reason for a connection state. */
-export function zookeeperReason(status: 'connecting' | 'connected' | 'disconnected' | 'read-only' | 'expired' | 'unresponsive' | 'auth-failed' | 'closed'): Reason {
+export function zookeeperReason(
+  status: 'connecting' | 'connected' | 'disconnected' | 'read-only' | 'expired' | 'unresponsive' | 'auth-failed' | 'closed',
+): Reason {
   return `zookeeper-${status}`;
 }

@@ -88,8 +88,7 @@ export function reduce(state: SidecarState, event: SidecarEvent): SidecarState {
   const jobmanager = withDeadSince(inputs.jobmanager, verdict, inputs.nowMs);
   const podLabel = withDesiredPodLabel(inputs.podLabel, desiredPodLabel(verdict.role, inputs.shuttingDown));
   const transition = transitionBetween(state.verdict, verdict, event.atMs);
-  const transitions =
-    transition === null ? state.transitions : [...state.transitions, transition].slice(-MAX_TRANSITIONS);
+  const transitions = transition === null ? state.transitions : [...state.transitions, transition].slice(-MAX_TRANSITIONS);
   return { ...inputs, jobmanager, podLabel, verdict, transitions };
 }
 
@@ -98,8 +97,13 @@ function apply(state: SidecarState, event: SidecarEvent): Inputs | SidecarState 
     case 'zookeeperConnecting':
       return withZooKeeper(state, 'connecting', event.atMs, null, null);
     case 'zookeeperConnected':
-      return withZooKeeper(state, event.readOnly ? 'read-only' : 'connected', event.atMs, event.sessionId,
-        event.readOnly ? 'connected to a read-only server (partitioned from the quorum)' : null);
+      return withZooKeeper(
+        state,
+        event.readOnly ? 'read-only' : 'connected',
+        event.atMs,
+        event.sessionId,
+        event.readOnly ? 'connected to a read-only server (partitioned from the quorum)' : null,
+      );
     case 'zookeeperDisconnected':
       return withZooKeeper(state, 'disconnected', event.atMs, state.zookeeper.sessionId, event.detail);
     case 'zookeeperSessionExpired':
@@ -219,10 +223,7 @@ function withCheck(
  * either (or cannot tell): one that keeps saying so while ZooKeeper has a leader is stuck.
  */
 function withDeadSince(jm: JobManagerCheck, verdict: Verdict, nowMs: number): JobManagerCheck {
-  const alive =
-    jm.status === 'unchecked' ||
-    jm.status === 'healthy' ||
-    (jm.status === 'no-leader' && verdict.currentLeader === null);
+  const alive = jm.status === 'unchecked' || jm.status === 'healthy' || (jm.status === 'no-leader' && verdict.currentLeader === null);
   const deadSinceMs = alive ? null : (jm.deadSinceMs ?? jm.atMs ?? nowMs);
   return deadSinceMs === jm.deadSinceMs ? jm : { ...jm, deadSinceMs };
 }
@@ -304,7 +305,5 @@ function transitionBetween(from: Verdict, to: Verdict, atMs: number): Transition
 /** The reason that best explains a verdict: the first failing check, else the role's own reason. */
 export function leadingReason(verdict: Verdict): { reason: Check['reason']; detail: string | null } {
   const failing = verdict.checks.find((c) => !c.ok);
-  return failing
-    ? { reason: failing.reason, detail: failing.detail }
-    : { reason: verdict.roleReason, detail: verdict.roleDetail };
+  return failing ? { reason: failing.reason, detail: failing.detail } : { reason: verdict.roleReason, detail: verdict.roleDetail };
 }

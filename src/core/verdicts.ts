@@ -87,7 +87,11 @@ export function jobmanagerLiveness(state: SidecarState, nowMs: number): ProbeRes
   if (jm.firstHealthyMs === null) {
     const sinceStartMs = Math.round(nowMs - state.startedAtMs);
     return sinceStartMs > startupMs
-      ? check(false, 'jm-never-healthy', `not healthy since the sidecar started ${sinceStartMs} ms ago (allowance ${startupMs} ms): ${jm.detail ?? why}`)
+      ? check(
+          false,
+          'jm-never-healthy',
+          `not healthy since the sidecar started ${sinceStartMs} ms ago (allowance ${startupMs} ms): ${jm.detail ?? why}`,
+        )
       : check(true, 'jm-starting', `not healthy yet, ${startupMs - sinceStartMs} ms of the start-up allowance left`);
   }
   return deadMs > graceMs

@@ -76,8 +76,7 @@ function judgeElection(state: ZooKeeperInputs, held: boolean): Judgement {
   if (info.owner !== holder.owner) {
     return none(
       'leader-info-stale',
-      `${info.address} was published by session 0x${info.owner}, but session 0x${holder.owner} ` +
-        `holds the latch (${holder.node})`,
+      `${info.address} was published by session 0x${info.owner}, but session 0x${holder.owner} ` + `holds the latch (${holder.node})`,
       layout,
     );
   }
@@ -99,11 +98,7 @@ export function selectObservation(
   const byPreference = LAYOUT_PREFERENCE.map((l) => rest.find((o) => o.layout === l)).filter(
     (o): o is LayoutObservation => o !== undefined,
   );
-  return (
-    byPreference.find((o) => o.participants.length > 0) ??
-    byPreference.find((o) => o.leaderInfo.kind !== 'absent') ??
-    null
-  );
+  return byPreference.find((o) => o.participants.length > 0) ?? byPreference.find((o) => o.leaderInfo.kind !== 'absent') ?? null;
 }
 
 /** Connection states a tolerated suspension may pass through; closing or failed auth end it. */
@@ -127,7 +122,12 @@ function zookeeperHoldUntil(state: Pick<SidecarState, 'settings' | 'zookeeper' |
 
 function zookeeperCheck(zk: SidecarState['zookeeper'], holdUntilMs: number | null, nowMs: number): Check {
   if (zk.status === 'connected') {
-    return { name: 'zookeeper', ok: true, reason: 'zookeeper-connected', detail: zk.sessionId === null ? null : `session 0x${zk.sessionId}` };
+    return {
+      name: 'zookeeper',
+      ok: true,
+      reason: 'zookeeper-connected',
+      detail: zk.sessionId === null ? null : `session 0x${zk.sessionId}`,
+    };
   }
   if (holdUntilMs !== null) {
     return {

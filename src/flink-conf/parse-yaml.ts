@@ -244,9 +244,7 @@ export function parseStandardFlinkConf(text: string): ParsedFlinkConf {
   });
   const walk: Walk = { doc, lines, entries: new Map(), problems: [], aliasTargets: new Map(), values: 0 };
   // snakeyaml-engine stops at the first error, and later ones are mostly its echoes: report the first.
-  const failure = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')].sort(
-    (a, b) => a.pos[0] - b.pos[0],
-  )[0];
+  const failure = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')].sort((a, b) => a.pos[0] - b.pos[0])[0];
   if (failure !== undefined) {
     const { line, col } = lines.linePos(failure.pos[0]);
     const problem = { line, column: col, description: describeYamlError(failure.code, failure.message) };

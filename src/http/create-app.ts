@@ -1,14 +1,6 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { SidecarState } from '../core/model.js';
-import {
-  jobmanagerLiveness,
-  leadership,
-  liveness,
-  readiness,
-  readinessStandbyOk,
-  standby,
-  type ProbeResult,
-} from '../core/verdicts.js';
+import { jobmanagerLiveness, leadership, liveness, readiness, readinessStandbyOk, standby, type ProbeResult } from '../core/verdicts.js';
 
 export interface AppDeps {
   /** The current state; read once per request, never waited on. */

@@ -89,30 +89,53 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
   };
   const flag = (b: boolean): number => (b ? 1 : 0);
 
-  stateGauge('is_leader', '1 when this JobManager is the current leader (ZooKeeper says so and the leader URL is ours), else 0.',
-    (s) => flag(s.verdict.role === 'leader'));
-  stateGauge('is_standby', '1 when another JobManager is the current leader, else 0.',
-    (s) => flag(s.verdict.role === 'standby'));
-  stateGauge('role_known', '1 when the role is leader or standby, 0 while it is unknown (see the /readyz reason).',
-    (s) => flag(s.verdict.role !== 'unknown'));
-  stateGauge('ready', '1 when /readyz answers 200: the healthy current leader (in label routing mode also a healthy standby), connected to ZooKeeper, not shutting down.',
-    (s) => flag(readiness(s).ok));
-  stateGauge('pod_label_failing', 'Label routing: 1 while updates of the pod role label keep failing (see /debug/state), else 0.',
-    (s) => flag(s.podLabel.failingSinceMs !== null));
-  stateGauge('leader_source_connected', '1 while the sidecar reads the election live from its leader source (ZooKeeper session connected, or every HA ConfigMap listed and watched), else 0.',
-    (s) => flag(readLeaderSource(s).connected));
+  stateGauge('is_leader', '1 when this JobManager is the current leader (ZooKeeper says so and the leader URL is ours), else 0.', (s) =>
+    flag(s.verdict.role === 'leader'),
+  );
+  stateGauge('is_standby', '1 when another JobManager is the current leader, else 0.', (s) => flag(s.verdict.role === 'standby'));
+  stateGauge('role_known', '1 when the role is leader or standby, 0 while it is unknown (see the /readyz reason).', (s) =>
+    flag(s.verdict.role !== 'unknown'),
+  );
+  stateGauge(
+    'ready',
+    '1 when /readyz answers 200: the healthy current leader (in label routing mode also a healthy standby), connected to ZooKeeper, not shutting down.',
+    (s) => flag(readiness(s).ok),
+  );
+  stateGauge('pod_label_failing', 'Label routing: 1 while updates of the pod role label keep failing (see /debug/state), else 0.', (s) =>
+    flag(s.podLabel.failingSinceMs !== null),
+  );
+  stateGauge(
+    'leader_source_connected',
+    '1 while the sidecar reads the election live from its leader source (ZooKeeper session connected, or every HA ConfigMap listed and watched), else 0.',
+    (s) => flag(readLeaderSource(s).connected),
+  );
   if (opts.leaderSource === 'zookeeper') {
-    stateGauge('zookeeper_connected', "1 while the sidecar's own ZooKeeper session is connected to the quorum (not read-only), else 0.",
-      (s) => flag(s.zookeeper.status === 'connected'));
-    stateGauge('zookeeper_last_seen_timestamp_seconds', 'When ZooKeeper last answered the sidecar (a ping or a read), in seconds since the epoch; 0 before the first answer.',
-      (s) => (s.zookeeper.lastAnswerMs === null ? 0 : s.zookeeper.lastAnswerMs / 1000));
+    stateGauge(
+      'zookeeper_connected',
+      "1 while the sidecar's own ZooKeeper session is connected to the quorum (not read-only), else 0.",
+      (s) => flag(s.zookeeper.status === 'connected'),
+    );
+    stateGauge(
+      'zookeeper_last_seen_timestamp_seconds',
+      'When ZooKeeper last answered the sidecar (a ping or a read), in seconds since the epoch; 0 before the first answer.',
+      (s) => (s.zookeeper.lastAnswerMs === null ? 0 : s.zookeeper.lastAnswerMs / 1000),
+    );
   }
-  stateGauge('leader_info_stale', '1 while the published leader information was written by a session (or lock holder) that no longer holds the latch (or lock).',
-    (s) => flag(s.verdict.roleReason === 'leader-info-stale'));
-  stateGauge('identity_ambiguous', '1 while the leader URL could be any JobManager (loopback, unspecified, or a name of several pods): role unknown, reason identity-ambiguous.',
-    (s) => flag(s.verdict.roleReason === 'identity-ambiguous'));
-  stateGauge('jobmanager_up', "1 when the local JobManager's last REST check was healthy; 0 when unchecked, failing, or it reports no leader.",
-    (s) => flag(s.jobmanager.status === 'healthy'));
+  stateGauge(
+    'leader_info_stale',
+    '1 while the published leader information was written by a session (or lock holder) that no longer holds the latch (or lock).',
+    (s) => flag(s.verdict.roleReason === 'leader-info-stale'),
+  );
+  stateGauge(
+    'identity_ambiguous',
+    '1 while the leader URL could be any JobManager (loopback, unspecified, or a name of several pods): role unknown, reason identity-ambiguous.',
+    (s) => flag(s.verdict.roleReason === 'identity-ambiguous'),
+  );
+  stateGauge(
+    'jobmanager_up',
+    "1 when the local JobManager's last REST check was healthy; 0 when unchecked, failing, or it reports no leader.",
+    (s) => flag(s.jobmanager.status === 'healthy'),
+  );
 
   new Gauge({
     name: name('build_info'),
@@ -120,7 +143,12 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
     labelNames: ['version', 'leader_source', 'flink_ha_layout', 'cluster_id'],
     registers,
   }).set(
-    { version: opts.version, leader_source: opts.leaderSource, flink_ha_layout: opts.layoutSetting, cluster_id: opts.clusterId.replace(/^\/+/, '') },
+    {
+      version: opts.version,
+      leader_source: opts.leaderSource,
+      flink_ha_layout: opts.layoutSetting,
+      cluster_id: opts.clusterId.replace(/^\/+/, ''),
+    },
     1,
   );
 
@@ -136,10 +164,16 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
       },
     });
   };
-  stateCounter('pod_label_update_failures_total', 'Label routing: failed steps (get, list, patch) of pod role label updates; each is retried with backoff.',
-    (s) => s.podLabel.failureCount);
-  stateCounter('pod_label_stale_leader_labels_removed_total', 'Label routing: leader labels this sidecar took off other pods of its cluster on becoming leader.',
-    (s) => s.podLabel.staleLeaderLabelsRemoved);
+  stateCounter(
+    'pod_label_update_failures_total',
+    'Label routing: failed steps (get, list, patch) of pod role label updates; each is retried with backoff.',
+    (s) => s.podLabel.failureCount,
+  );
+  stateCounter(
+    'pod_label_stale_leader_labels_removed_total',
+    'Label routing: leader labels this sidecar took off other pods of its cluster on becoming leader.',
+    (s) => s.podLabel.staleLeaderLabelsRemoved,
+  );
 
   const leadershipChanges = new Counter({
     name: name('leadership_changes_total'),

@@ -69,7 +69,11 @@ const alerts = (): Rule[] => rules().filter((r) => r.alert !== undefined);
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
 function githubAnchor(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 let scratch: string;
@@ -106,14 +110,25 @@ describe('promtool', () => {
 describe('the alert unit tests cover every alert', () => {
   it('reads the rule file the manifests hold', () => {
     const file = readYaml(ALERT_TESTS) as AlertTestFile;
-    assert.deepEqual(file.rule_files.map((f) => resolve(join(PROJECT_ROOT, 'test', 'monitoring'), f)), [RULES_FILE]);
+    assert.deepEqual(
+      file.rule_files.map((f) => resolve(join(PROJECT_ROOT, 'test', 'monitoring'), f)),
+      [RULES_FILE],
+    );
   });
 
   for (const rule of alerts()) {
     it(`${rule.alert}: tested firing and tested silent`, () => {
-      const cases = (readYaml(ALERT_TESTS) as AlertTestFile).tests.flatMap((t) => t.alert_rule_test).filter((c) => c.alertname === rule.alert);
-      assert.ok(cases.some((c) => (c.exp_alerts ?? []).length > 0), 'no test where it fires');
-      assert.ok(cases.some((c) => (c.exp_alerts ?? []).length === 0), 'no test where it stays silent');
+      const cases = (readYaml(ALERT_TESTS) as AlertTestFile).tests
+        .flatMap((t) => t.alert_rule_test)
+        .filter((c) => c.alertname === rule.alert);
+      assert.ok(
+        cases.some((c) => (c.exp_alerts ?? []).length > 0),
+        'no test where it fires',
+      );
+      assert.ok(
+        cases.some((c) => (c.exp_alerts ?? []).length === 0),
+        'no test where it stays silent',
+      );
     });
   }
 });
@@ -156,7 +171,10 @@ describe('manifests', () => {
     };
     assert.equal(monitor.apiVersion, 'monitoring.coreos.com/v1');
     assert.equal(monitor.kind, 'PodMonitor');
-    assert.deepEqual(monitor.spec.podMetricsEndpoints.map((e) => [e.port, e.path]), [['ha-probes', '/metrics']]);
+    assert.deepEqual(
+      monitor.spec.podMetricsEndpoints.map((e) => [e.port, e.path]),
+      [['ha-probes', '/metrics']],
+    );
     assert.match(readFileSync(README, 'utf8'), /ports: \[\{ name: ha-probes, containerPort: 8090 \}\]/);
   });
 
@@ -174,7 +192,10 @@ describe('manifests', () => {
       return;
     }
     const { stdout } = await run(kubectl, ['kustomize', MONITORING_DIR], { timeout: PROMTOOL_TIMEOUT_MS });
-    const kinds = stdout.split(/^---$/m).map((doc) => (parse(doc) as { kind: string }).kind).sort();
+    const kinds = stdout
+      .split(/^---$/m)
+      .map((doc) => (parse(doc) as { kind: string }).kind)
+      .sort();
     assert.deepEqual(kinds, ['PodMonitor', 'PrometheusRule']);
   });
 });

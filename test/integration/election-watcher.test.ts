@@ -79,13 +79,23 @@ describe('ElectionWatcher on a real ZooKeeper', () => {
     const jm = await connect();
     await mkdirp(jm, w.p15.latchPath);
     await w.next('latch node exists', (o) => l15(o).latchExists);
-    const child = await create(jm, `${w.p15.latchPath}/_c_${randomUUID()}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL);
+    const child = await create(
+      jm,
+      `${w.p15.latchPath}/_c_${randomUUID()}-latch-`,
+      Buffer.alloc(0),
+      zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL,
+    );
     const withChild = await w.next('one contender', (o) => l15(o).participants.length === 1);
     assert.equal(l15(withChild).participants[0]!.node, child.slice(child.lastIndexOf('/') + 1));
     assert.equal(l15(withChild).participants[0]!.owner, sessionIdHex(jm.getSessionId()));
 
     await mkdirp(jm, w.p15.leaderInfoPath.slice(0, w.p15.leaderInfoPath.lastIndexOf('/')));
-    await create(jm, w.p15.leaderInfoPath, encodeLeaderInformation('http://10.0.0.5:8081', '00000000-0000-0001-0000-000000000002'), zookeeper.CreateMode.EPHEMERAL);
+    await create(
+      jm,
+      w.p15.leaderInfoPath,
+      encodeLeaderInformation('http://10.0.0.5:8081', '00000000-0000-0001-0000-000000000002'),
+      zookeeper.CreateMode.EPHEMERAL,
+    );
     const info = l15(await w.next('published', (o) => l15(o).leaderInfo.kind === 'published')).leaderInfo;
     assert.deepEqual(info, {
       kind: 'published',
@@ -126,11 +136,24 @@ describe('ElectionWatcher on a real ZooKeeper', () => {
     const [a, b] = [await connect(), await connect()];
     await mkdirp(a, w.p15.latchPath);
     // The uuid prefixes sort the other way round from the sequence numbers.
-    const first = await create(a, `${w.p15.latchPath}/_c_ffffffff-${randomUUID().slice(9)}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL);
-    await create(b, `${w.p15.latchPath}/_c_00000000-${randomUUID().slice(9)}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL);
+    const first = await create(
+      a,
+      `${w.p15.latchPath}/_c_ffffffff-${randomUUID().slice(9)}-latch-`,
+      Buffer.alloc(0),
+      zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL,
+    );
+    await create(
+      b,
+      `${w.p15.latchPath}/_c_00000000-${randomUUID().slice(9)}-latch-`,
+      Buffer.alloc(0),
+      zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL,
+    );
     await create(b, `${w.p15.latchPath}/not-a-latch-child`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL);
     const two = l15(await w.next('two contenders', (o) => l15(o).participants.length === 2)).participants;
-    assert.deepEqual(two.map((p) => p.owner), [sessionIdHex(a.getSessionId()), sessionIdHex(b.getSessionId())]);
+    assert.deepEqual(
+      two.map((p) => p.owner),
+      [sessionIdHex(a.getSessionId()), sessionIdHex(b.getSessionId())],
+    );
     assert.ok(two[0]!.sequence < two[1]!.sequence);
     await remove(a, first);
     const one = l15(await w.next('one contender left', (o) => l15(o).participants.length === 1)).participants;

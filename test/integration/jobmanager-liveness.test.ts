@@ -76,8 +76,11 @@ describe('/jobmanager/livez', () => {
 });
 
 describe('tolerate-suspended-connections', () => {
-  it('true: the leader stays ready through a ZooKeeper outage up to Flink\'s session timeout; false: not ready at once', async () => {
-    const tolerant = await leaderWithSidecar('/tolerate-true', ['--tolerate-suspended-connections=true', '--flink-session-timeout-ms=3000']);
+  it("true: the leader stays ready through a ZooKeeper outage up to Flink's session timeout; false: not ready at once", async () => {
+    const tolerant = await leaderWithSidecar('/tolerate-true', [
+      '--tolerate-suspended-connections=true',
+      '--flink-session-timeout-ms=3000',
+    ]);
     const strict = await leaderWithSidecar('/tolerate-false', []);
     // A JM that tolerates suspension keeps serving REST through the outage.
     await tolerant.jm.send('rest ok');
@@ -88,7 +91,11 @@ describe('tolerate-suspended-connections', () => {
     const stoppedAt = performance.now();
     await zk.server.stop();
     await strict.sidecar.waitFor('strict not ready', (s) => !s.verdict.ready, 10_000);
-    const held = await tolerant.sidecar.waitFor('tolerated', (s) => s.verdict.checks.some((c) => c.reason === 'zookeeper-suspended-tolerated'), 10_000);
+    const held = await tolerant.sidecar.waitFor(
+      'tolerated',
+      (s) => s.verdict.checks.some((c) => c.reason === 'zookeeper-suspended-tolerated'),
+      10_000,
+    );
     assert.equal(held.verdict.ready, true);
     assert.equal((await tolerant.sidecar.get('/readyz')).status, 200);
     assert.equal((await strict.sidecar.get('/readyz')).status, 503);
@@ -102,7 +109,10 @@ describe('tolerate-suspended-connections', () => {
   });
 
   it("measures the session the server grants a JobManager: a longer request is capped at the server's maxSessionTimeout", async () => {
-    const capped = await leaderWithSidecar('/tolerate-capped', ['--tolerate-suspended-connections=true', '--flink-session-timeout-ms=90000']);
+    const capped = await leaderWithSidecar('/tolerate-capped', [
+      '--tolerate-suspended-connections=true',
+      '--flink-session-timeout-ms=90000',
+    ]);
     const measured = await capped.sidecar.waitFor('granted session measured', (s) => s.zookeeper.flinkSessionGrantedMs !== null, 10_000);
     // The test server's zoo.cfg sets maxSessionTimeout=60000 (test/support/zookeeper-server.ts).
     assert.equal(measured.zookeeper.flinkSessionGrantedMs, 60_000);

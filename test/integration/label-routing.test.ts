@@ -65,7 +65,12 @@ async function addMember(
 ): Promise<Member> {
   const pod = `${cluster.instance}-jm-${cluster.members.length}`;
   api.addPod(pod, { [CLUSTER]: cluster.instance, 'app.kubernetes.io/component': 'jobmanager' });
-  const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId: cluster.clusterId, sessionTimeoutMs: JM_SESSION_TIMEOUT_MS });
+  const jm = await FakeJobManager.start({
+    zookeeper: zk.connectString,
+    layout: '1.15',
+    clusterId: cluster.clusterId,
+    sessionTimeoutMs: JM_SESSION_TIMEOUT_MS,
+  });
   zk.cleanup(() => jm.stop());
   const labelRouting: LabelRoutingOptions = {
     settings: {
@@ -102,7 +107,10 @@ async function expectLabels(cluster: Cluster, leader: Member, timeoutMs = 20_000
     () => labelOf(leader.pod) === 'leader' && others.every((m) => labelOf(m.pod) === 'standby'),
     timeoutMs,
   );
-  assert.deepEqual(api.podsWithLabel(ROLE, 'leader').filter((p) => p.startsWith(cluster.instance)), [leader.pod]);
+  assert.deepEqual(
+    api.podsWithLabel(ROLE, 'leader').filter((p) => p.startsWith(cluster.instance)),
+    [leader.pod],
+  );
 }
 
 /** The longest spell, in ms, during which two or more of the cluster's pods carried the leader label, from the API's own change log. */
@@ -213,7 +221,8 @@ describe('label routing with real ZooKeeper and Curator JobManagers', () => {
 
     let isPartitioned = false;
     const base = kubeClientFor(api, { requestTimeoutMs: 2000 });
-    const cut = (): Promise<never> => Promise.reject(new KubernetesError('partitioned from the API server (test)', 'connection-error', null));
+    const cut = (): Promise<never> =>
+      Promise.reject(new KubernetesError('partitioned from the API server (test)', 'connection-error', null));
     const partitionable: KubeClient = {
       getPod: (n) => (isPartitioned ? cut() : base.getPod(n)),
       listPods: (s) => (isPartitioned ? cut() : base.listPods(s)),
@@ -311,12 +320,23 @@ describe('label routing outside a cluster', () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
       execFile(
         process.execPath,
-        ['--import', 'tsx', 'src/main.ts', '--zookeeper-quorum=127.0.0.1:1', '--routing-mode=label', '--pod-name=jm-0', '--pod-namespace=flink'],
+        [
+          '--import',
+          'tsx',
+          'src/main.ts',
+          '--zookeeper-quorum=127.0.0.1:1',
+          '--routing-mode=label',
+          '--pod-name=jm-0',
+          '--pod-namespace=flink',
+        ],
         { env, timeout: 20_000 },
         (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stderr }),
       );
     });
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /--routing-mode \/ ROUTING_MODE: label needs the Kubernetes API .* not a pod with in-cluster credentials: KUBERNETES_SERVICE_HOST is not set/);
+    assert.match(
+      result.stderr,
+      /--routing-mode \/ ROUTING_MODE: label needs the Kubernetes API .* not a pod with in-cluster credentials: KUBERNETES_SERVICE_HOST is not set/,
+    );
   });
 });

@@ -38,7 +38,12 @@ async function startJm(layout: string, clusterId: string, restAddress?: string):
   return jm;
 }
 
-async function startSidecarFor(jm: FakeJobManager, layout: string, clusterId: string, advertised: string[] | undefined = ['127.0.0.1']): Promise<TestSidecar> {
+async function startSidecarFor(
+  jm: FakeJobManager,
+  layout: string,
+  clusterId: string,
+  advertised: string[] | undefined = ['127.0.0.1'],
+): Promise<TestSidecar> {
   const sidecar = await startTestSidecar({
     zookeeper: zk.connectString,
     clusterId,
@@ -80,8 +85,7 @@ async function expectLeader(pair: Pair, leader: number, timeoutMs = 20_000): Pro
       otherStandby: (await o.get('/standby')).status,
       leaderStandby: (await l.get('/standby')).status,
     };
-    const agreed =
-      view.leaderReadyz.status === 200 && view.otherStandby === 200 && view.otherReadyz.status === 503;
+    const agreed = view.leaderReadyz.status === 200 && view.otherStandby === 200 && view.otherReadyz.status === 503;
     if (agreed || performance.now() > deadline) {
       assert.equal(view.leaderReadyz.status, 200, JSON.stringify(view.leaderReadyz.body));
       assert.equal(view.leaderReadyz.body.role, 'leader');

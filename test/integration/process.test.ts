@@ -28,7 +28,18 @@ describe('command line', () => {
   it('--help lists every variable and exits 0', () => {
     const r = runOnce(['--help']);
     assert.equal(r.status, 0);
-    for (const name of ['ZOOKEEPER_QUORUM', 'ZOOKEEPER_ROOT', 'FLINK_CLUSTER_ID', 'FLINK_HA_LAYOUT', 'FLINK_REST_URL', 'POD_IP', 'SIDECAR_HOST', 'SIDECAR_PORT', 'ZOOKEEPER_SESSION_TIMEOUT_MS', 'LOG_LEVEL']) {
+    for (const name of [
+      'ZOOKEEPER_QUORUM',
+      'ZOOKEEPER_ROOT',
+      'FLINK_CLUSTER_ID',
+      'FLINK_HA_LAYOUT',
+      'FLINK_REST_URL',
+      'POD_IP',
+      'SIDECAR_HOST',
+      'SIDECAR_PORT',
+      'ZOOKEEPER_SESSION_TIMEOUT_MS',
+      'LOG_LEVEL',
+    ]) {
       assert.ok(r.stdout.includes(name), `help lacks ${name}`);
     }
   });
@@ -100,7 +111,10 @@ describe('a running sidecar process', () => {
     const listening = await new Promise<Record<string, unknown>>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "probe server listening" within 20 s; log:\n${stdout}`)), 20_000);
       const look = (): void => {
-        const line = stdout.split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, unknown>)
+        const line = stdout
+          .split('\n')
+          .slice(0, -1)
+          .map((l) => JSON.parse(l) as Record<string, unknown>)
           .find((l) => l.msg === 'probe server listening');
         if (line === undefined) return;
         clearTimeout(timer);
@@ -116,7 +130,10 @@ describe('a running sidecar process', () => {
     const deadline = performance.now() + 20_000;
     let status = 0;
     while (performance.now() < deadline) {
-      status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+      status = await fetch(`${url}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      );
       if (status === 200) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -125,21 +142,38 @@ describe('a running sidecar process', () => {
 
     // Settings came from Flink's file, and no endpoint shows the secrets planted there.
     const debugUrl = `http://127.0.0.1:${debugPort}`;
-    const config = (await (await fetch(`${debugUrl}/debug/config`)).json()) as { settings: { name: string; value: unknown; source: string }[] };
-    assert.deepEqual(config.settings.find((x) => x.name === 'clusterId'), { name: 'clusterId', value: '/process-test', source: 'flink-conf' });
+    const config = (await (await fetch(`${debugUrl}/debug/config`)).json()) as {
+      settings: { name: string; value: unknown; source: string }[];
+    };
+    assert.deepEqual(
+      config.settings.find((x) => x.name === 'clusterId'),
+      { name: 'clusterId', value: '/process-test', source: 'flink-conf' },
+    );
     const bodies = await Promise.all(
-      [`${url}/readyz`, `${url}/readyz?verbose`, `${url}/livez`, `${url}/metrics`, `${url}/jobmanager/livez`, `${debugUrl}/debug/state`, `${debugUrl}/debug/config`].map(
-        async (u) => (await fetch(u)).text(),
-      ),
+      [
+        `${url}/readyz`,
+        `${url}/readyz?verbose`,
+        `${url}/livez`,
+        `${url}/metrics`,
+        `${url}/jobmanager/livez`,
+        `${debugUrl}/debug/state`,
+        `${debugUrl}/debug/config`,
+      ].map(async (u) => (await fetch(u)).text()),
     );
     for (const body of bodies) assert.ok(!body.includes(PLANTED), 'a planted secret leaked into an endpoint');
 
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const toLeader = lines.filter((l) => l.to === 'leader' && l.from !== 'leader');
     assert.equal(toLeader.length, 1, 'the change to leader is logged exactly once');
     assert.equal(toLeader[0]!.roleReason, 'is-leader');
     assert.equal(toLeader[0]!.level, 'info');
-    assert.ok(lines.some((l) => l.to === 'leader' && l.ready === true && l.reason === 'is-leader'), 'the change to ready is logged');
+    assert.ok(
+      lines.some((l) => l.to === 'leader' && l.ready === true && l.reason === 'is-leader'),
+      'the change to ready is logged',
+    );
     assert.ok(!stdout.includes('/readyz'), 'probe requests are not logged');
 
     child.kill('SIGTERM');
@@ -147,8 +181,14 @@ describe('a running sidecar process', () => {
     const code = await Promise.race([exited, new Promise<string>((r) => (hang = setTimeout(() => r('hung'), 15_000)))]);
     clearTimeout(hang);
     assert.equal(code, 0);
-    const after = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(after.some((l) => l.reason === 'shutting-down' && l.ready === false), 'readiness failed on SIGTERM');
+    const after = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      after.some((l) => l.reason === 'shutting-down' && l.ready === false),
+      'readiness failed on SIGTERM',
+    );
     assert.ok(after.some((l) => l.msg === 'stopped'));
     assert.ok(!stdout.includes(PLANTED), 'a planted secret leaked into the log');
     child = undefined;

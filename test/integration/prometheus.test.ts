@@ -75,7 +75,10 @@ async function startPrometheus(dir: string, config: unknown): Promise<RunningPro
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`prometheus exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${await readTail(logFile)}`);
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url, logFile, stop };
     if (performance.now() > deadline) {
       await stop();
@@ -114,8 +117,10 @@ async function eventually<T>(what: string, ask: () => Promise<T>, check: (v: T) 
     const v = await ask();
     if (check(v)) return v;
     if (performance.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last answer ${JSON.stringify(v)}\n` +
-        `prometheus log:\n${await readTail(prometheus!.logFile)}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}; last answer ${JSON.stringify(v)}\n` +
+          `prometheus log:\n${await readTail(prometheus!.logFile)}`,
+      );
     }
     // Prometheus has no change notification for query results; it scrapes every second.
     await delay(POLL_MS);
@@ -134,16 +139,18 @@ before(async () => {
     if (i === 0) await jm.waitFor(/^leader rest_server /);
   }
   for (const jm of jms) {
-    sidecars.push(await startTestSidecar({
-      zookeeper: zk.connectString,
-      clusterId,
-      restUrl: jm.restUrl,
-      layout: 'auto',
-      advertised: ['127.0.0.1'],
-      // Every level, so that any logged request would show.
-      logLevel: 'trace',
-      logDestination: { write: (line: string) => void logLines.push(line) },
-    }));
+    sidecars.push(
+      await startTestSidecar({
+        zookeeper: zk.connectString,
+        clusterId,
+        restUrl: jm.restUrl,
+        layout: 'auto',
+        advertised: ['127.0.0.1'],
+        // Every level, so that any logged request would show.
+        logLevel: 'trace',
+        logDestination: { write: (line: string) => void logLines.push(line) },
+      }),
+    );
   }
   await sidecars[0]!.waitFor('sidecar a ready', isReady);
 
@@ -172,9 +179,21 @@ zk.cleanup(async () => {
 
 describe('a real Prometheus scraping two sidecars', () => {
   it('sees the leader, then sees is_leader move and leadership_changes_total rise after a failover', async () => {
-    await eventually('both targets up', () => byPod('up{job="flink-ha-sidecar"}'), (v) => v['jm-a'] === 1 && v['jm-b'] === 1);
-    await eventually('jm-a leads, jm-b does not', () => byPod('flink_ha_sidecar_is_leader'), (v) => v['jm-a'] === 1 && v['jm-b'] === 0);
-    await eventually('jm-b scraped as a standby', () => byPod('flink_ha_sidecar_is_standby'), (v) => v['jm-b'] === 1);
+    await eventually(
+      'both targets up',
+      () => byPod('up{job="flink-ha-sidecar"}'),
+      (v) => v['jm-a'] === 1 && v['jm-b'] === 1,
+    );
+    await eventually(
+      'jm-a leads, jm-b does not',
+      () => byPod('flink_ha_sidecar_is_leader'),
+      (v) => v['jm-a'] === 1 && v['jm-b'] === 0,
+    );
+    await eventually(
+      'jm-b scraped as a standby',
+      () => byPod('flink_ha_sidecar_is_standby'),
+      (v) => v['jm-b'] === 1,
+    );
     const before = await byPod('flink_ha_sidecar_leadership_changes_total');
     assert.deepEqual(before, { 'jm-a': 0, 'jm-b': 0 });
 
@@ -182,13 +201,24 @@ describe('a real Prometheus scraping two sidecars', () => {
     await jms[1]!.waitFor(/^leader rest_server /);
     await sidecars[1]!.waitFor('sidecar b ready', isReady);
 
-    const leaders = await eventually('jm-b leads, jm-a does not', () => byPod('flink_ha_sidecar_is_leader'), (v) => v['jm-a'] === 0 && v['jm-b'] === 1);
+    const leaders = await eventually(
+      'jm-b leads, jm-a does not',
+      () => byPod('flink_ha_sidecar_is_leader'),
+      (v) => v['jm-a'] === 0 && v['jm-b'] === 1,
+    );
     assert.deepEqual(leaders, { 'jm-a': 0, 'jm-b': 1 });
     // Both sidecars count the same failover once.
-    const changes = await eventually('leadership_changes_total risen on both', () => byPod('flink_ha_sidecar_leadership_changes_total'),
-      (v) => v['jm-a'] === 1 && v['jm-b'] === 1);
+    const changes = await eventually(
+      'leadership_changes_total risen on both',
+      () => byPod('flink_ha_sidecar_leadership_changes_total'),
+      (v) => v['jm-a'] === 1 && v['jm-b'] === 1,
+    );
     assert.deepEqual(changes, { 'jm-a': 1, 'jm-b': 1 });
-    const ready = await eventually('ready follows', () => byPod('flink_ha_sidecar_ready'), (v) => v['jm-a'] === 0 && v['jm-b'] === 1);
+    const ready = await eventually(
+      'ready follows',
+      () => byPod('flink_ha_sidecar_ready'),
+      (v) => v['jm-a'] === 0 && v['jm-b'] === 1,
+    );
     assert.deepEqual(ready, { 'jm-a': 0, 'jm-b': 1 });
     const stamped = await byPod('flink_ha_sidecar_last_leadership_change_timestamp_seconds');
     for (const pod of PODS) assert.ok(Math.abs(stamped[pod]! - Date.now() / 1000) < 60, `${pod} change stamped ${stamped[pod]}`);
@@ -199,8 +229,13 @@ describe('a real Prometheus scraping two sidecars', () => {
     assert.equal(joined.length, 2);
     const clusterId = sidecars[0]!.config.clusterId.replace(/^\/+/, '');
     for (const s of joined) assert.equal(s.metric['cluster_id'], clusterId);
-    const leaders = await query('sum by (namespace, cluster_id) (flink_ha_sidecar_is_leader * on (namespace, pod) group_left (cluster_id) flink_ha_sidecar_build_info)');
-    assert.deepEqual(leaders.map((s) => [s.metric['namespace'], s.metric['cluster_id'], s.value[1]]), [[NAMESPACE, clusterId, '1']]);
+    const leaders = await query(
+      'sum by (namespace, cluster_id) (flink_ha_sidecar_is_leader * on (namespace, pod) group_left (cluster_id) flink_ha_sidecar_build_info)',
+    );
+    assert.deepEqual(
+      leaders.map((s) => [s.metric['namespace'], s.metric['cluster_id'], s.value[1]]),
+      [[NAMESPACE, clusterId, '1']],
+    );
   });
 
   it('evaluates every alert rule on the real series without errors, and none fires', async () => {
@@ -209,11 +244,19 @@ describe('a real Prometheus scraping two sidecars', () => {
       const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as { data: { groups: { rules: RuleState[] }[] } };
       return body.data.groups.flatMap((g) => g.rules);
     };
-    const evaluated = await eventually('every rule evaluated', rulesNow,
-      (rules) => rules.length === 7 && rules.every((r) => !r.lastEvaluation.startsWith('0001-')));
+    const evaluated = await eventually(
+      'every rule evaluated',
+      rulesNow,
+      (rules) => rules.length === 7 && rules.every((r) => !r.lastEvaluation.startsWith('0001-')),
+    );
     for (const r of evaluated) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
-    const body = (await (await fetch(`${prometheus!.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: { alertname: string }; state: string }[] } };
-    assert.deepEqual(body.data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels.alertname), []);
+    const body = (await (await fetch(`${prometheus!.url}/api/v1/alerts`)).json()) as {
+      data: { alerts: { labels: { alertname: string }; state: string }[] };
+    };
+    assert.deepEqual(
+      body.data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels.alertname),
+      [],
+    );
   });
 
   it('a real scrape passes promtool check metrics', async () => {
@@ -239,10 +282,16 @@ describe('a real Prometheus scraping two sidecars', () => {
 
   it('scrapes never reach the logs', async () => {
     // Several scrapes of each sidecar, counted by Prometheus itself.
-    const scraped = await eventually('three scrapes of each sidecar', () => byPod('count_over_time(up{job="flink-ha-sidecar"}[5m])'),
-      (v) => PODS.every((pod) => (v[pod] ?? 0) >= 3));
+    const scraped = await eventually(
+      'three scrapes of each sidecar',
+      () => byPod('count_over_time(up{job="flink-ha-sidecar"}[5m])'),
+      (v) => PODS.every((pod) => (v[pod] ?? 0) >= 3),
+    );
     for (const pod of PODS) assert.ok(scraped[pod]! >= 3, `${pod} scraped ${scraped[pod]} times`);
     assert.ok(logLines.length > 0, 'the sidecars logged nothing at all: the capture is broken');
-    assert.deepEqual(logLines.filter((l) => /\/metrics|"GET"|"req"|"url"/.test(l)), []);
+    assert.deepEqual(
+      logLines.filter((l) => /\/metrics|"GET"|"req"|"url"/.test(l)),
+      [],
+    );
   });
 });

@@ -33,7 +33,12 @@ async function startJm(layout: '1.15' | '1.14' | '1.13', clusterId: string): Pro
 interface JsonView {
   layout: string | null;
   hasCurrentRestLeader: boolean;
-  components: { component: string; state: string; leaderInfo: { kind: string; address?: string; owner?: string }; participants: { owner: string; leads: boolean }[] }[];
+  components: {
+    component: string;
+    state: string;
+    leaderInfo: { kind: string; address?: string; owner?: string };
+    participants: { owner: string; leads: boolean }[];
+  }[];
 }
 
 for (const layout of ['1.15', '1.14', '1.13'] as const) {
@@ -61,7 +66,13 @@ for (const layout of ['1.15', '1.14', '1.13'] as const) {
       for (const c of view.components) {
         assert.equal(c.state, 'current', c.component);
         assert.equal(c.leaderInfo.owner, `0x${a.sessionId}`);
-        assert.deepEqual(c.participants.map((p) => [p.owner, p.leads]), [[`0x${a.sessionId}`, true], [`0x${b.sessionId}`, false]]);
+        assert.deepEqual(
+          c.participants.map((p) => [p.owner, p.leads]),
+          [
+            [`0x${a.sessionId}`, true],
+            [`0x${b.sessionId}`, false],
+          ],
+        );
       }
       assert.equal(view.components.find((c) => c.component === 'rest_server')?.leaderInfo.address, a.restUrl);
 

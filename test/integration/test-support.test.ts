@@ -67,10 +67,7 @@ describe('test support: ZooKeeper server and FakeJobManager', () => {
       const paths = LAYOUTS[layout];
       const clusterId = `/support-${layout.replace('.', '')}-${randomUUID().slice(0, 8)}`;
       const ns = `/flink${clusterId}`;
-      const [first, second] = await Promise.all([
-        startJobManager({ layout, clusterId }),
-        startJobManager({ layout, clusterId }),
-      ]);
+      const [first, second] = await Promise.all([startJobManager({ layout, clusterId }), startJobManager({ layout, clusterId })]);
       const leader = await firstToLead([first, second]);
       const standby = leader === first ? second : first;
       assert.equal(leader.isLeader(), true);
@@ -125,7 +122,7 @@ describe('test support: ZooKeeper server and FakeJobManager', () => {
     await eventually(async () => assert.equal((await get(jobManager, '/config')).status, 200));
     const config = await get(jobManager, '/config');
     assert.equal(config.headers.get('content-type'), 'application/json; charset=UTF-8');
-    assert.equal((await config.json() as { 'flink-version': string })['flink-version'], '1.20.0');
+    assert.equal(((await config.json()) as { 'flink-version': string })['flink-version'], '1.20.0');
     assert.deepEqual(await (await get(jobManager, '/jobmanager/config')).json(), [
       { key: 'rest.address', value: '127.0.0.1' },
       { key: 'rest.port', value: String(jobManager.restPort) },
@@ -177,10 +174,12 @@ describe('test support: ZooKeeper server and FakeJobManager', () => {
 
 /** The JM of `candidates` that first reports leading rest_server. */
 async function firstToLead(candidates: FakeJobManager[]): Promise<FakeJobManager> {
-  return Promise.any(candidates.map(async (jobManager) => {
-    await jobManager.waitFor(/^leader rest_server /);
-    return jobManager;
-  }));
+  return Promise.any(
+    candidates.map(async (jobManager) => {
+      await jobManager.waitFor(/^leader rest_server /);
+      return jobManager;
+    }),
+  );
 }
 
 /** Latch children are Curator's, one per contender, and the lowest sequence belongs to the leader. */
@@ -201,18 +200,20 @@ async function assertLatchLedBy(
   }
   assert.deepEqual(owned.map((entry) => entry.owner).sort(), contenders.map((jobManager) => jobManager.sessionId).sort());
   const lowest = owned.reduce((a, b) => (b.sequence < a.sequence ? b : a));
-  assert.equal(lowest.owner, leader.sessionId, 'the lowest latch child is the leader\'s');
+  assert.equal(lowest.owner, leader.sessionId, "the lowest latch child is the leader's");
 }
 
 /** The rest_server node is the leader's EPHEMERAL node holding Flink's serialized LeaderInformation. */
 async function assertPublishedBy(client: zookeeper.Client, infoPath: string, leader: FakeJobManager): Promise<void> {
   const [data, stat] = await getData(client, infoPath);
-  assert.deepEqual(stat.ephemeralOwner, Buffer.from(leader.sessionId, 'hex'), 'EPHEMERAL, owned by the leader\'s session');
+  assert.deepEqual(stat.ephemeralOwner, Buffer.from(leader.sessionId, 'hex'), "EPHEMERAL, owned by the leader's session");
   assert.ok(data, 'leader information has data');
   // ObjectOutputStream magic and version, then the block-data record holding writeUTF(address).
   assert.deepEqual(data.subarray(0, 5), Buffer.from('aced000577', 'hex'));
   assert.ok(data.includes(Buffer.from(leader.restUrl, 'utf8')), `data contains ${leader.restUrl}`);
-  const uuid = /^leader rest_server (\S+)$/.exec(leader.events.findLast((event) => event.line.startsWith('leader rest_server '))?.line ?? '')?.[1];
+  const uuid = /^leader rest_server (\S+)$/.exec(
+    leader.events.findLast((event) => event.line.startsWith('leader rest_server '))?.line ?? '',
+  )?.[1];
   assert.ok(uuid);
   assert.ok(data.includes(uuidBytes(uuid)), 'data ends with the leader session UUID (least, then most significant bits)');
 }

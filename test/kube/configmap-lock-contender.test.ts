@@ -95,8 +95,9 @@ function recordJson(cm: ConfigMap | undefined): Record<string, unknown> {
 
 /** Resolves with the first version of the ConfigMap that satisfies `predicate` (list, then watch). */
 function waitForConfigMap(name: string, predicate: (cm: ConfigMap) => boolean, timeoutMs = WAIT_MS): Promise<ConfigMap> {
-  return cp.waitFor<ConfigMap>(`/api/v1/namespaces/${namespace}/configmaps?fieldSelector=metadata.name%3D${name}`,
-    predicate, { timeoutMs });
+  return cp.waitFor<ConfigMap>(`/api/v1/namespaces/${namespace}/configmaps?fieldSelector=metadata.name%3D${name}`, predicate, {
+    timeoutMs,
+  });
 }
 
 const holderOf = (cm: ConfigMap): unknown => {
@@ -124,29 +125,43 @@ function manualClock(startMs = Date.UTC(2020, 9, 20, 4, 6, 31) + 431.123): { now
 describe('the annotation, as fabric8 serialises a LeaderElectionRecord', () => {
   it('formats durations and microsecond times as Jackson does, and parses them back', () => {
     const record: LeaderElectionRecord = {
-      holderIdentity: '623e39fb-70c3-44f1-811f-561ec4a28d75', leaseDurationMs: 15_000,
+      holderIdentity: '623e39fb-70c3-44f1-811f-561ec4a28d75',
+      leaseDurationMs: 15_000,
       acquireTimeMicros: Date.UTC(2020, 9, 20, 4, 6, 31, 431) * 1000,
-      renewTimeMicros: Date.UTC(2020, 9, 22, 8, 51, 36, 843) * 1000, leaderTransitions: 37981,
+      renewTimeMicros: Date.UTC(2020, 9, 22, 8, 51, 36, 843) * 1000,
+      leaderTransitions: 37981,
     };
     // The example in KubernetesLeaderElector's javadoc, byte for byte (fabric8 before 6.13).
     const old = flinkHaProfile('1.20');
-    assert.equal(formatLeaderElectionRecord(record, old),
+    assert.equal(
+      formatLeaderElectionRecord(record, old),
       '{"holderIdentity":"623e39fb-70c3-44f1-811f-561ec4a28d75","leaseDuration":15.000000000,' +
-      '"acquireTime":"2020-10-20T04:06:31.431000Z","renewTime":"2020-10-22T08:51:36.843000Z","leaderTransitions":37981}');
+        '"acquireTime":"2020-10-20T04:06:31.431000Z","renewTime":"2020-10-22T08:51:36.843000Z","leaderTransitions":37981}',
+    );
     // fabric8 6.13+ (Flink 2.0+) writes the Duration as an ISO-8601 string.
     const current = flinkHaProfile('2.3');
     assert.match(formatLeaderElectionRecord(record, current), /"leaseDuration":"PT15S"/);
-    assert.deepEqual(['PT0S', 'PT1S', 'PT0.5S', 'PT1M30S', 'PT1H', 'PT2.25S'],
-      [0, 1000, 500, 90_000, 3_600_000, 2250].map(formatJavaDuration));
+    assert.deepEqual(
+      ['PT0S', 'PT1S', 'PT0.5S', 'PT1M30S', 'PT1H', 'PT2.25S'],
+      [0, 1000, 500, 90_000, 3_600_000, 2250].map(formatJavaDuration),
+    );
     for (const profile of [old, current]) {
       assert.deepEqual(parseLeaderElectionRecord(formatLeaderElectionRecord(record, profile), profile), record);
     }
     // What Jackson would refuse is no record at all: the elector then treats the lock as absent.
     assert.equal(parseLeaderElectionRecord('garbage', current), undefined);
-    assert.equal(parseLeaderElectionRecord('{"holderIdentity":"x","leaseDuration":15,"acquireTime":"2020-10-20T04:06:31.431Z",' +
-      '"renewTime":"2020-10-20T04:06:31.431000Z","leaderTransitions":1}', current), undefined, 'three fraction digits do not match the pattern');
+    assert.equal(
+      parseLeaderElectionRecord(
+        '{"holderIdentity":"x","leaseDuration":15,"acquireTime":"2020-10-20T04:06:31.431Z",' +
+          '"renewTime":"2020-10-20T04:06:31.431000Z","leaderTransitions":1}',
+        current,
+      ),
+      undefined,
+      'three fraction digits do not match the pattern',
+    );
     // A released record (holderIdentity "") parses as free; a missing holder only from fabric8 6.x on.
-    const released = '{"leaseDuration":"PT1S","acquireTime":"2020-10-20T04:06:31.431000Z","renewTime":"2020-10-20T04:06:31.431000Z","leaderTransitions":3}';
+    const released =
+      '{"leaseDuration":"PT1S","acquireTime":"2020-10-20T04:06:31.431000Z","renewTime":"2020-10-20T04:06:31.431000Z","leaderTransitions":3}';
     assert.equal(parseLeaderElectionRecord(released, current)?.holderIdentity, null);
     assert.equal(parseLeaderElectionRecord(released, flinkHaProfile('1.14')), undefined);
   });
@@ -171,9 +186,13 @@ describe('one contender against the API server', () => {
       assert.deepEqual(Object.keys(json), ['holderIdentity', 'leaseDuration', 'acquireTime', 'renewTime', 'leaderTransitions']);
       const lease = profile.leaseDurationFormat === 'iso-8601' ? '"PT3S"' : '3.000000000';
       // Exactly this text: the JSON is written by hand, so compare it whole, not parsed.
-      assert.match(annotationOf(first)!, new RegExp(
-        `^\\{"holderIdentity":"${c.identity}","leaseDuration":${lease.replace(/\./g, '\\.')},` +
-        `"acquireTime":"2020-10-20T04:06:31\\.431123Z","renewTime":"2020-10-20T04:06:31\\.431123Z","leaderTransitions":\\d+\\}$`));
+      assert.match(
+        annotationOf(first)!,
+        new RegExp(
+          `^\\{"holderIdentity":"${c.identity}","leaseDuration":${lease.replace(/\./g, '\\.')},` +
+            `"acquireTime":"2020-10-20T04:06:31\\.431123Z","renewTime":"2020-10-20T04:06:31\\.431123Z","leaderTransitions":\\d+\\}$`,
+        ),
+      );
 
       // Every renewal with the clock moved on: renewTime follows it, acquireTime stays. (A jump past
       // the renew deadline would make fabric8 6.x give up leading, as it measures that deadline with
@@ -212,7 +231,9 @@ describe('one contender against the API server', () => {
     const id = clusterId();
     let lockLabels: unknown = 'not read';
     const c = contender({
-      clusterId: id, layout: '1.14', restAddress: 'http://10.244.7.4:8081',
+      clusterId: id,
+      layout: '1.14',
+      restAddress: 'http://10.244.7.4:8081',
       interpose: async (step) => {
         if (step.op === 'data-update' && step.attempt === 1 && lockLabels === 'not read') {
           lockLabels = (await readConfigMap(`${id}-restserver-leader`))?.metadata.labels;
@@ -269,7 +290,10 @@ describe('two contenders', () => {
     assert.equal(r['holderIdentity'], second.identity);
     assert.equal(r['leaderTransitions'], (before['leaderTransitions'] as number) + 1);
     // Taken only once the lease had run out after the holder's last renewal, by the contender's clock.
-    assert.ok(Date.parse(String(r['acquireTime'])) >= lastRenewal + LEASE_MS, `acquired ${String(r['acquireTime'])}, last renewal ${new Date(lastRenewal).toISOString()}`);
+    assert.ok(
+      Date.parse(String(r['acquireTime'])) >= lastRenewal + LEASE_MS,
+      `acquired ${String(r['acquireTime'])}, last renewal ${new Date(lastRenewal).toISOString()}`,
+    );
     second.kill();
   });
 
@@ -310,7 +334,10 @@ describe('two contenders', () => {
   });
 
   it('graceful stop in older releases: 1.18 removes the data but keeps the lock; 1.14 leaves both', async () => {
-    for (const [version, dataKept] of [['1.18', false], ['1.14', true]] as const) {
+    for (const [version, dataKept] of [
+      ['1.18', false],
+      ['1.14', true],
+    ] as const) {
       const id = clusterId();
       const a = contender({ clusterId: id, flinkVersion: version });
       a.start();
@@ -319,7 +346,11 @@ describe('two contenders', () => {
       await a.stop();
       const cm = await readConfigMap(a.configMapName);
       assert.equal(holderOf(cm!), a.identity, `Flink ${version}: the lock is not released`);
-      assert.equal(ConfigMapLockContender.leaderInfoOf(cm, a.profile.layout) !== undefined, dataKept, `Flink ${version}: ${JSON.stringify(cm?.data)}`);
+      assert.equal(
+        ConfigMapLockContender.leaderInfoOf(cm, a.profile.layout) !== undefined,
+        dataKept,
+        `Flink ${version}: ${JSON.stringify(cm?.data)}`,
+      );
     }
   });
 
@@ -355,7 +386,8 @@ describe('guarded writes', () => {
     const a = contender({ clusterId: id });
     a.start();
     await a.waitForLeadership(WAIT_MS);
-    const stale = (await waitForConfigMap(a.configMapName, (cm) => cm.data?.[REST_SERVER_LEADER_KEY] !== undefined)).metadata.resourceVersion;
+    const stale = (await waitForConfigMap(a.configMapName, (cm) => cm.data?.[REST_SERVER_LEADER_KEY] !== undefined)).metadata
+      .resourceVersion;
     // The next renewal moves the resourceVersion on.
     await waitForConfigMap(a.configMapName, (cm) => cm.metadata.resourceVersion !== stale);
     const refused = await a.writeRaw({ data: { [REST_SERVER_LEADER_KEY]: 'x' }, resourceVersion: stale! });
@@ -372,8 +404,12 @@ describe('guarded writes', () => {
       clusterId: id,
       interpose: async (step) => {
         // Once each: something else writes between the read and the write.
-        if ((step.op === 'data-update' || step.op === 'lock-update') && step.attempt === 1 && slipped < 2 &&
-          (step.op === 'data-update' ? slipped === 0 : slipped === 1)) {
+        if (
+          (step.op === 'data-update' || step.op === 'lock-update') &&
+          step.attempt === 1 &&
+          slipped < 2 &&
+          (step.op === 'data-update' ? slipped === 0 : slipped === 1)
+        ) {
           slipped++;
           const res = await a.writeRaw({ data: { [`other-${slipped}`]: 'written in between' } });
           assert.equal(res.status, 200, res.body);
@@ -382,14 +418,22 @@ describe('guarded writes', () => {
     });
     a.start();
     const sessionId = await a.waitForLeadership(WAIT_MS);
-    const cm = await waitForConfigMap(a.configMapName,
-      (o) => ConfigMapLockContender.leaderInfoOf(o, '1.15')?.sessionId === sessionId && o.data?.['other-2'] !== undefined);
+    const cm = await waitForConfigMap(
+      a.configMapName,
+      (o) => ConfigMapLockContender.leaderInfoOf(o, '1.15')?.sessionId === sessionId && o.data?.['other-2'] !== undefined,
+    );
     assert.equal(cm.data?.['other-1'], 'written in between', 'the retry read the ConfigMap again and kept the other write');
     // The contender reads the answers a moment after the API server has the writes.
     // (The attempt that lands may be a later one: the grant's write, the watch's corrections and the
     // renewals also race each other, as they do in Flink.)
-    await eventually(() => a.log.some((l) => /leader information .* written \(attempt ([2-9]|\d\d)\)/.test(l)), () => a.log.join('\n'));
-    await eventually(() => a.log.some((l) => /renew: update lock: HTTP 409/.test(l)), () => a.log.join('\n'));
+    await eventually(
+      () => a.log.some((l) => /leader information .* written \(attempt ([2-9]|\d\d)\)/.test(l)),
+      () => a.log.join('\n'),
+    );
+    await eventually(
+      () => a.log.some((l) => /renew: update lock: HTTP 409/.test(l)),
+      () => a.log.join('\n'),
+    );
     // And the lock is renewed at the following period.
     const rv = cm.metadata.resourceVersion;
     const renewed = await waitForConfigMap(a.configMapName, (o) => o.metadata.resourceVersion !== rv && holderOf(o) === a.identity);
@@ -400,7 +444,7 @@ describe('guarded writes', () => {
 });
 
 describe('faults', () => {
-  it('garbage leader information: the leader writes its own back (the watch\'s correction)', async () => {
+  it("garbage leader information: the leader writes its own back (the watch's correction)", async () => {
     const id = clusterId();
     const a = contender({ clusterId: id });
     a.start();
@@ -409,7 +453,10 @@ describe('faults', () => {
     const res = await a.writeRaw({ data: { [REST_SERVER_LEADER_KEY]: 'not,a leader' } });
     assert.equal(res.status, 200);
     await waitForConfigMap(a.configMapName, (cm) => cm.data?.[REST_SERVER_LEADER_KEY] === `${sessionId},${a.restAddress}`);
-    assert.ok(a.log.some((l) => l.includes('not@a leader') && l.includes('correcting')), a.log.join('\n'));
+    assert.ok(
+      a.log.some((l) => l.includes('not@a leader') && l.includes('correcting')),
+      a.log.join('\n'),
+    );
     a.kill();
   });
 
@@ -427,10 +474,16 @@ describe('faults', () => {
     await delay(LEASE_MS + RETRY_MS * 3);
     assert.equal(a.isLeader || b.isLeader, false);
     assert.equal(annotationOf(await readConfigMap(a.configMapName)), 'not json');
-    assert.ok(b.log.some((l) => /create lock: HTTP 409/.test(l)), b.log.join('\n'));
+    assert.ok(
+      b.log.some((l) => /create lock: HTTP 409/.test(l)),
+      b.log.join('\n'),
+    );
     assert.equal(await a.deleteConfigMap(), 200);
     const next = await Promise.race([a.waitForLeadership(WAIT_MS).then(() => a), b.waitForLeadership(WAIT_MS).then(() => b)]);
-    const cm = await waitForConfigMap(next.configMapName, (o) => ConfigMapLockContender.leaderInfoOf(o, '1.15')?.sessionId === next.sessionId);
+    const cm = await waitForConfigMap(
+      next.configMapName,
+      (o) => ConfigMapLockContender.leaderInfoOf(o, '1.15')?.sessionId === next.sessionId,
+    );
     assert.equal(recordJson(cm)['leaderTransitions'], 0, 'a new lock starts counting again');
     a.kill();
     b.kill();
@@ -471,14 +524,19 @@ describe('compared with what real Flink JobManagers wrote (test/fixtures/kuberne
     it(`Flink ${version}: leader, taken over after a kill, released on a graceful stop`, async () => {
       const id = clusterId();
       // The fixtures' settings: lease 3 s, renew deadline 3 s, retry period 0.5 s.
-      const jm = (n: number): ConfigMapLockContender => contender({
-        clusterId: id, flinkVersion: version, leaseDurationMs: 3000, renewDeadlineMs: 3000, retryPeriodMs: 500,
-        restAddress: `http://10.244.3.${n}:8081`,
-        otherComponents: {
-          dispatcher: `pekko.tcp://flink@10.244.3.${n}:6123/user/rpc/dispatcher_1`,
-          resourcemanager: `pekko.tcp://flink@10.244.3.${n}:6123/user/rpc/resourcemanager_0`,
-        },
-      });
+      const jm = (n: number): ConfigMapLockContender =>
+        contender({
+          clusterId: id,
+          flinkVersion: version,
+          leaseDurationMs: 3000,
+          renewDeadlineMs: 3000,
+          retryPeriodMs: 500,
+          restAddress: `http://10.244.3.${n}:8081`,
+          otherComponents: {
+            dispatcher: `pekko.tcp://flink@10.244.3.${n}:6123/user/rpc/dispatcher_1`,
+            resourcemanager: `pekko.tcp://flink@10.244.3.${n}:6123/user/rpc/resourcemanager_0`,
+          },
+        });
       const a = jm(1);
       a.start();
       const session = await a.waitForLeadership(WAIT_MS);
@@ -508,15 +566,22 @@ function shapeOf(cm: ConfigMap): unknown {
   const { uid: _uid, managedFields: _managed, ...metadata } = cm.metadata;
   const clusterId = metadata.labels?.['app'] ?? '';
   const uuids = new Map<string, string>();
-  const normalise = (text: string) => text
-    .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (u) => {
-      if (!uuids.has(u)) uuids.set(u, `<uuid-${uuids.size + 1}>`);
-      return uuids.get(u)!;
-    })
-    .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z/g, '<time>')
-    .replace(/\d+\.\d+\.\d+\.\d+:\d+/g, '<host:port>');
+  const normalise = (text: string) =>
+    text
+      .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, (u) => {
+        if (!uuids.has(u)) uuids.set(u, `<uuid-${uuids.size + 1}>`);
+        return uuids.get(u)!;
+      })
+      .replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z/g, '<time>')
+      .replace(/\d+\.\d+\.\d+\.\d+:\d+/g, '<host:port>');
   const mapValues = (m: Record<string, string> | undefined, f: (v: string) => string) =>
-    m === undefined ? undefined : Object.fromEntries(Object.entries(m).sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => [k, f(v)]));
+    m === undefined
+      ? undefined
+      : Object.fromEntries(
+          Object.entries(m)
+            .sort(([x], [y]) => x.localeCompare(y))
+            .map(([k, v]) => [k, f(v)]),
+        );
   // kind and apiVersion are left out: the API server puts them on a GET and a watch event but not
   // on the items of a list, and they say nothing about what Flink wrote.
   return {

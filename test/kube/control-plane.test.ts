@@ -17,12 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  ensureControlPlaneBinaries,
-  startControlPlane,
-  type ControlPlane,
-  type KubeObject,
-} from '../support/control-plane.js';
+import { ensureControlPlaneBinaries, startControlPlane, type ControlPlane, type KubeObject } from '../support/control-plane.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
 const HELPER = join(PROJECT_ROOT, 'test', 'support', 'control-plane.ts');
@@ -161,16 +156,27 @@ spec:
 `,
     });
 
-    const setReady = (ready: boolean) => cp.kubectlOk(['patch', 'pod', 'jobmanager-0', '-n', ns,
-      '--subresource=status', '--type=merge', '-p', JSON.stringify({
-        status: {
-          phase: 'Running',
-          podIP: podIp,
-          podIPs: [{ ip: podIp }],
-          conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
-        },
-      })]);
-    const slices = `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=` +
+    const setReady = (ready: boolean) =>
+      cp.kubectlOk([
+        'patch',
+        'pod',
+        'jobmanager-0',
+        '-n',
+        ns,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            phase: 'Running',
+            podIP: podIp,
+            podIPs: [{ ip: podIp }],
+            conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+          },
+        }),
+      ]);
+    const slices =
+      `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices?labelSelector=` +
       encodeURIComponent('kubernetes.io/service-name=jobmanager');
     const endpointFor = (slice: EndpointSlice) => slice.endpoints?.find((e) => e.addresses.includes(podIp));
 
@@ -178,19 +184,27 @@ spec:
     const readySlice = await cp.waitFor<EndpointSlice>(slices, (s) => endpointFor(s)?.conditions?.ready === true);
     const endpoint = endpointFor(readySlice);
     assert.equal(endpoint?.nodeName, node);
-    assert.deepEqual(endpoint?.targetRef && { kind: endpoint.targetRef.kind, name: endpoint.targetRef.name },
-      { kind: 'Pod', name: 'jobmanager-0' });
-    assert.deepEqual(readySlice.ports?.map((p) => [p.name, p.port]), [['rest', 8081]]);
+    assert.deepEqual(endpoint?.targetRef && { kind: endpoint.targetRef.kind, name: endpoint.targetRef.name }, {
+      kind: 'Pod',
+      name: 'jobmanager-0',
+    });
+    assert.deepEqual(
+      readySlice.ports?.map((p) => [p.name, p.port]),
+      [['rest', 8081]],
+    );
 
     await setReady(false);
     const notReady = await cp.waitFor<EndpointSlice>(slices, (s) => endpointFor(s)?.conditions?.ready === false);
     assert.equal(endpointFor(notReady)?.conditions?.serving, false);
 
     // The same state read back through kubectl.
-    const viaKubectl = JSON.parse(await cp.kubectlOk(['get', 'endpointslices', '-n', ns,
-      '-l', 'kubernetes.io/service-name=jobmanager', '-o', 'json'])) as { items: EndpointSlice[] };
-    assert.deepEqual(viaKubectl.items.flatMap((s) => s.endpoints ?? []).map((e) => [e.addresses, e.conditions?.ready]),
-      [[[podIp], false]]);
+    const viaKubectl = JSON.parse(
+      await cp.kubectlOk(['get', 'endpointslices', '-n', ns, '-l', 'kubernetes.io/service-name=jobmanager', '-o', 'json']),
+    ) as { items: EndpointSlice[] };
+    assert.deepEqual(
+      viaKubectl.items.flatMap((s) => s.endpoints ?? []).map((e) => [e.addresses, e.conditions?.ready]),
+      [[[podIp], false]],
+    );
   });
 
   it('issues ServiceAccount tokens through TokenRequest that authenticate as the account, held to RBAC', async () => {
@@ -240,8 +254,10 @@ roleRef:
     assert.ok(review.status.userInfo.groups.includes(`system:serviceaccounts:${ns}`), JSON.stringify(review));
 
     // The RBAC authorizer reads Roles from an informer: the binding may take a moment to count.
-    await eventually('the RoleBinding lets the account list pods', async () =>
-      (await cp.kubectl(['get', 'pods', '-n', ns], { kubeconfig: asReader })).code === 0);
+    await eventually(
+      'the RoleBinding lets the account list pods',
+      async () => (await cp.kubectl(['get', 'pods', '-n', ns], { kubeconfig: asReader })).code === 0,
+    );
 
     const secrets = await cp.kubectl(['get', 'secrets', '-n', ns], { kubeconfig: asReader });
     assert.notEqual(secrets.code, 0);
@@ -286,8 +302,8 @@ spec:
         kubernetes.io/metadata.name: ${ns}
 `,
     });
-    const create = (key: string) => cp.kubectl(['create', 'configmap', `with-${key}`, '-n', ns,
-      `--from-literal=${key}=1`, '--dry-run=server']);
+    const create = (key: string) =>
+      cp.kubectl(['create', 'configmap', `with-${key}`, '-n', ns, `--from-literal=${key}=1`, '--dry-run=server']);
     // The admission plugin compiles policies from an informer, a moment after they are stored.
     await eventually('the policy denies', async () => {
       const denied = await create('forbidden');
@@ -315,7 +331,9 @@ describe('a control plane whose test process exits without stop()', () => {
     const scratch = await mkdtemp(join(tmpdir(), 'flink-ha-sidecar-kube-exit-'));
     try {
       const script = join(scratch, 'start-and-exit.ts');
-      await writeFile(script, `
+      await writeFile(
+        script,
+        `
 import { startControlPlane } from ${JSON.stringify(HELPER)};
 startControlPlane().then((cp) => {
   process.stdout.write(JSON.stringify({ dir: cp.dir, pids: cp.pids, ports: cp.ports }) + '\\n');
@@ -324,9 +342,11 @@ startControlPlane().then((cp) => {
   console.error(err);
   process.exit(1);
 });
-`);
+`,
+      );
       const child = spawn(process.execPath, ['--import', 'tsx', script], {
-        cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+        cwd: PROJECT_ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
       });
       let stdout = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -338,8 +358,11 @@ startControlPlane().then((cp) => {
       // SIGKILL is sent during exit; the kernel finishes the processes a moment later.
       await eventually('the components are gone', () => Promise.resolve(started.pids.every((pid) => !alive(pid))), 10_000);
       assert.deepEqual(processesMentioning(started.dir), []);
-      await eventually('their ports are closed', async () =>
-        (await Promise.all(Object.values(started.ports).map(portClosed))).every(Boolean), 10_000);
+      await eventually(
+        'their ports are closed',
+        async () => (await Promise.all(Object.values(started.ports).map(portClosed))).every(Boolean),
+        10_000,
+      );
       assert.equal(existsSync(started.dir), false);
     } finally {
       await rm(scratch, { recursive: true, force: true });

@@ -125,7 +125,10 @@ async function neverTwoReady(sampler: ReadinessSampler, members: readonly Member
   while (members.some((m) => (sampler.samples.get(m.name)?.length ?? 0) <= 20) && monotonicNow() < until) await delay(20);
   await sampler.stop();
   const counts = members.map((m) => sampler.samples.get(m.name)?.length ?? 0);
-  assert.ok(counts.every((n) => n > 20), `the sampler ran (${counts.join(', ')} samples)`);
+  assert.ok(
+    counts.every((n) => n > 20),
+    `the sampler ran (${counts.join(', ')} samples)`,
+  );
   const overlap = longestOverlap(new Map(members.map((m) => [m.name, sampler.readyIntervals(m.name)])));
   assert.ok((overlap?.ms ?? 0) <= OVERLAP_BOUND_MS, `two sidecars ready at once: ${JSON.stringify(overlap)}`);
 }
@@ -168,7 +171,10 @@ describe('Kubernetes source: sidecars beside contenders that elect as Flink does
     await leader.contender.stop({ release: true, removeLeaderInfo: true });
     await leader.sidecar.waitUntilNotReady(5000);
     const ready = await standby.sidecar.waitUntilReady(10_000);
-    assert.ok(ready !== null && ready.atMs - stoppedAt < 5000, `the standby took ${ready === null ? '?' : Math.round(ready.atMs - stoppedAt)} ms`);
+    assert.ok(
+      ready !== null && ready.atMs - stoppedAt < 5000,
+      `the standby took ${ready === null ? '?' : Math.round(ready.atMs - stoppedAt)} ms`,
+    );
     await neverTwoReady(sampler, members);
   });
 
@@ -182,7 +188,10 @@ describe('Kubernetes source: sidecars beside contenders that elect as Flink does
     const down = await leader.sidecar.waitUntilNotReady(LEASE_MS + 5000);
     assert.ok(down !== null);
     const ready = await standby.sidecar.waitUntilReady(LEASE_MS + 10_000);
-    assert.ok(ready !== null && ready.atMs - killedAt <= LEASE_MS + 2000, `ready ${ready === null ? '?' : Math.round(ready.atMs - killedAt)} ms after the kill`);
+    assert.ok(
+      ready !== null && ready.atMs - killedAt <= LEASE_MS + 2000,
+      `ready ${ready === null ? '?' : Math.round(ready.atMs - killedAt)} ms after the kill`,
+    );
     await neverTwoReady(sampler, members);
   });
 
@@ -194,7 +203,10 @@ describe('Kubernetes source: sidecars beside contenders that elect as Flink does
     const pausedAt = monotonicNow();
     leader.contender.pause();
     const down = await leader.sidecar.waitForTransition('lease-expired', (t) => t.roleReason === 'lease-expired', LEASE_MS + 5000);
-    assert.ok(down.atMs - pausedAt >= LEASE_MS - 600, `expired ${Math.round(down.atMs - pausedAt)} ms after the last renewal could have happened`);
+    assert.ok(
+      down.atMs - pausedAt >= LEASE_MS - 600,
+      `expired ${Math.round(down.atMs - pausedAt)} ms after the last renewal could have happened`,
+    );
     leader.contender.resume();
     await leader.sidecar.waitUntilReady(SETTLE_MS);
     await neverTwoReady(sampler, members);
@@ -285,7 +297,10 @@ describe('Kubernetes source: sidecars beside contenders that elect as Flink does
     running.push(late);
     await late.waitForTransition('leader-writer-unknown', (t) => t.roleReason === 'leader-writer-unknown', 10_000);
     const ready = await late.waitUntilReady(LEASE_MS + 10_000);
-    assert.ok(ready !== null && ready.atMs - late.spawnedAtMs >= LEASE_MS, `ready ${ready === null ? '?' : Math.round(ready.atMs - late.spawnedAtMs)} ms after start`);
+    assert.ok(
+      ready !== null && ready.atMs - late.spawnedAtMs >= LEASE_MS,
+      `ready ${ready === null ? '?' : Math.round(ready.atMs - late.spawnedAtMs)} ms after start`,
+    );
   });
 
   it('without RBAC on configmaps: not ready, kubernetes-forbidden', async () => {

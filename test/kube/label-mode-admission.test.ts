@@ -24,7 +24,13 @@ import { after, before, describe, it } from 'node:test';
 import type { IPodTemplateSpec } from 'kubernetes-models/v1';
 import { createKubeClient, loadKubeConfigFile } from '../../src/sources/kubernetes/kube-client.js';
 import { KubernetesError } from '../../src/sources/kubernetes/kubernetes-error.js';
-import { DEFAULT_CONTROLLERS, ensureControlPlaneBinaries, startControlPlane, type ControlPlane, type KubeObject } from '../support/control-plane.js';
+import {
+  DEFAULT_CONTROLLERS,
+  ensureControlPlaneBinaries,
+  startControlPlane,
+  type ControlPlane,
+  type KubeObject,
+} from '../support/control-plane.js';
 import {
   createPodFromTemplate,
   findObject,
@@ -60,7 +66,10 @@ const MERGE = 'application/merge-patch+json';
 
 /** kubectl patch of a pod, as `kubeconfig` (admin when undefined). */
 function kubectlPatch(pod: string, type: 'merge' | 'strategic' | 'json', patch: unknown, kubeconfig?: string) {
-  return cp.kubectl(['patch', 'pod', pod, '-n', ns, `--type=${type}`, '-p', JSON.stringify(patch)], kubeconfig === undefined ? {} : { kubeconfig });
+  return cp.kubectl(
+    ['patch', 'pod', pod, '-n', ns, `--type=${type}`, '-p', JSON.stringify(patch)],
+    kubeconfig === undefined ? {} : { kubeconfig },
+  );
 }
 
 async function getPod(name: string): Promise<PodObject> {
@@ -92,7 +101,8 @@ before(async () => {
   ns = await cp.createNamespace('admission');
   rendered = (await renderOverlay(cp, { resources: [join(MANIFESTS_DIR, 'label-mode')], namespace: ns })).objects;
   jmTemplate = jobManagerTemplate(rendered);
-  tmTemplate = (findObject(rendered, 'Deployment', 'flink-taskmanager') as unknown as { spec: { template: IPodTemplateSpec } }).spec.template;
+  tmTemplate = (findObject(rendered, 'Deployment', 'flink-taskmanager') as unknown as { spec: { template: IPodTemplateSpec } }).spec
+    .template;
   assert.equal(jmTemplate.spec?.serviceAccountName, SERVICE_ACCOUNT);
   const rbac = rendered.filter((o) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind ?? ''));
   await cp.kubectlOk(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], { input: toYaml(rbac) });
@@ -105,11 +115,18 @@ after(async () => {
 });
 
 describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
-  it('without the policy, the Role alone lets the sidecar\'s account patch any pod, its image included', async () => {
+  it("without the policy, the Role alone lets the sidecar's account patch any pod, its image included", async () => {
     const pod = await jobManagerPod();
-    await eventually('the RoleBinding lets the account patch pods', async () =>
-      (await kubectlPatch(pod, 'merge', { metadata: { labels: { [ROLE_LABEL]: 'standby' } } }, asSidecar)).code === 0);
-    const image = await kubectlPatch(pod, 'strategic', { spec: { containers: [{ name: 'jobmanager', image: 'example.com/not-flink:1' }] } }, asSidecar);
+    await eventually(
+      'the RoleBinding lets the account patch pods',
+      async () => (await kubectlPatch(pod, 'merge', { metadata: { labels: { [ROLE_LABEL]: 'standby' } } }, asSidecar)).code === 0,
+    );
+    const image = await kubectlPatch(
+      pod,
+      'strategic',
+      { spec: { containers: [{ name: 'jobmanager', image: 'example.com/not-flink:1' }] } },
+      asSidecar,
+    );
     assert.equal(image.code, 0, image.stderr);
     assert.equal((await getPod(pod)).spec.containers.find((c) => c.name === 'jobmanager')?.image, 'example.com/not-flink:1');
   });
@@ -120,16 +137,25 @@ describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
       `ValidatingAdmissionPolicy/${POLICY}`,
       `ValidatingAdmissionPolicyBinding/${POLICY}`,
     ]);
-    const applied = await cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], { input: toYaml(admission) });
+    const applied = await cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], {
+      input: toYaml(admission),
+    });
     assert.equal(applied.code, 0, applied.stderr);
     assert.doesNotMatch(applied.stderr, /Warning/i, applied.stderr);
     // Cluster-scoped: stored without the namespace Kustomize wrote into them.
-    const got = JSON.parse(await cp.kubectlOk(['get', 'validatingadmissionpolicies,validatingadmissionpolicybindings', '-o', 'json'])) as { items: KubeObject[] };
+    const got = JSON.parse(await cp.kubectlOk(['get', 'validatingadmissionpolicies,validatingadmissionpolicybindings', '-o', 'json'])) as {
+      items: KubeObject[];
+    };
     assert.deepEqual(got.items.map((o) => [o.kind, o.metadata.name, o.metadata.namespace]).sort(), [
       ['ValidatingAdmissionPolicy', POLICY, undefined],
       ['ValidatingAdmissionPolicyBinding', POLICY, undefined],
     ]);
-    const checked = await cp.waitFor<KubeObject & { metadata: { generation?: number }; status?: { observedGeneration?: number; typeChecking?: { expressionWarnings?: unknown[] } } }>(
+    const checked = await cp.waitFor<
+      KubeObject & {
+        metadata: { generation?: number };
+        status?: { observedGeneration?: number; typeChecking?: { expressionWarnings?: unknown[] } };
+      }
+    >(
       `/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies?fieldSelector=${encodeURIComponent(`metadata.name=${POLICY}`)}`,
       (p) => p.status?.observedGeneration === p.metadata.generation && p.status?.typeChecking !== undefined,
       { timeoutMs: PROPAGATION_MS },
@@ -186,27 +212,111 @@ describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
     await createPodFromTemplate(cp, { namespace: ns, name: tm, nodeName: NODE, template: tmTemplate });
     const plain = 'not-flink';
     const created = await cp.request('POST', `/api/v1/namespaces/${ns}/pods`, {
-      body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: plain, labels: { app: 'web' } }, spec: { nodeName: NODE, containers: [{ name: 'web', image: 'example.com/web:1' }] } },
+      body: {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: plain, labels: { app: 'web' } },
+        spec: { nodeName: NODE, containers: [{ name: 'web', image: 'example.com/web:1' }] },
+      },
     });
     assert.equal(created.status, 201, created.body);
     const before = new Map(await Promise.all([pod, tm, plain].map(async (p) => [p, await getPod(p)] as const)));
 
     const refused: [string, string, 'merge' | 'strategic' | 'json', unknown, RegExp][] = [
-      ['the image', pod, 'strategic', { spec: { containers: [{ name: 'jobmanager', image: 'example.com/not-flink:1' }] } }, /may not change a pod's spec/],
-      ['the image, with the role label', pod, 'strategic', {
-        metadata: { labels: { [ROLE_LABEL]: 'leader' } }, spec: { containers: [{ name: 'jobmanager', image: 'example.com/not-flink:1' }] },
-      }, /may not change a pod's spec/],
-      ['the sidecar\'s image, by JSON patch', pod, 'json', [{ op: 'replace', path: '/spec/initContainers/0/image', value: 'example.com/not-flink:1' }], /may not change a pod's spec/],
-      ['another label added', pod, 'merge', { metadata: { labels: { 'app.kubernetes.io/version': 'x' } } }, /may change only the label flink-ha-sidecar\/role/],
-      ['another label changed', pod, 'merge', { metadata: { labels: { 'example.com/owner': 'me' } } }, /may change only the label flink-ha-sidecar\/role/],
-      ['another label removed', pod, 'merge', { metadata: { labels: { 'example.com/owner': null } } }, /may change only the label flink-ha-sidecar\/role/],
-      ['the cluster label changed', pod, 'merge', { metadata: { labels: { 'app.kubernetes.io/instance': 'other-cluster' } } }, /may change only the label flink-ha-sidecar\/role/],
-      ['another annotation', pod, 'merge', { metadata: { annotations: { 'example.com/note': 'x' } } }, /may change only the annotation controller\.kubernetes\.io\/pod-deletion-cost/],
-      ['a finalizer', pod, 'merge', { metadata: { finalizers: ['example.com/hold'] } }, /may not change a pod's spec, owners or finalizers/],
-      ['the role label of a TaskManager pod', tm, 'merge', { metadata: { labels: { [ROLE_LABEL]: 'leader' } } }, /may change only JobManager pods/],
-      ['the deletion cost of a TaskManager pod', tm, 'merge', { metadata: { annotations: { [DELETION_COST]: '1' } } }, /may change only JobManager pods/],
-      ['the role label of a pod that is not Flink\'s', plain, 'merge', { metadata: { labels: { [ROLE_LABEL]: 'leader' } } }, /may change only JobManager pods/],
-      ['making a pod a JobManager', plain, 'merge', { metadata: { labels: { 'app.kubernetes.io/component': 'jobmanager' } } }, /may change only JobManager pods/],
+      [
+        'the image',
+        pod,
+        'strategic',
+        { spec: { containers: [{ name: 'jobmanager', image: 'example.com/not-flink:1' }] } },
+        /may not change a pod's spec/,
+      ],
+      [
+        'the image, with the role label',
+        pod,
+        'strategic',
+        {
+          metadata: { labels: { [ROLE_LABEL]: 'leader' } },
+          spec: { containers: [{ name: 'jobmanager', image: 'example.com/not-flink:1' }] },
+        },
+        /may not change a pod's spec/,
+      ],
+      [
+        "the sidecar's image, by JSON patch",
+        pod,
+        'json',
+        [{ op: 'replace', path: '/spec/initContainers/0/image', value: 'example.com/not-flink:1' }],
+        /may not change a pod's spec/,
+      ],
+      [
+        'another label added',
+        pod,
+        'merge',
+        { metadata: { labels: { 'app.kubernetes.io/version': 'x' } } },
+        /may change only the label flink-ha-sidecar\/role/,
+      ],
+      [
+        'another label changed',
+        pod,
+        'merge',
+        { metadata: { labels: { 'example.com/owner': 'me' } } },
+        /may change only the label flink-ha-sidecar\/role/,
+      ],
+      [
+        'another label removed',
+        pod,
+        'merge',
+        { metadata: { labels: { 'example.com/owner': null } } },
+        /may change only the label flink-ha-sidecar\/role/,
+      ],
+      [
+        'the cluster label changed',
+        pod,
+        'merge',
+        { metadata: { labels: { 'app.kubernetes.io/instance': 'other-cluster' } } },
+        /may change only the label flink-ha-sidecar\/role/,
+      ],
+      [
+        'another annotation',
+        pod,
+        'merge',
+        { metadata: { annotations: { 'example.com/note': 'x' } } },
+        /may change only the annotation controller\.kubernetes\.io\/pod-deletion-cost/,
+      ],
+      [
+        'a finalizer',
+        pod,
+        'merge',
+        { metadata: { finalizers: ['example.com/hold'] } },
+        /may not change a pod's spec, owners or finalizers/,
+      ],
+      [
+        'the role label of a TaskManager pod',
+        tm,
+        'merge',
+        { metadata: { labels: { [ROLE_LABEL]: 'leader' } } },
+        /may change only JobManager pods/,
+      ],
+      [
+        'the deletion cost of a TaskManager pod',
+        tm,
+        'merge',
+        { metadata: { annotations: { [DELETION_COST]: '1' } } },
+        /may change only JobManager pods/,
+      ],
+      [
+        "the role label of a pod that is not Flink's",
+        plain,
+        'merge',
+        { metadata: { labels: { [ROLE_LABEL]: 'leader' } } },
+        /may change only JobManager pods/,
+      ],
+      [
+        'making a pod a JobManager',
+        plain,
+        'merge',
+        { metadata: { labels: { 'app.kubernetes.io/component': 'jobmanager' } } },
+        /may change only JobManager pods/,
+      ],
     ];
     for (const [what, target, type, patch, message] of refused) {
       const res = await kubectlPatch(target, type, patch, asSidecar);
@@ -218,7 +328,9 @@ describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
     }
     // Over HTTP: 403 with the policy's message in the Status.
     const direct = await cp.request('PATCH', `/api/v1/namespaces/${ns}/pods/${tm}`, {
-      token: sidecarToken, body: { metadata: { labels: { [ROLE_LABEL]: 'leader' } } }, contentType: MERGE,
+      token: sidecarToken,
+      body: { metadata: { labels: { [ROLE_LABEL]: 'leader' } } },
+      contentType: MERGE,
     });
     assert.equal(direct.status, 403, direct.body);
     const status = JSON.parse(direct.body) as { reason: string; message: string };
@@ -226,8 +338,10 @@ describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
     assert.match(status.message, DENIED);
     // The sidecar's client sees a KubernetesError "forbidden", as for missing RBAC.
     const client = createKubeClient(loadKubeConfigFile(asSidecar), ns, { requestTimeoutMs: 5000 });
-    await assert.rejects(client.patchPodLabels(tm, { [ROLE_LABEL]: 'leader' }), (err: unknown) =>
-      err instanceof KubernetesError && err.reason === 'forbidden' && err.httpStatus === 403);
+    await assert.rejects(
+      client.patchPodLabels(tm, { [ROLE_LABEL]: 'leader' }),
+      (err: unknown) => err instanceof KubernetesError && err.reason === 'forbidden' && err.httpStatus === 403,
+    );
 
     // Nothing changed.
     for (const [name, was] of before) {
@@ -252,11 +366,26 @@ describe("label mode's ValidatingAdmissionPolicy on a real API server", () => {
     assert.equal(tm.code, 0, `admin, a TaskManager pod: ${tm.stderr}`);
 
     await cp.kubectlOk(['create', 'serviceaccount', 'someone-else', '-n', ns]);
-    await cp.kubectlOk(['create', 'rolebinding', 'someone-else', '-n', ns, '--role=flink-ha-sidecar', `--serviceaccount=${ns}:someone-else`]);
+    await cp.kubectlOk([
+      'create',
+      'rolebinding',
+      'someone-else',
+      '-n',
+      ns,
+      '--role=flink-ha-sidecar',
+      `--serviceaccount=${ns}:someone-else`,
+    ]);
     const other = await cp.writeTokenKubeconfig(await requestToken(cp, ns, 'someone-else', { expirationSeconds: 3607 }));
-    await eventually('the other account may patch pods', async () =>
-      (await kubectlPatch(pod, 'merge', { metadata: { labels: { 'example.com/owner': 'other' } } }, other)).code === 0);
-    const image = await kubectlPatch(pod, 'strategic', { spec: { containers: [{ name: 'jobmanager', image: 'example.com/flink:3' }] } }, other);
+    await eventually(
+      'the other account may patch pods',
+      async () => (await kubectlPatch(pod, 'merge', { metadata: { labels: { 'example.com/owner': 'other' } } }, other)).code === 0,
+    );
+    const image = await kubectlPatch(
+      pod,
+      'strategic',
+      { spec: { containers: [{ name: 'jobmanager', image: 'example.com/flink:3' }] } },
+      other,
+    );
     assert.equal(image.code, 0, image.stderr);
   });
 });

@@ -81,9 +81,21 @@ const labelOf = (name: string): string | undefined => pods.objects.get(name)?.me
 const describePods = (objects: ReadonlyMap<string, PodObject>): string =>
   JSON.stringify([...objects.values()].map((p) => [p.metadata.name, p.metadata.labels?.[ROLE] ?? null]));
 
-async function startPod(name: string, podIp: string, clusterId: string, o: { cluster?: string; env?: Record<string, string>; extraLabels?: Record<string, string> } = {}): Promise<JobManagerPod> {
+async function startPod(
+  name: string,
+  podIp: string,
+  clusterId: string,
+  o: { cluster?: string; env?: Record<string, string>; extraLabels?: Record<string, string> } = {},
+): Promise<JobManagerPod> {
   const pod = await JobManagerPod.start({
-    cp, namespace: ns, name, nodeName: NODE, template, podIp, zookeeper: zk.connectString, clusterId,
+    cp,
+    namespace: ns,
+    name,
+    nodeName: NODE,
+    template,
+    podIp,
+    zookeeper: zk.connectString,
+    clusterId,
     jmSessionTimeoutMs: JM_SESSION_TIMEOUT_MS,
     extraLabels: { ...(o.cluster ? { [CLUSTER]: o.cluster } : {}), ...o.extraLabels },
     sidecarEnv: { JOBMANAGER_CHECK_INTERVAL_MS: '1000', JOBMANAGER_CHECK_TIMEOUT_MS: '500', ...o.env },
@@ -116,7 +128,9 @@ function watchDoubleLeaders(cluster: string) {
   return { stop: () => (off(), { versions, doubles }) };
 }
 
-async function debugState(pod: JobManagerPod): Promise<{ labelRouting: Record<string, unknown> & { lastError: Record<string, unknown> | null } }> {
+async function debugState(
+  pod: JobManagerPod,
+): Promise<{ labelRouting: Record<string, unknown> & { lastError: Record<string, unknown> | null } }> {
   const res = await fetch(`http://127.0.0.1:${pod.debugPort}/debug/state`);
   assert.equal(res.status, 200);
   return (await res.json()) as { labelRouting: Record<string, unknown> & { lastError: Record<string, unknown> | null } };
@@ -128,7 +142,12 @@ async function readyz(pod: JobManagerPod): Promise<{ status: number; reason: str
 }
 
 /** Retries a request the RBAC authorizer may not allow yet: it learns of bindings from an informer. */
-async function untilStatus(what: string, attempt: () => Promise<{ status: number; body: string }>, status: number, timeoutMs = RBAC_PROPAGATION_MS) {
+async function untilStatus(
+  what: string,
+  attempt: () => Promise<{ status: number; body: string }>,
+  status: number,
+  timeoutMs = RBAC_PROPAGATION_MS,
+) {
   const deadline = performance.now() + timeoutMs;
   let last: { status: number; body: string } | undefined;
   while (performance.now() < deadline) {
@@ -151,8 +170,11 @@ before(async () => {
   otherNs = await cp.createNamespace('other');
   const rendered = await renderOverlay(cp, { resources: [join(MANIFESTS_DIR, 'label-mode')], namespace: ns });
   rbacObjects = rendered.objects.filter((o) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(o.kind ?? ''));
-  assert.deepEqual(rbacObjects.map((o) => `${o.kind}/${o.metadata.name}`).sort(),
-    ['Role/flink-ha-sidecar', 'RoleBinding/flink-ha-sidecar', 'ServiceAccount/flink-ha-sidecar']);
+  assert.deepEqual(rbacObjects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
+    'Role/flink-ha-sidecar',
+    'RoleBinding/flink-ha-sidecar',
+    'ServiceAccount/flink-ha-sidecar',
+  ]);
   await applyRbac();
   template = jobManagerTemplate(rendered.objects);
   assert.equal(template.spec?.serviceAccountName, SERVICE_ACCOUNT);
@@ -170,7 +192,12 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
   it('the shipped Role lets the service account get, list and patch pods in its namespace, and refuses everything else with 403', async () => {
     const target = (await createPodFromTemplate(cp, { namespace: ns, name: 'rbac-target', nodeName: NODE, template })).metadata.name;
     // A JobManager pod of another namespace (whose own service account is the default one).
-    await createPodFromTemplate(cp, { namespace: otherNs, name: 'elsewhere', nodeName: NODE, template: { ...template, spec: { ...template.spec!, serviceAccountName: 'default' } } });
+    await createPodFromTemplate(cp, {
+      namespace: otherNs,
+      name: 'elsewhere',
+      nodeName: NODE,
+      template: { ...template, spec: { ...template.spec!, serviceAccountName: 'default' } },
+    });
     const token = await requestToken(cp, ns, SERVICE_ACCOUNT, { expirationSeconds: 3607 });
     const as = (method: string, path: string, body?: unknown, contentType?: string) =>
       cp.request(method, path, { token, ...(body === undefined ? {} : { body }), ...(contentType ? { contentType } : {}) });
@@ -188,17 +215,29 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
       ['create a pod', 'POST', pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'x' }, spec: template.spec }],
       ['update (PUT) a pod', 'PUT', `${pods}/${target}`, JSON.parse(patched.body)],
       ['watch pods', 'GET', `${pods}?watch=1&timeoutSeconds=1`],
-      ['patch a pod\'s status', 'PATCH', `${pods}/${target}/status`, { status: { phase: 'Failed' } }, 'application/merge-patch+json'],
+      ["patch a pod's status", 'PATCH', `${pods}/${target}/status`, { status: { phase: 'Failed' } }, 'application/merge-patch+json'],
       ['evict a pod', 'POST', `${pods}/${target}/eviction`, { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: target } }],
       ['exec into a pod', 'POST', `${pods}/${target}/exec?command=true&container=ha-sidecar&stdout=true`],
       ['list secrets', 'GET', `/api/v1/namespaces/${ns}/secrets`],
       ['read a configmap', 'GET', `/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt`],
       ['list services', 'GET', `/api/v1/namespaces/${ns}/services`],
       ['list pods of another namespace', 'GET', `/api/v1/namespaces/${otherNs}/pods`],
-      ['patch a pod of another namespace', 'PATCH', `/api/v1/namespaces/${otherNs}/pods/elsewhere`, { metadata: { labels: { [ROLE]: 'leader' } } }, 'application/merge-patch+json'],
+      [
+        'patch a pod of another namespace',
+        'PATCH',
+        `/api/v1/namespaces/${otherNs}/pods/elsewhere`,
+        { metadata: { labels: { [ROLE]: 'leader' } } },
+        'application/merge-patch+json',
+      ],
       ['list pods cluster-wide', 'GET', '/api/v1/pods'],
       ['list nodes', 'GET', '/api/v1/nodes'],
-      ['patch its own Role', 'PATCH', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/flink-ha-sidecar`, { rules: [] }, 'application/merge-patch+json'],
+      [
+        'patch its own Role',
+        'PATCH',
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles/flink-ha-sidecar`,
+        { rules: [] },
+        'application/merge-patch+json',
+      ],
     ];
     for (const [what, method, path, body, contentType] of refused) {
       const res = await as(method, path, body, contentType);
@@ -208,11 +247,14 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
 
     // What the server says the token may do on pods, from the Role and nothing else.
     const review = await as('POST', '/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', {
-      apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectRulesReview', spec: { namespace: ns },
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectRulesReview',
+      spec: { namespace: ns },
     });
     assert.equal(review.status, 201, review.body);
-    const rules = (JSON.parse(review.body) as { status: { resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[] }[] } })
-      .status.resourceRules.filter((r) => r.resources?.some((x) => x.startsWith('pods') || x === '*'));
+    const rules = (
+      JSON.parse(review.body) as { status: { resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[] }[] } }
+    ).status.resourceRules.filter((r) => r.resources?.some((x) => x.startsWith('pods') || x === '*'));
     assert.deepEqual(rules, [{ verbs: ['get', 'list', 'patch'], apiGroups: [''], resources: ['pods'] }]);
   });
 
@@ -221,13 +263,20 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     // The leader before a crash, whose sidecar never came back.
     await createPodFromTemplate(cp, { namespace: ns, name: 'jm-ghost', nodeName: NODE, template, extraLabels: { [ROLE]: 'leader' } });
     // Another Flink cluster's leader in the same namespace.
-    await createPodFromTemplate(cp, { namespace: ns, name: 'other-jm-0', nodeName: NODE, template, extraLabels: { [CLUSTER]: 'other-cluster', [ROLE]: 'leader' } });
+    await createPodFromTemplate(cp, {
+      namespace: ns,
+      name: 'other-jm-0',
+      nodeName: NODE,
+      template,
+      extraLabels: { [CLUSTER]: 'other-cluster', [ROLE]: 'leader' },
+    });
     await pods.waitUntil('ghost and foreign pods seen', (o) => o.has('jm-ghost') && o.has('other-jm-0'), LABELS_MS);
     const foreignVersions: (string | undefined)[] = [];
     const ownerVersions: (string | undefined)[] = [];
     const offForeign = pods.onChange((_i, e) => {
       if (e.object.metadata.name === 'other-jm-0' && e.type !== 'DELETED') foreignVersions.push(e.object.metadata.labels?.[ROLE]);
-      if (/^jm-[ab]$/.test(e.object.metadata.name) && e.type !== 'DELETED') ownerVersions.push(e.object.metadata.labels?.['example.com/owner']);
+      if (/^jm-[ab]$/.test(e.object.metadata.name) && e.type !== 'DELETED')
+        ownerVersions.push(e.object.metadata.labels?.['example.com/owner']);
     });
     const doubles = watchDoubleLeaders('flink-cluster');
     const eventsFrom = pods.events.length;
@@ -251,7 +300,9 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
       await standby.jm.waitFor(/^leader rest_server /, ELECTION_MS, since);
       const electedAtMs = standby.jm.events.slice(since).find((e) => e.line.startsWith('leader rest_server '))!.atMs;
       await expectLabels(standby, [leader]);
-      const labelledAtMs = pods.events.find((e) => e.atMs >= electedAtMs && e.object.metadata.name === standby.name && e.object.metadata.labels?.[ROLE] === 'leader')?.atMs;
+      const labelledAtMs = pods.events.find(
+        (e) => e.atMs >= electedAtMs && e.object.metadata.name === standby.name && e.object.metadata.labels?.[ROLE] === 'leader',
+      )?.atMs;
       latencies.push((labelledAtMs ?? Number.NaN) - electedAtMs);
       // The kubelet restarts the killed container: the JobManager comes back as a standby.
       await leader.startJobManager();
@@ -259,21 +310,37 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     }
     const { versions, doubles: seenDoubles } = doubles.stop();
     offForeign();
-    console.log(`label mode, real API server: ${FAILOVERS} kill -9 failovers; new leader elected -> its pod labelled leader: ` +
-      `${latencies.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}; ${versions} pod versions watched, ${seenDoubles.length} with two leader labels`);
+    console.log(
+      `label mode, real API server: ${FAILOVERS} kill -9 failovers; new leader elected -> its pod labelled leader: ` +
+        `${latencies.map((ms) => `${ms.toFixed(0)} ms`).join(', ')}; ${versions} pod versions watched, ${seenDoubles.length} with two leader labels`,
+    );
     assert.deepEqual(seenDoubles, []);
-    assert.ok(latencies.every((ms) => ms >= 0 && ms < 5000), `latencies ${latencies.join(',')}`);
-    assert.ok(foreignVersions.every((v) => v === 'leader'), `the other cluster's leader label changed: ${foreignVersions.join(',')}`);
+    assert.ok(
+      latencies.every((ms) => ms >= 0 && ms < 5000),
+      `latencies ${latencies.join(',')}`,
+    );
+    assert.ok(
+      foreignVersions.every((v) => v === 'leader'),
+      `the other cluster's leader label changed: ${foreignVersions.join(',')}`,
+    );
     assert.equal(labelOf('other-jm-0'), 'leader');
-    assert.ok(ownerVersions.length > 0 && ownerVersions.every((v) => v === 'someone-else'), `a label set by others was lost: ${ownerVersions.join(',')}`);
+    assert.ok(
+      ownerVersions.length > 0 && ownerVersions.every((v) => v === 'someone-else'),
+      `a label set by others was lost: ${ownerVersions.join(',')}`,
+    );
 
     // The server records who wrote the role label: the sidecar, by name (FIELD_MANAGER), as an Update.
     const got = JSON.parse((await cp.request('GET', `/api/v1/namespaces/${ns}/pods/${leader.name}`)).body) as PodObject & {
-      metadata: { managedFields: { manager: string; operation: string; fieldsV1?: { 'f:metadata'?: { 'f:labels'?: Record<string, unknown> } } }[] };
+      metadata: {
+        managedFields: { manager: string; operation: string; fieldsV1?: { 'f:metadata'?: { 'f:labels'?: Record<string, unknown> } } }[];
+      };
     };
     const owners = got.metadata.managedFields.filter((f) => f.fieldsV1?.['f:metadata']?.['f:labels']?.[`f:${ROLE}`] !== undefined);
     console.log(`the role label's field manager on the server: ${JSON.stringify(owners.map((f) => [f.manager, f.operation]))}`);
-    assert.deepEqual(owners.map((f) => [f.manager, f.operation]), [[FIELD_MANAGER, 'Update']]);
+    assert.deepEqual(
+      owners.map((f) => [f.manager, f.operation]),
+      [[FIELD_MANAGER, 'Update']],
+    );
 
     await Promise.all([a.stop(), b.stop()]);
   });
@@ -293,14 +360,23 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
       try {
         client = createKubeClient(loadInClusterKubeConfig(prefix), ns, { requestTimeoutMs: 5000 });
       } finally {
-        for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+        for (const [k, v] of [
+          ['KUBERNETES_SERVICE_HOST', saved.host],
+          ['KUBERNETES_SERVICE_PORT', saved.port],
+        ] as const) {
           if (v === undefined) delete process.env[k];
           else process.env[k] = v;
         }
       }
 
       const cluster = 'conflict-cluster';
-      await createPodFromTemplate(cp, { namespace: ns, name: 'c-ghost', nodeName: NODE, template, extraLabels: { [CLUSTER]: cluster, [ROLE]: 'leader', 'example.com/keep': 'yes' } });
+      await createPodFromTemplate(cp, {
+        namespace: ns,
+        name: 'c-ghost',
+        nodeName: NODE,
+        template,
+        extraLabels: { [CLUSTER]: cluster, [ROLE]: 'leader', 'example.com/keep': 'yes' },
+      });
       await createPodFromTemplate(cp, { namespace: ns, name: 'c-0', nodeName: NODE, template, extraLabels: { [CLUSTER]: cluster } });
 
       // The client alone: merge patches and preconditions as the server applies them.
@@ -316,10 +392,16 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
       assert.equal(stale.httpStatus, 409);
       assert.match(stale.message, /the object has been modified/);
       const removed = await client.patchPodLabels('c-ghost', { 'example.com/touched': null });
-      assert.deepEqual(Object.keys(removed.labels).filter((k) => k.startsWith('example.com/')), ['example.com/keep']);
+      assert.deepEqual(
+        Object.keys(removed.labels).filter((k) => k.startsWith('example.com/')),
+        ['example.com/keep'],
+      );
       assert.equal(removed.labels[ROLE], 'leader');
       for (const call of [() => client.getPod('never-was'), () => client.patchPodLabels('never-was', { [ROLE]: 'leader' })]) {
-        const err = await call().then(() => assert.fail('a missing pod was found'), (e: unknown) => e as KubernetesError);
+        const err = await call().then(
+          () => assert.fail('a missing pod was found'),
+          (e: unknown) => e as KubernetesError,
+        );
         assert.equal(err.reason, 'not-found');
         assert.equal(err.httpStatus, 404);
       }
@@ -335,7 +417,8 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
             for (const p of listed.filter((x) => x.name !== 'c-0')) {
               interfered += 1;
               const res = await cp.request('PATCH', `/api/v1/namespaces/${ns}/pods/${p.name}`, {
-                body: { metadata: { annotations: { 'example.com/writes': String(interfered) } } }, contentType: 'application/merge-patch+json',
+                body: { metadata: { annotations: { 'example.com/writes': String(interfered) } } },
+                contentType: 'application/merge-patch+json',
               });
               assert.equal(res.status, 200, res.body);
             }
@@ -352,16 +435,32 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
         },
       };
       const clusterId = `/kube-conflict-${Date.now()}`;
-      const jm = await FakeJobManager.start({ zookeeper: zk.connectString, layout: '1.15', clusterId, sessionTimeoutMs: JM_SESSION_TIMEOUT_MS });
+      const jm = await FakeJobManager.start({
+        zookeeper: zk.connectString,
+        layout: '1.15',
+        clusterId,
+        sessionTimeoutMs: JM_SESSION_TIMEOUT_MS,
+      });
       try {
         await jm.waitFor(/^leader rest_server /, ELECTION_MS);
         const sidecar = await startTestSidecar({
-          zookeeper: zk.connectString, clusterId, restUrl: jm.restUrl, advertised: ['127.0.0.1'], layout: '1.15',
-          labelRouting: { settings: { ...DEFAULT_LABEL_ROUTING, mode: 'label', podName: 'c-0', podNamespace: ns }, kubeClient: interfering },
+          zookeeper: zk.connectString,
+          clusterId,
+          restUrl: jm.restUrl,
+          advertised: ['127.0.0.1'],
+          layout: '1.15',
+          labelRouting: {
+            settings: { ...DEFAULT_LABEL_ROUTING, mode: 'label', podName: 'c-0', podNamespace: ns },
+            kubeClient: interfering,
+          },
         });
         try {
-          await pods.waitUntil('c-0 labelled leader, c-ghost unlabelled',
-            (o) => o.get('c-0')?.metadata.labels?.[ROLE] === 'leader' && o.get('c-ghost')?.metadata.labels?.[ROLE] === undefined, LABELS_MS, describePods);
+          await pods.waitUntil(
+            'c-0 labelled leader, c-ghost unlabelled',
+            (o) => o.get('c-0')?.metadata.labels?.[ROLE] === 'leader' && o.get('c-ghost')?.metadata.labels?.[ROLE] === undefined,
+            LABELS_MS,
+            describePods,
+          );
           // Two lists were answered by a write to the ghost before the labeler's conditional patch:
           // the server refused both patches (409), and the third list's patch went through.
           assert.equal(interfered, 2);
@@ -398,13 +497,20 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
       const since = b.jm.events.length;
       a.killJobManager();
       await b.jm.waitFor(/^leader rest_server /, ELECTION_MS, since);
-      await pods.waitUntil('z-b leader, z-a unlabelled by z-b', (o) =>
-        o.get('z-b')?.metadata.labels?.[ROLE] === 'leader' && o.get('z-a')?.metadata.labels?.[ROLE] === undefined, LABELS_MS, describePods);
+      await pods.waitUntil(
+        'z-b leader, z-a unlabelled by z-b',
+        (o) => o.get('z-b')?.metadata.labels?.[ROLE] === 'leader' && o.get('z-a')?.metadata.labels?.[ROLE] === undefined,
+        LABELS_MS,
+        describePods,
+      );
       const seen = pods.events.slice(fromEvent);
       const cleared = seen.findIndex((e) => e.object.metadata.name === 'z-a' && e.object.metadata.labels?.[ROLE] === undefined);
       const labelled = seen.findIndex((e) => e.object.metadata.name === 'z-b' && e.object.metadata.labels?.[ROLE] === 'leader');
       assert.ok(cleared >= 0 && cleared < labelled, `z-a cleared at ${cleared}, z-b labelled at ${labelled}`);
-      assert.ok(b.sidecar.lines.some((l) => l.msg === 'removed a stale leader label from another pod of the cluster' && l.pod === 'z-a'), b.sidecar.describe());
+      assert.ok(
+        b.sidecar.lines.some((l) => l.msg === 'removed a stale leader label from another pod of the cluster' && l.pod === 'z-a'),
+        b.sidecar.describe(),
+      );
     } finally {
       a.sidecar.kill('SIGCONT');
     }
@@ -426,8 +532,13 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     const b = await startPod('r-b', '10.244.2.11', clusterId, { cluster, env });
     await expectLabels(a, [b]);
     // Label mode: readiness means healthy, so the kubelet stand-in marks both pods Ready.
-    const podReady = (name: string, ready: boolean) => pods.waitUntil(`${name} Ready=${ready}`,
-      (o) => (o.get(name)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false) === ready, LABELS_MS, describePods);
+    const podReady = (name: string, ready: boolean) =>
+      pods.waitUntil(
+        `${name} Ready=${ready}`,
+        (o) => (o.get(name)?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false) === ready,
+        LABELS_MS,
+        describePods,
+      );
     await Promise.all([podReady('r-a', true), podReady('r-b', true)]);
 
     const token = readFile(a.tokenFile!, 'utf8');
@@ -435,7 +546,7 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     try {
       const deleted = await cp.request('DELETE', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/flink-ha-sidecar`);
       assert.equal(deleted.status, 200, deleted.body);
-      await untilStatus('the sidecar\'s token refused', asSidecar, 403);
+      await untilStatus("the sidecar's token refused", asSidecar, 403);
 
       const linesA = a.sidecar.lines.length;
       const linesB = b.sidecar.lines.length;
@@ -444,7 +555,12 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
       await b.jm.waitFor(/^leader rest_server /, ELECTION_MS, since);
       const failed = await b.sidecar.waitForLine('a failed label update', (l) => l.reason === 'forbidden', LABELS_MS, linesB);
       assert.equal(failed.httpStatus, 403);
-      await b.sidecar.waitForLine('readiness failing on the label', (l) => l.ready === false && l.reason === 'label-update-failing', LABELS_MS, linesB);
+      await b.sidecar.waitForLine(
+        'readiness failing on the label',
+        (l) => l.ready === false && l.reason === 'label-update-failing',
+        LABELS_MS,
+        linesB,
+      );
       // The standby's log says `reason: other-jm-leads` here (its transition takes the first failing
       // check of the verdict, where a standby's leadership check comes before the label's); /readyz
       // names the label.
@@ -486,9 +602,20 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     const fromEvent = pods.events.length;
     await a.terminate();
     assert.equal(a.sidecar.exitCode, 0, a.sidecar.describe());
-    assert.ok(a.sidecar.lines.some((l) => l.msg === 'role label removed'), a.sidecar.describe());
-    await pods.waitUntil('d-a removed, d-b leader', (o) => !o.has('d-a') && o.get('d-b')?.metadata.labels?.[ROLE] === 'leader', LABELS_MS, describePods);
-    const lastOfA = pods.events.slice(fromEvent).filter((e) => e.object.metadata.name === 'd-a').at(-1);
+    assert.ok(
+      a.sidecar.lines.some((l) => l.msg === 'role label removed'),
+      a.sidecar.describe(),
+    );
+    await pods.waitUntil(
+      'd-a removed, d-b leader',
+      (o) => !o.has('d-a') && o.get('d-b')?.metadata.labels?.[ROLE] === 'leader',
+      LABELS_MS,
+      describePods,
+    );
+    const lastOfA = pods.events
+      .slice(fromEvent)
+      .filter((e) => e.object.metadata.name === 'd-a')
+      .at(-1);
     assert.equal(lastOfA?.type, 'DELETED');
     assert.equal(lastOfA?.object.metadata.labels?.[ROLE], undefined, 'the pod went away still labelled');
     await b.stop();
@@ -507,7 +634,7 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     assert.equal(force.code, 0, force.stderr);
     const yToken = await readFile(y.tokenFile!, 'utf8');
     // The apiserver caches a token's authentication for up to 10 s.
-    await untilStatus('the deleted pod\'s token refused', () => cp.request('GET', `/api/v1/namespaces/${ns}/pods`, { token: yToken }), 401);
+    await untilStatus("the deleted pod's token refused", () => cp.request('GET', `/api/v1/namespaces/${ns}/pods`, { token: yToken }), 401);
 
     const linesY = y.sidecar.lines.length;
     const since = y.jm.events.length;
@@ -515,13 +642,22 @@ describe('label mode with the RBAC of manifests/label-mode on a real API server'
     await y.jm.waitFor(/^leader rest_server /, ELECTION_MS, since);
     const failed = await y.sidecar.waitForLine('a failed label update', (l) => l.reason === 'unauthorized', LABELS_MS, linesY);
     assert.equal(failed.httpStatus, 401);
-    await y.sidecar.waitForLine('readiness failing on the label', (l) => l.ready === false && l.reason === 'label-update-failing', LABELS_MS, linesY);
+    await y.sidecar.waitForLine(
+      'readiness failing on the label',
+      (l) => l.ready === false && l.reason === 'label-update-failing',
+      LABELS_MS,
+      linesY,
+    );
     assert.deepEqual(await readyz(y), { status: 503, reason: 'label-update-failing' });
     // The old leader's sidecar labels its pod standby; nobody is labelled leader: the Service has
     // no endpoint while the leading JobManager runs in a pod that no longer exists.
     await pods.waitUntil('f-a standby', (o) => o.get('f-a')?.metadata.labels?.[ROLE] === 'standby', LABELS_MS, describePods);
-    assert.deepEqual([...pods.objects.values()].filter((p) => p.metadata.labels?.[CLUSTER] === forced).map((p) => [p.metadata.name, p.metadata.labels?.[ROLE]]),
-      [['f-a', 'standby']]);
+    assert.deepEqual(
+      [...pods.objects.values()]
+        .filter((p) => p.metadata.labels?.[CLUSTER] === forced)
+        .map((p) => [p.metadata.name, p.metadata.labels?.[ROLE]]),
+      [['f-a', 'standby']],
+    );
     await Promise.all([x.stop(), y.stop()]);
   });
 });

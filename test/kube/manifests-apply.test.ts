@@ -67,8 +67,11 @@ interface Case {
 
 const CASES: Case[] = [
   ...FOUND.kustomizations.map((k) => ({ name: k, resources: [join(MANIFESTS_DIR, k)], components: [] })),
-  ...FOUND.kustomizations.filter(hasJobManager).flatMap((k) =>
-    FOUND.components.map((c) => ({ name: `${k}+${c}`, resources: [join(MANIFESTS_DIR, k)], components: [join(MANIFESTS_DIR, c)] }))),
+  ...FOUND.kustomizations
+    .filter(hasJobManager)
+    .flatMap((k) =>
+      FOUND.components.map((c) => ({ name: `${k}+${c}`, resources: [join(MANIFESTS_DIR, k)], components: [join(MANIFESTS_DIR, c)] })),
+    ),
 ];
 
 const key = (o: KubeObject): string => `${o.kind}/${o.metadata.name}`;
@@ -87,7 +90,10 @@ function withoutNamespace(o: KubeObject): unknown {
  * metadata.generation, which stays.
  */
 function comparable(o: KubeObject): unknown {
-  const copy = structuredClone(o) as KubeObject & { status?: unknown; metadata: { managedFields?: unknown; annotations?: Record<string, string> } };
+  const copy = structuredClone(o) as KubeObject & {
+    status?: unknown;
+    metadata: { managedFields?: unknown; annotations?: Record<string, string> };
+  };
   delete copy.status;
   delete copy.metadata.resourceVersion;
   delete copy.metadata.managedFields;
@@ -121,7 +127,9 @@ describe('manifests/ applied server-side to a real API server', () => {
       prometheusOperatorCrds(),
     ]);
     // Before anything that holds a PodMonitor or PrometheusRule (manifests/base includes ../monitoring).
-    const input = Object.values(crds.files).map((f) => readFileSync(f, 'utf8')).join('\n---\n');
+    const input = Object.values(crds.files)
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n---\n');
     await cp.kubectlOk(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], { input });
     for (const name of ['podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com']) {
       await cp.waitFor<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
@@ -145,38 +153,51 @@ describe('manifests/ applied server-side to a real API server', () => {
   it('finds the kustomizations and components it applies', () => {
     assert.deepEqual(FOUND.kustomizations, ['base', 'kubernetes-ha', 'label-mode', 'monitoring', 'zookeeper']);
     assert.deepEqual(FOUND.components, ['components/flink-conf-legacy', 'components/jobmanager-livez']);
-    assert.deepEqual(CASES.map((c) => c.name), [
-      'base',
-      'kubernetes-ha',
-      'label-mode',
-      'monitoring',
-      'zookeeper',
-      'base+components/flink-conf-legacy',
-      'base+components/jobmanager-livez',
-      'kubernetes-ha+components/flink-conf-legacy',
-      'kubernetes-ha+components/jobmanager-livez',
-      'label-mode+components/flink-conf-legacy',
-      'label-mode+components/jobmanager-livez',
-    ]);
+    assert.deepEqual(
+      CASES.map((c) => c.name),
+      [
+        'base',
+        'kubernetes-ha',
+        'label-mode',
+        'monitoring',
+        'zookeeper',
+        'base+components/flink-conf-legacy',
+        'base+components/jobmanager-livez',
+        'kubernetes-ha+components/flink-conf-legacy',
+        'kubernetes-ha+components/jobmanager-livez',
+        'label-mode+components/flink-conf-legacy',
+        'label-mode+components/jobmanager-livez',
+      ],
+    );
   });
 
   for (const c of CASES) {
     it(`${c.name}: validation and admission accept every object; each exists afterwards; a second apply changes nothing; every workload's pods are admitted under "restricted"`, async () => {
-      const shipped: Rendered = c.components.length === 0
-        ? await renderDirectory(cp, c.resources[0]!)
-        : await renderOverlay(cp, { resources: c.resources, components: c.components });
+      const shipped: Rendered =
+        c.components.length === 0
+          ? await renderDirectory(cp, c.resources[0]!)
+          : await renderOverlay(cp, { resources: c.resources, components: c.components });
       assert.ok(shipped.objects.length > 0);
 
       const ns = await cp.createNamespace(c.name.replace(/[^a-z0-9]+/g, '-').slice(0, 40));
-      await cp.kubectlOk(['label', 'namespace', ns,
-        'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted', 'pod-security.kubernetes.io/audit=restricted']);
+      await cp.kubectlOk([
+        'label',
+        'namespace',
+        ns,
+        'pod-security.kubernetes.io/enforce=restricted',
+        'pod-security.kubernetes.io/warn=restricted',
+        'pod-security.kubernetes.io/audit=restricted',
+      ]);
       const placed = await renderOverlay(cp, { resources: c.resources, components: c.components, namespace: ns });
       // What is applied is what ships, moved into the namespace and nothing else.
       assert.deepEqual(
         new Map(placed.objects.map((o) => [key(o), withoutNamespace(o)])),
         new Map(shipped.objects.map((o) => [key(o), withoutNamespace(o)])),
       );
-      assert.ok(placed.objects.every((o) => o.metadata.namespace === ns), 'every object is namespaced and moved');
+      assert.ok(
+        placed.objects.every((o) => o.metadata.namespace === ns),
+        'every object is namespaced and moved',
+      );
 
       const applied = await cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], { input: placed.yaml });
       assert.equal(applied.code, 0, `kubectl apply refused ${c.name}:\n${applied.stderr}`);
@@ -206,20 +227,38 @@ describe('manifests/ applied server-side to a real API server', () => {
       for (const w of workloads) {
         const resource = w.kind === 'Deployment' ? 'deployments' : 'statefulsets';
         const wanted = w.spec.replicas ?? 1;
-        await cp.waitFor<Workload>(
-          `/apis/apps/v1/namespaces/${ns}/${resource}?fieldSelector=${encodeURIComponent(`metadata.name=${w.metadata.name}`)}`,
-          (x) => x.status?.replicas === wanted,
-          { timeoutMs: WAIT_MS },
-        ).catch(async (err: unknown) => {
-          const events = await cp.kubectl(['get', 'events', '-n', ns, '--field-selector=type=Warning', '-o', 'custom-columns=OBJ:.involvedObject.name,MSG:.message']);
-          throw new Error(`${w.kind} ${w.metadata.name}: its pods were not all created: ${(err as Error).message}\nwarnings:\n${events.stdout}`);
-        });
-        const selector = Object.entries(w.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+        await cp
+          .waitFor<Workload>(
+            `/apis/apps/v1/namespaces/${ns}/${resource}?fieldSelector=${encodeURIComponent(`metadata.name=${w.metadata.name}`)}`,
+            (x) => x.status?.replicas === wanted,
+            { timeoutMs: WAIT_MS },
+          )
+          .catch(async (err: unknown) => {
+            const events = await cp.kubectl([
+              'get',
+              'events',
+              '-n',
+              ns,
+              '--field-selector=type=Warning',
+              '-o',
+              'custom-columns=OBJ:.involvedObject.name,MSG:.message',
+            ]);
+            throw new Error(
+              `${w.kind} ${w.metadata.name}: its pods were not all created: ${(err as Error).message}\nwarnings:\n${events.stdout}`,
+            );
+          });
+        const selector = Object.entries(w.spec.selector.matchLabels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
         const pods = JSON.parse(await cp.kubectlOk(['get', 'pods', '-n', ns, '-l', selector, '-o', 'json'])) as { items: ListedPod[] };
         assert.equal(pods.items.length, wanted, `${w.kind} ${w.metadata.name}: ${pods.items.length} pods`);
         for (const pod of pods.items) {
           for (const init of pod.spec.initContainers ?? []) {
-            assert.equal(init.restartPolicy, 'Always', `${pod.metadata.name}: init container ${init.name} is not a native sidecar on the server`);
+            assert.equal(
+              init.restartPolicy,
+              'Always',
+              `${pod.metadata.name}: init container ${init.name} is not a native sidecar on the server`,
+            );
           }
         }
       }
@@ -231,7 +270,13 @@ describe('manifests/ applied server-side to a real API server', () => {
 
   it('refuses invalid objects (so the checks above can fail): bad durations, unknown fields, an unknown restart policy, a pod breaking "restricted"', async () => {
     const ns = await cp.createNamespace('invalid');
-    await cp.kubectlOk(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+    await cp.kubectlOk([
+      'label',
+      'namespace',
+      ns,
+      'pod-security.kubernetes.io/enforce=restricted',
+      'pod-security.kubernetes.io/warn=restricted',
+    ]);
     const monitoring = await renderOverlay(cp, { resources: [join(MANIFESTS_DIR, 'monitoring')], namespace: ns });
     const rule = structuredClone(monitoring.objects.find((o) => o.kind === 'PrometheusRule')!) as KubeObject & {
       spec: { groups: { rules: Record<string, unknown>[] }[] };
@@ -239,7 +284,8 @@ describe('manifests/ applied server-side to a real API server', () => {
     const monitor = structuredClone(monitoring.objects.find((o) => o.kind === 'PodMonitor')!) as KubeObject & {
       spec: { podMetricsEndpoints: Record<string, unknown>[] };
     };
-    const apply = (object: unknown) => cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], { input: toYaml([object]) });
+    const apply = (object: unknown) =>
+      cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], { input: toYaml([object]) });
 
     // The shipped objects as they are: accepted (the control case).
     assert.equal((await apply(rule)).code, 0);
@@ -265,8 +311,18 @@ describe('manifests/ applied server-side to a real API server', () => {
     assert.match(refusedInterval.stderr, /podMetricsEndpoints\[0\]\.interval: Invalid value: "15 seconds"/, refusedInterval.stderr);
 
     const base = await renderOverlay(cp, { resources: [join(MANIFESTS_DIR, 'base')], namespace: ns });
-    const jm = structuredClone(base.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'flink-jobmanager')!) as KubeObject & {
-      spec: { template: { spec: { initContainers: Record<string, unknown>[]; containers: Record<string, unknown>[]; securityContext: Record<string, unknown> } } };
+    const jm = structuredClone(
+      base.objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'flink-jobmanager')!,
+    ) as KubeObject & {
+      spec: {
+        template: {
+          spec: {
+            initContainers: Record<string, unknown>[];
+            containers: Record<string, unknown>[];
+            securityContext: Record<string, unknown>;
+          };
+        };
+      };
     };
     const badPolicy = structuredClone(jm);
     badPolicy.spec.template.spec.initContainers[0]!['restartPolicy'] = 'Sometimes';
@@ -279,7 +335,9 @@ describe('manifests/ applied server-side to a real API server', () => {
     const rootTemplate = structuredClone(jm);
     rootTemplate.metadata.name = 'runs-as-root';
     rootTemplate.spec.template.spec.securityContext = { runAsNonRoot: false };
-    const warned = await cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], { input: toYaml([rootTemplate]) });
+    const warned = await cp.kubectl(['apply', '--server-side', `--field-manager=${FIELD_MANAGER}`, '--dry-run=server', '-f', '-'], {
+      input: toYaml([rootTemplate]),
+    });
     assert.equal(warned.code, 0, warned.stderr);
     assert.match(warned.stderr, /Warning: would violate PodSecurity "restricted:latest"/, warned.stderr);
 

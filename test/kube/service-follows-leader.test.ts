@@ -59,7 +59,13 @@ for (const mode of ['readiness', 'label'] as const) {
     let s: ServiceScenario;
 
     before(async () => {
-      s = await ServiceScenario.start({ cp, zookeeper: zk.connectString, mode, podIps: IPS[mode], jmSessionTimeoutMs: JM_SESSION_TIMEOUT_MS });
+      s = await ServiceScenario.start({
+        cp,
+        zookeeper: zk.connectString,
+        mode,
+        podIps: IPS[mode],
+        jmSessionTimeoutMs: JM_SESSION_TIMEOUT_MS,
+      });
     });
 
     after(async () => {
@@ -74,17 +80,31 @@ for (const mode of ['readiness', 'label'] as const) {
 
     /** After a failover: the pods' state in the API as the mode wants it. */
     const checkPods = async (leader: JobManagerPod, standby: JobManagerPod): Promise<void> => {
-      await s.podInformer.waitUntil(`${leader.name} Ready${mode === 'readiness' ? `, ${standby.name} not Ready` : ''}`, (o) => {
-        const l = o.get(leader.name);
-        const st = o.get(standby.name);
-        if (l === undefined || st === undefined || !isPodReady(l)) return false;
-        return mode === 'readiness' ? !isPodReady(st) : l.metadata.labels?.['flink-ha-sidecar/role'] === 'leader';
-      }, SETTLE_MS);
+      await s.podInformer.waitUntil(
+        `${leader.name} Ready${mode === 'readiness' ? `, ${standby.name} not Ready` : ''}`,
+        (o) => {
+          const l = o.get(leader.name);
+          const st = o.get(standby.name);
+          if (l === undefined || st === undefined || !isPodReady(l)) return false;
+          return mode === 'readiness' ? !isPodReady(st) : l.metadata.labels?.['flink-ha-sidecar/role'] === 'leader';
+        },
+        SETTLE_MS,
+      );
     };
 
     it('probes with the rendered readiness probe, and the Service selects as the mode says', async () => {
-      assert.deepEqual(s.probe, { path: '/readyz', containerPort: 8090, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 1 });
-      const svc = JSON.parse(await cp.kubectlOk(['get', 'service', 'flink-jobmanager', '-n', s.namespace, '-o', 'json'])) as { spec: { selector: Record<string, string> } };
+      assert.deepEqual(s.probe, {
+        path: '/readyz',
+        containerPort: 8090,
+        initialDelaySeconds: 0,
+        periodSeconds: 2,
+        timeoutSeconds: 1,
+        successThreshold: 1,
+        failureThreshold: 1,
+      });
+      const svc = JSON.parse(await cp.kubectlOk(['get', 'service', 'flink-jobmanager', '-n', s.namespace, '-o', 'json'])) as {
+        spec: { selector: Record<string, string> };
+      };
       assert.equal(svc.spec.selector['flink-ha-sidecar/role'], mode === 'label' ? 'leader' : undefined);
       const [leader, standby] = roles();
       await checkPods(leader, standby);
@@ -113,8 +133,10 @@ for (const mode of ['readiness', 'label'] as const) {
         assert.deepEqual(s.readySets.at(-1)?.ready, [standby.ip]);
       }
       const seen = s.readySets.slice(from);
-      console.log(`${mode} mode: ${FAILOVERS} SIGKILL failovers; new leader elected -> the Service lists it alone: ` +
-        `${settleMs.map((ms) => `${Math.round(ms)} ms`).join(', ')}; ready sets seen: ${seen.map((r) => `[${r.ready.join(' ')}]`).join(' ')}`);
+      console.log(
+        `${mode} mode: ${FAILOVERS} SIGKILL failovers; new leader elected -> the Service lists it alone: ` +
+          `${settleMs.map((ms) => `${Math.round(ms)} ms`).join(', ')}; ready sets seen: ${seen.map((r) => `[${r.ready.join(' ')}]`).join(' ')}`,
+      );
       assert.deepEqual(s.doubles, [], `two ready addresses: ${JSON.stringify(s.doubles)}`);
       // The slices did move: every failover went through the other address.
       assert.ok(seen.filter((r) => r.ready.length === 1).length >= FAILOVERS, JSON.stringify(seen));
@@ -141,15 +163,20 @@ for (const mode of ['readiness', 'label'] as const) {
         const next = seen.find((r) => r.atMs > d.atMs && r.ready.length <= 1);
         return (next?.atMs ?? Number.POSITIVE_INFINITY) - d.atMs;
       });
-      console.log(`${mode} mode: ${FAILOVERS} clean handovers; new leader elected -> the Service lists it alone: ` +
-        `${settleMs.map((ms) => `${Math.round(ms)} ms`).join(', ')}; ${doubles.length} with two ready addresses` +
-        (doubles.length > 0 ? ` (for ${overlapMs.map((ms) => `${Math.round(ms)} ms`).join(', ')})` : ''));
+      console.log(
+        `${mode} mode: ${FAILOVERS} clean handovers; new leader elected -> the Service lists it alone: ` +
+          `${settleMs.map((ms) => `${Math.round(ms)} ms`).join(', ')}; ${doubles.length} with two ready addresses` +
+          (doubles.length > 0 ? ` (for ${overlapMs.map((ms) => `${Math.round(ms)} ms`).join(', ')})` : ''),
+      );
       assert.deepEqual(doubles, [], `two ready addresses for ${overlapMs.join(',')} ms`);
       // Readiness mode: the handover wait, then the new pod's next probe; label mode: no kubelet. Plus slack.
       const probeMs = (s.probe.periodSeconds * s.probe.failureThreshold + s.probe.timeoutSeconds) * 1000;
       assert.ok(DEFAULT_LEADER_HANDOVER_DELAY_MS >= probeMs + 500, 'the default handover wait covers the shipped probe');
       const settleBoundMs = mode === 'label' ? 2000 : DEFAULT_LEADER_HANDOVER_DELAY_MS + s.probe.periodSeconds * 1000 + 1000;
-      assert.ok(settleMs.every((ms) => ms <= settleBoundMs), `settled after ${settleMs.join(',')} ms (bound ${settleBoundMs} ms)`);
+      assert.ok(
+        settleMs.every((ms) => ms <= settleBoundMs),
+        `settled after ${settleMs.join(',')} ms (bound ${settleBoundMs} ms)`,
+      );
     });
   });
 }

@@ -52,19 +52,30 @@ describe("the sidecar's HTTP server under abuse", () => {
     const longest = Math.max(...slow.map((s) => s.openMs));
     // listen.ts gives a client 5 s to send its headers; the server checks for expired ones every second.
     within(t, 'HTTP abuse', 'slow client cut off after', longest, 5000 + 1000 + 1500);
-    assert.ok(slow.every((s) => s.status === null || s.status === 408), `statuses ${JSON.stringify([...new Set(slow.map((s) => s.status))])}`);
+    assert.ok(
+      slow.every((s) => s.status === null || s.status === 408),
+      `statuses ${JSON.stringify([...new Set(slow.map((s) => s.status))])}`,
+    );
   });
 
   it('a flood of probes, kept-alive and connection-per-request: every one answered, others on time', async (t) => {
     const from = monotonicNow();
     // From another process: the flooding client's own work must not delay the sampled probes.
-    const { stdout: out } = await promisify(execFile)(process.execPath, ['--import', 'tsx', FLOOD, String(port), '64', '400', '16', '100'], {
-      timeout: 120_000,
-    });
+    const { stdout: out } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', FLOOD, String(port), '64', '400', '16', '100'],
+      {
+        timeout: 120_000,
+      },
+    );
     const result = JSON.parse(out) as { total: number; ms: number; statuses: Record<string, number> };
     t.diagnostic(`flood: ${result.total} requests in ${result.ms} ms, statuses ${JSON.stringify(result.statuses)}`);
     assert.equal(result.total, 64 * 400 + 16 * 100);
-    assert.deepEqual(Object.keys(result.statuses).sort(), ['200', '404', '503'], "only the probes' own answers (the leader fails /standby)");
+    assert.deepEqual(
+      Object.keys(result.statuses).sort(),
+      ['200', '404', '503'],
+      "only the probes' own answers (the leader fails /standby)",
+    );
     othersOnTime(t, 'a flood of 27200 requests', from, monotonicNow());
   });
 
@@ -113,8 +124,14 @@ describe("the sidecar's HTTP server under abuse", () => {
     ];
     for (const [what, bytes, expected] of cases) {
       const a = await rawRequest(port, bytes, 3000);
-      assert.ok(expected.includes(a.status), `${what}: got ${a.status} (${JSON.stringify(a.head.split('\r\n')[0])}), expected ${JSON.stringify(expected)}`);
-      assert.ok(a.status === null ? a.closedByServer : a.ms < 1000, `${what}: ${a.status === null ? 'left hanging' : `took ${Math.round(a.ms)} ms`}`);
+      assert.ok(
+        expected.includes(a.status),
+        `${what}: got ${a.status} (${JSON.stringify(a.head.split('\r\n')[0])}), expected ${JSON.stringify(expected)}`,
+      );
+      assert.ok(
+        a.status === null ? a.closedByServer : a.ms < 1000,
+        `${what}: ${a.status === null ? 'left hanging' : `took ${Math.round(a.ms)} ms`}`,
+      );
     }
     // Blank lines before a request line are allowed (RFC 9112), so a client that sends only
     // those is a slow client: cut off with the others' timeout.
@@ -123,7 +140,11 @@ describe("the sidecar's HTTP server under abuse", () => {
     // The process answers as before and has not changed its mind about anything.
     const live = await rawRequest(port, req('GET /livez HTTP/1.1'));
     assert.equal(live.status, 200);
-    assert.equal(c.sidecars[0]!.transitions.length, transitionsBefore, `the verdict changed during the abuse; ${c.sidecars[0]!.describe()}`);
+    assert.equal(
+      c.sidecars[0]!.transitions.length,
+      transitionsBefore,
+      `the verdict changed during the abuse; ${c.sidecars[0]!.describe()}`,
+    );
     assert.equal(c.sidecars[0]!.isReady, true);
     await c.verifySafety(t, 'HTTP abuse');
   });

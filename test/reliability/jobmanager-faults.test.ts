@@ -42,7 +42,13 @@ describe('the leader JobManager dies or freezes', () => {
       assert.match(down!.reason, /^(refused|connection-error)$/);
       // Its latch node lives until Flink's session times out; then the standby leads.
       const { readyMs } = await c.expectReadyLeader(t, scenario, 1, since, BOUNDS.newLeaderReadyMs);
-      within(t, scenario, 'JM killed -> a ready leader (log)', readyMs - killedAt, BOUNDS.settings.jmSessionTimeoutMs + 2 * BOUNDS.newLeaderReadyMs);
+      within(
+        t,
+        scenario,
+        'JM killed -> a ready leader (log)',
+        readyMs - killedAt,
+        BOUNDS.settings.jmSessionTimeoutMs + 2 * BOUNDS.newLeaderReadyMs,
+      );
       await c.verifySafety(t, scenario);
     });
   }
@@ -84,12 +90,25 @@ describe("the leader JobManager's REST API misbehaves", () => {
       const faultAt = monotonicNow();
       await c.jms[0]!.send(`rest ${f.mode}`);
       const down = await c.sidecars[0]!.waitUntilNotReady(10_000);
-      within(t, scenario, `rest ${f.mode} -> not ready (log)`, down!.atMs - faultAt, BOUNDS.settings.checkIntervalMs + BOUNDS.settings.checkTimeoutMs + 500);
+      within(
+        t,
+        scenario,
+        `rest ${f.mode} -> not ready (log)`,
+        down!.atMs - faultAt,
+        BOUNDS.settings.checkIntervalMs + BOUNDS.settings.checkTimeoutMs + 500,
+      );
       assert.equal(down!.reason, f.reason, `rest ${f.mode}`);
       assert.equal(down!.to, 'leader', 'still the leader, just not healthy');
       const healedAt = monotonicNow();
       await c.jms[0]!.send('rest auto');
-      await c.expectReadySince(t, scenario, 0, healedAt, BOUNDS.settings.checkIntervalMs + BOUNDS.settings.checkTimeoutMs + 500, `rest ${f.mode} healed`);
+      await c.expectReadySince(
+        t,
+        scenario,
+        0,
+        healedAt,
+        BOUNDS.settings.checkIntervalMs + BOUNDS.settings.checkTimeoutMs + 500,
+        `rest ${f.mode} healed`,
+      );
     }
     // Slower than usual but within the check timeout is healthy: no transition at all.
     const before = c.sidecars[0]!.transitions.length;

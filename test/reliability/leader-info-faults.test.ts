@@ -30,7 +30,11 @@ const infoHex = (address: string): string => encodeLeaderInformation(address, ra
 
 /** Every sidecar's last transition says not ready, for the given reason on the first. */
 async function allNotReady(c: Cluster, reason: RegExp, sinceMs: number): Promise<number> {
-  const t = await c.sidecars[0]!.waitForTransition(`not ready (${reason})`, (tr) => !tr.ready && reason.test(tr.reason) && tr.atMs >= sinceMs, 10_000);
+  const t = await c.sidecars[0]!.waitForTransition(
+    `not ready (${reason})`,
+    (tr) => !tr.ready && reason.test(tr.reason) && tr.atMs >= sinceMs,
+    10_000,
+  );
   for (const s of c.sidecars.slice(1)) {
     await s.waitForTransition(`not ready (${reason})`, (tr) => reason.test(tr.reason) && tr.atMs >= sinceMs, 10_000);
     assert.equal(s.isReady, false);
@@ -89,12 +93,16 @@ describe('leader information that cannot be trusted', () => {
   it('stale information: the latch holder has not published; nobody ready until the next leader publishes', async (t) => {
     const scenario = 'stale leader information';
     const c = await cluster('stale');
-    const paths = electionPaths({ root: '/flink', clusterId: c.clusterId, latchDir: '/leaderlatch', leaderDir: '/leader' }).find((p) => p.layout === '1.15')!;
+    const paths = electionPaths({ root: '/flink', clusterId: c.clusterId, latchDir: '/leaderlatch', leaderDir: '/leader' }).find(
+      (p) => p.layout === '1.15',
+    )!;
     // Queue order: jm0 (leads), a contender that never publishes, then jm1.
     await c.jms[1]!.send('resign');
     const client = await zk.connect(4000);
     const node = await new Promise<string>((resolve, reject) =>
-      client.create(`${paths.latchPath}/_c_${randomUUID()}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, (err, p) => (err ? reject(err) : resolve(p))),
+      client.create(`${paths.latchPath}/_c_${randomUUID()}-latch-`, Buffer.alloc(0), zookeeper.CreateMode.EPHEMERAL_SEQUENTIAL, (err, p) =>
+        err ? reject(err) : resolve(p),
+      ),
     );
     await c.jms[1]!.send('join');
     const resignedAt = monotonicNow();

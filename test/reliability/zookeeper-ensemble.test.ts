@@ -50,8 +50,13 @@ describe('a 3-node ZooKeeper ensemble', () => {
     await ensemble.waitForNoQuorum();
     c.mark('the last server stopped serving');
     for (const [i, s] of c.sidecars.entries()) {
-      const down = await s.waitForCurrent('ZooKeeper lost', (tr) => !tr.ready && tr.reason.startsWith('zookeeper-'), BOUNDS.ensembleReadyMs);
-      if (i === ready) within(t, scenario, 'second server killed -> leader not ready (log)', down.atMs - quorumLostAt, BOUNDS.ensembleReadyMs);
+      const down = await s.waitForCurrent(
+        'ZooKeeper lost',
+        (tr) => !tr.ready && tr.reason.startsWith('zookeeper-'),
+        BOUNDS.ensembleReadyMs,
+      );
+      if (i === ready)
+        within(t, scenario, 'second server killed -> leader not ready (log)', down.atMs - quorumLostAt, BOUNDS.ensembleReadyMs);
     }
     assert.ok(c.sidecars.every((s) => !s.isReady));
 
@@ -59,7 +64,9 @@ describe('a 3-node ZooKeeper ensemble', () => {
     // includes its JVM start and the leader election among the servers.
     marks = c.eventMarks();
     const restartedAt = c.mark(`start server ${second + 1}`);
-    const readyWithoutQuorum = c.sidecars.flatMap((s) => s.transitions.filter((tr) => tr.ready && tr.atMs > lostFor(c, quorumLostAt) && tr.atMs < restartedAt));
+    const readyWithoutQuorum = c.sidecars.flatMap((s) =>
+      s.transitions.filter((tr) => tr.ready && tr.atMs > lostFor(c, quorumLostAt) && tr.atMs < restartedAt),
+    );
     assert.deepEqual(readyWithoutQuorum, [], 'a sidecar was ready while ZooKeeper had no quorum');
     await ensemble.servers[second]!.start();
     await ensemble.waitForQuorum(2);

@@ -47,7 +47,11 @@ describe('ZooKeeper faults', () => {
     const restartedAt = c.mark('ZooKeeper started again');
     await zk.server.start();
     // Either JobManager may lead afterwards (Curator's latch re-creates its node on reconnect).
-    const first = await Promise.any(c.sidecars.map((s, i) => s.waitForTransition('ready', (tr) => tr.ready && tr.atMs >= restartedAt, BOUNDS.recoveredReadyMs + 10_000).then(() => i)));
+    const first = await Promise.any(
+      c.sidecars.map((s, i) =>
+        s.waitForTransition('ready', (tr) => tr.ready && tr.atMs >= restartedAt, BOUNDS.recoveredReadyMs + 10_000).then(() => i),
+      ),
+    );
     await c.expectReadySince(t, scenario, first, restartedAt, BOUNDS.recoveredReadyMs, 'ZooKeeper restarted');
     // ZooKeeper may show the old leader's latch node for a moment before its Curator re-creates it
     // after the reconnect; the JobManager whose sidecar is ready leads again soon after.

@@ -51,7 +51,11 @@ describe('ZooKeeper connection attempts that are never answered', () => {
       sessionTimeoutMs,
     });
     zk.cleanup(() => s.stop());
-    const connected = await s.waitFor('connected through the second connection', (st) => st.zookeeper.status === 'connected', 4 * sessionTimeoutMs);
+    const connected = await s.waitFor(
+      'connected through the second connection',
+      (st) => st.zookeeper.status === 'connected',
+      4 * sessionTimeoutMs,
+    );
     const tookMs = performance.now() - startedAt;
     assert.equal(proxy.swallowed(), 1);
     assert.match(connected.zookeeper.sessionId ?? '', /^[0-9a-f]{16}$/);

@@ -83,7 +83,10 @@ describe('install-system-deps.sh on a fresh machine', { skip: isRoot ? false : '
     const calls = machine.aptCalls();
     assert.equal(calls.length, 2);
     assert.match(calls[0] ?? '', /^update/);
-    assert.match(calls[1] ?? '', /install -y -qq --no-install-recommends zookeeper libcurator-recipes-java default-jdk-headless maven prometheus/);
+    assert.match(
+      calls[1] ?? '',
+      /install -y -qq --no-install-recommends zookeeper libcurator-recipes-java default-jdk-headless maven prometheus/,
+    );
     assert.deepEqual(readdirSync(machine.tmp), [], 'the apt log is removed on exit');
     // The second run finds everything and calls apt-get no more.
     const again = run(machine);

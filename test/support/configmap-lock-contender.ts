@@ -104,8 +104,19 @@ export function flinkHaProfile(flinkVersion: string, layout?: HaLayout): FlinkHa
   const chosen = layout ?? ownLayout;
   if (chosen === '1.15' && !at(115)) throw new Error(`Flink ${flinkVersion} keeps one ConfigMap per component (layout 1.14)`);
   if (chosen === '1.14' && at(118)) throw new Error(`Flink ${flinkVersion} has no per-component ConfigMaps (layout 1.15)`);
-  const fabric8 = at(202) ? '7.3.1' : at(200) ? '6.13.4' : at(119) ? '6.9.2' : at(118) ? '6.6.2'
-    : at(117) ? '5.12.4' : at(114) ? '5.5.0' : '4.9.2';
+  const fabric8 = at(202)
+    ? '7.3.1'
+    : at(200)
+      ? '6.13.4'
+      : at(119)
+        ? '6.9.2'
+        : at(118)
+          ? '6.6.2'
+          : at(117)
+            ? '5.12.4'
+            : at(114)
+              ? '5.5.0'
+              : '4.9.2';
   return {
     flinkVersion: `${match[1]}.${match[2]}`,
     fabric8,
@@ -210,7 +221,9 @@ export function formatJavaDuration(ms: number): string {
   if (minutes > 0) out += `${minutes}M`;
   if (secMs > 0) {
     const whole = Math.floor(secMs / 1000);
-    const frac = String(secMs % 1000).padStart(3, '0').replace(/0+$/, '');
+    const frac = String(secMs % 1000)
+      .padStart(3, '0')
+      .replace(/0+$/, '');
     out += frac === '' ? `${whole}S` : `${whole}.${frac}S`;
   }
   return out;
@@ -221,12 +234,15 @@ export function formatJavaDuration(ms: number): string {
  * declaration order, a null holderIdentity omitted (KubernetesSerialization's NON_NULL inclusion).
  */
 export function formatLeaderElectionRecord(record: LeaderElectionRecord, profile: FlinkHaProfile): string {
-  const lease = profile.leaseDurationFormat === 'iso-8601'
-    ? JSON.stringify(formatJavaDuration(record.leaseDurationMs))
-    : formatDecimalSeconds(record.leaseDurationMs);
+  const lease =
+    profile.leaseDurationFormat === 'iso-8601'
+      ? JSON.stringify(formatJavaDuration(record.leaseDurationMs))
+      : formatDecimalSeconds(record.leaseDurationMs);
   const holder = record.holderIdentity === null ? '' : `"holderIdentity":${JSON.stringify(record.holderIdentity)},`;
-  return `{${holder}"leaseDuration":${lease},"acquireTime":"${formatMicroTime(record.acquireTimeMicros)}",` +
-    `"renewTime":"${formatMicroTime(record.renewTimeMicros)}","leaderTransitions":${record.leaderTransitions}}`;
+  return (
+    `{${holder}"leaseDuration":${lease},"acquireTime":"${formatMicroTime(record.acquireTimeMicros)}",` +
+    `"renewTime":"${formatMicroTime(record.renewTimeMicros)}","leaderTransitions":${record.leaderTransitions}}`
+  );
 }
 
 /** Jackson's DurationDeserializer: decimal seconds or an ISO-8601 string. */
@@ -294,7 +310,11 @@ export interface ApiResponse {
 
 /** An error status from the API server; `code` as fabric8's KubernetesClientException#getCode. */
 export class KubeApiError extends Error {
-  constructor(readonly code: number, readonly body: string, what: string) {
+  constructor(
+    readonly code: number,
+    readonly body: string,
+    what: string,
+  ) {
     super(`${what}: HTTP ${code} ${body.slice(0, 300)}`);
   }
 }
@@ -341,7 +361,10 @@ class KubeApi {
   private readonly agent: Agent;
   private destroyed = false;
 
-  constructor(private readonly creds: Credentials, private readonly requestTimeoutMs: number) {
+  constructor(
+    private readonly creds: Credentials,
+    private readonly requestTimeoutMs: number,
+  ) {
     this.agent = new Agent({
       keepAlive: true,
       ...(creds.ca !== undefined ? { ca: creds.ca } : {}),
@@ -407,7 +430,12 @@ class KubeApi {
     });
     req.once('error', (err) => end(err));
     req.end();
-    return { close: () => { ended = true; req.destroy(); } };
+    return {
+      close: () => {
+        ended = true;
+        req.destroy();
+      },
+    };
   }
 
   destroy(): void {
@@ -622,7 +650,10 @@ export class ConfigMapLockContender extends EventEmitter {
 
   private waitForEvent<T>(event: string, timeoutMs: number, what: string): Promise<T> {
     return new Promise<T>((resolveEvent, reject) => {
-      const onEvent = (value: T) => { cleanup(); resolveEvent(value); };
+      const onEvent = (value: T) => {
+        cleanup();
+        resolveEvent(value);
+      };
       const onDead = (err?: Error) => {
         cleanup();
         reject(new Error(`waiting for ${what}: the contender ${err === undefined ? 'was killed' : `died: ${err.message}`}`));
@@ -656,8 +687,10 @@ export class ConfigMapLockContender extends EventEmitter {
   start(): void {
     if (this.state !== 'new') throw new Error(`start(): the contender is ${this.state}`);
     this.state = 'running';
-    this.note(`start: flink ${this.profile.flinkVersion} (fabric8 ${this.profile.fabric8}), layout ${this.profile.layout}, ` +
-      `lock ${this.namespace}/${this.configMapName}, lease ${this.leaseDurationMs} ms, renew deadline ${this.renewDeadlineMs} ms, retry ${this.retryPeriodMs} ms`);
+    this.note(
+      `start: flink ${this.profile.flinkVersion} (fabric8 ${this.profile.fabric8}), layout ${this.profile.layout}, ` +
+        `lock ${this.namespace}/${this.configMapName}, lease ${this.leaseDurationMs} ms, renew deadline ${this.renewDeadlineMs} ms, retry ${this.retryPeriodMs} ms`,
+    );
     this.startWatch();
     this.runElector();
   }
@@ -689,8 +722,9 @@ export class ConfigMapLockContender extends EventEmitter {
         await this.withServiceLock(async () => {
           const removing = this.profile.resetUnconfirmed ? wasLeading && (await this.hasLeadership().catch(() => false)) : true;
           if (removing) {
-            await this.checkAndUpdate(componentId, null)
-              .catch((err: unknown) => this.note(`stop: removing leader information of ${componentId} failed: ${(err as Error).message}`));
+            await this.checkAndUpdate(componentId, null).catch((err: unknown) =>
+              this.note(`stop: removing leader information of ${componentId} failed: ${(err as Error).message}`),
+            );
           }
         });
       }
@@ -743,9 +777,10 @@ export class ConfigMapLockContender extends EventEmitter {
    * when the annotation does not name this identity (nothing written).
    */
   async writeLeaderInfo(info?: LeaderInfo | null, componentId = REST_SERVER_COMPONENT): Promise<boolean> {
-    const value = info === undefined
-      ? { sessionId: this.issuedSessionId ?? randomUUID(), address: this.components.get(componentId) ?? this.restAddress }
-      : info;
+    const value =
+      info === undefined
+        ? { sessionId: this.issuedSessionId ?? randomUUID(), address: this.components.get(componentId) ?? this.restAddress }
+        : info;
     return this.checkAndUpdate(componentId, value);
   }
 
@@ -764,11 +799,13 @@ export class ConfigMapLockContender extends EventEmitter {
     this.note(`writeRaw: PATCH -> ${res.status}`);
     if (res.status !== 404 || write.resourceVersion !== undefined) return res;
     const keep = <T>(m: Record<string, T | null> | undefined) =>
-      m === undefined ? undefined : Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null)) as Record<string, T>;
+      m === undefined ? undefined : (Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null)) as Record<string, T>);
     const created = await this.api.request('POST', this.configMapsPath(), {
-      apiVersion: 'v1', kind: 'ConfigMap',
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
       metadata: {
-        name: this.configMapName, namespace: this.namespace,
+        name: this.configMapName,
+        namespace: this.namespace,
         ...(write.annotation != null ? { annotations: { [LEADER_ANNOTATION_KEY]: write.annotation } } : {}),
         ...(write.labels !== undefined ? { labels: keep(write.labels) } : {}),
       },
@@ -884,8 +921,11 @@ export class ConfigMapLockContender extends EventEmitter {
     const { configMap, record } = await this.getLock();
     if (record === undefined) {
       const created: LeaderElectionRecord = {
-        holderIdentity: this.identity, leaseDurationMs: this.leaseDurationMs,
-        acquireTimeMicros: nowMicros, renewTimeMicros: nowMicros, leaderTransitions: 0,
+        holderIdentity: this.identity,
+        leaseDurationMs: this.leaseDurationMs,
+        acquireTimeMicros: nowMicros,
+        renewTimeMicros: nowMicros,
+        leaderTransitions: 0,
       };
       await this.createLock(created);
       this.updateObserved(session, created);
@@ -894,12 +934,17 @@ export class ConfigMapLockContender extends EventEmitter {
     const self = record.holderIdentity === this.identity;
     this.updateObserved(session, record);
     if (!self && !this.canBecomeLeader(record, nowMicros)) return false;
-    const transitions = this.profile.leaderTransitions === 'counts-renewals'
-      ? (self ? record.leaderTransitions + 1 : 0)
-      : record.leaderTransitions + (self ? 0 : 1);
+    const transitions =
+      this.profile.leaderTransitions === 'counts-renewals'
+        ? self
+          ? record.leaderTransitions + 1
+          : 0
+        : record.leaderTransitions + (self ? 0 : 1);
     const next: LeaderElectionRecord = {
-      holderIdentity: this.identity, leaseDurationMs: this.leaseDurationMs,
-      acquireTimeMicros: self ? record.acquireTimeMicros : nowMicros, renewTimeMicros: nowMicros,
+      holderIdentity: this.identity,
+      leaseDurationMs: this.leaseDurationMs,
+      acquireTimeMicros: self ? record.acquireTimeMicros : nowMicros,
+      renewTimeMicros: nowMicros,
       leaderTransitions: transitions,
     };
     await this.updateLock(next, configMap!, 'lock-update');
@@ -921,7 +966,7 @@ export class ConfigMapLockContender extends EventEmitter {
     const before = previous?.holderIdentity ?? null;
     const now = record.holderIdentity;
     if (before === now) return;
-    this.note(`observed holder ${before ?? 'none'} -> ${now === '' ? '"" (released)' : now ?? 'none'}`);
+    this.note(`observed holder ${before ?? 'none'} -> ${now === '' ? '"" (released)' : (now ?? 'none')}`);
     this.emit('newLeader', now);
     if (this.profile.renewDeadline === 'per-attempt') return;
     if (before === this.identity) this.onStopLeading(session);
@@ -955,7 +1000,10 @@ export class ConfigMapLockContender extends EventEmitter {
     if (record === undefined || record.holderIdentity !== this.identity) return false;
     const nowMicros = this.nowMicros();
     const released: LeaderElectionRecord = {
-      holderIdentity: '', leaseDurationMs: 1000, acquireTimeMicros: nowMicros, renewTimeMicros: nowMicros,
+      holderIdentity: '',
+      leaseDurationMs: 1000,
+      acquireTimeMicros: nowMicros,
+      renewTimeMicros: nowMicros,
       leaderTransitions: record.leaderTransitions,
     };
     await this.updateLock(released, configMap!, 'lock-release');
@@ -1047,22 +1095,27 @@ export class ConfigMapLockContender extends EventEmitter {
   private startWatch(): void {
     if (this.state !== 'running' && this.state !== 'stopping') return;
     const list = `${this.configMapsPath()}?fieldSelector=${encodeURIComponent(`metadata.name=${this.configMapName}`)}`;
-    void this.api.request('GET', list).then((res) => {
-      if (this.state !== 'running') return;
-      if (res.status !== 200) throw new KubeApiError(res.status, res.body, 'list ConfigMaps');
-      const listed = JSON.parse(res.body) as { items: ConfigMap[]; metadata: { resourceVersion: string } };
-      // An informer that relists reports what changed while it was not watching.
-      for (const cm of listed.items) {
-        if (this.lastSeenVersion !== undefined && cm.metadata.resourceVersion !== this.lastSeenVersion) {
-          this.enqueueWatchEvent('MODIFIED', cm);
-        } else {
-          this.lastSeenVersion = cm.metadata.resourceVersion;
+    void this.api
+      .request('GET', list)
+      .then((res) => {
+        if (this.state !== 'running') return;
+        if (res.status !== 200) throw new KubeApiError(res.status, res.body, 'list ConfigMaps');
+        const listed = JSON.parse(res.body) as { items: ConfigMap[]; metadata: { resourceVersion: string } };
+        // An informer that relists reports what changed while it was not watching.
+        for (const cm of listed.items) {
+          if (this.lastSeenVersion !== undefined && cm.metadata.resourceVersion !== this.lastSeenVersion) {
+            this.enqueueWatchEvent('MODIFIED', cm);
+          } else {
+            this.lastSeenVersion = cm.metadata.resourceVersion;
+          }
         }
-      }
-      this.watch = this.api.watch(`${list}&watch=1&resourceVersion=${listed.metadata.resourceVersion}&allowWatchBookmarks=false`,
-        (type, object) => this.enqueueWatchEvent(type, object),
-        () => this.rewatch());
-    }).catch(() => this.rewatch());
+        this.watch = this.api.watch(
+          `${list}&watch=1&resourceVersion=${listed.metadata.resourceVersion}&allowWatchBookmarks=false`,
+          (type, object) => this.enqueueWatchEvent(type, object),
+          () => this.rewatch(),
+        );
+      })
+      .catch(() => this.rewatch());
   }
 
   private rewatch(): void {
@@ -1080,9 +1133,11 @@ export class ConfigMapLockContender extends EventEmitter {
   private enqueueWatchEvent(type: string, cm: ConfigMap): void {
     if (type === 'ERROR' || cm.metadata?.name !== this.configMapName) return;
     this.lastSeenVersion = cm.metadata.resourceVersion;
-    this.watchQueue = this.watchQueue.then(() => this.onWatchEvent(type, cm)).catch((err: unknown) => {
-      if (!(err instanceof Dead)) this.note(`watch handler: ${(err as Error).message}`);
-    });
+    this.watchQueue = this.watchQueue
+      .then(() => this.onWatchEvent(type, cm))
+      .catch((err: unknown) => {
+        if (!(err instanceof Dead)) this.note(`watch handler: ${(err as Error).message}`);
+      });
   }
 
   /** ConfigMapCallbackHandlerImpl: corrections on MODIFIED, a fatal error on DELETED, both only while the annotation names this identity. */
@@ -1102,7 +1157,9 @@ export class ConfigMapLockContender extends EventEmitter {
         const confirmed = this.confirmed.get(componentId);
         if (sameInfo(external, confirmed)) continue;
         if (confirmed === undefined && !this.profile.resetUnconfirmed) continue;
-        this.note(`watch: leader information of ${componentId} ${describeInfo(external)} differs from confirmed ${describeInfo(confirmed)}: correcting`);
+        this.note(
+          `watch: leader information of ${componentId} ${describeInfo(external)} differs from confirmed ${describeInfo(confirmed)}: correcting`,
+        );
         try {
           await this.checkAndUpdate(componentId, confirmed ?? null);
         } catch (err) {
@@ -1129,16 +1186,18 @@ export class ConfigMapLockContender extends EventEmitter {
   private async createLock(record: LeaderElectionRecord): Promise<void> {
     const annotation = formatLeaderElectionRecord(record, this.profile);
     await this.interposed({ op: 'lock-create', attempt: 1, resourceVersion: undefined });
-    const res = await this.call(() => this.api.request('POST', this.configMapsPath(), {
-      apiVersion: 'v1',
-      kind: 'ConfigMap',
-      metadata: {
-        name: this.configMapName,
-        namespace: this.namespace,
-        ...(this.profile.labelsOnLock ? { labels: haConfigMapLabels(this.clusterId, this.profile) } : {}),
-        annotations: { [LEADER_ANNOTATION_KEY]: annotation },
-      },
-    }));
+    const res = await this.call(() =>
+      this.api.request('POST', this.configMapsPath(), {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: this.configMapName,
+          namespace: this.namespace,
+          ...(this.profile.labelsOnLock ? { labels: haConfigMapLabels(this.clusterId, this.profile) } : {}),
+          annotations: { [LEADER_ANNOTATION_KEY]: annotation },
+        },
+      }),
+    );
     if (res.status !== 201) throw new KubeApiError(res.status, res.body, 'create lock');
     this.wrote(record, annotation, 'created the lock');
   }
@@ -1154,17 +1213,24 @@ export class ConfigMapLockContender extends EventEmitter {
     await this.interposed({ op, attempt: 1, resourceVersion });
     let res: ApiResponse;
     if (this.profile.lockWrite === 'merge-patch') {
-      res = await this.call(() => this.api.request('PATCH', this.configMapPath(), {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: {
-          name: this.configMapName,
-          namespace: this.namespace,
-          ...(this.profile.labelsOnLock ? { labels: haConfigMapLabels(this.clusterId, this.profile) } : {}),
-          annotations: { [LEADER_ANNOTATION_KEY]: annotation },
-          resourceVersion,
-        },
-      }, 'application/merge-patch+json'));
+      res = await this.call(() =>
+        this.api.request(
+          'PATCH',
+          this.configMapPath(),
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name: this.configMapName,
+              namespace: this.namespace,
+              ...(this.profile.labelsOnLock ? { labels: haConfigMapLabels(this.clusterId, this.profile) } : {}),
+              annotations: { [LEADER_ANNOTATION_KEY]: annotation },
+              resourceVersion,
+            },
+          },
+          'application/merge-patch+json',
+        ),
+      );
     } else {
       const fresh = await this.call(() => this.readConfigMap());
       if (fresh === undefined) throw new KubeApiError(404, '', 'update lock: the ConfigMap is gone');
@@ -1193,9 +1259,12 @@ export class ConfigMapLockContender extends EventEmitter {
         lastError = err as Error;
         continue;
       }
-      if (cm === undefined) throw new Error(`Cannot retry checkAndUpdateConfigMap with configMap ${this.configMapName} because it does not exist.`);
+      if (cm === undefined)
+        throw new Error(`Cannot retry checkAndUpdateConfigMap with configMap ${this.configMapName} because it does not exist.`);
       if (!annotationNamesHolder(cm, this.identity)) {
-        this.note(`leader information of ${componentId} ${describeInfo(info ?? undefined)} not written: the annotation does not name ${this.identity}`);
+        this.note(
+          `leader information of ${componentId} ${describeInfo(info ?? undefined)} not written: the annotation does not name ${this.identity}`,
+        );
         return false;
       }
       const data = { ...cm.data };
@@ -1272,8 +1341,15 @@ export class ConfigMapLockContender extends EventEmitter {
     const ms = at - performance.now();
     if (ms > 0 && !session.cancelled) {
       await new Promise<void>((resolveSleep) => {
-        const timer = setTimeout(() => { session.wake = undefined; resolveSleep(); }, ms);
-        session.wake = () => { clearTimeout(timer); session.wake = undefined; resolveSleep(); };
+        const timer = setTimeout(() => {
+          session.wake = undefined;
+          resolveSleep();
+        }, ms);
+        session.wake = () => {
+          clearTimeout(timer);
+          session.wake = undefined;
+          resolveSleep();
+        };
       });
     }
     await this.gate();
@@ -1364,7 +1440,16 @@ class RenewTimeout extends Error {}
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new RenewTimeout(`no answer within ${ms} ms`)), ms);
-    promise.then((v) => { clearTimeout(timer); resolvePromise(v); }, (e: unknown) => { clearTimeout(timer); reject(e); });
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolvePromise(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
   });
 }
 

@@ -231,20 +231,30 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
     const server = `https://127.0.0.1:${apiServerPort}`;
     const pki = makePki(join(dir, 'pki'));
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
-    writeFileSync(kubeconfigPath, kubeconfig(server, pki.caPem, {
-      clientCert: readFileSync(pki.adminCert), clientKey: readFileSync(pki.adminKey),
-    }));
+    writeFileSync(
+      kubeconfigPath,
+      kubeconfig(server, pki.caPem, {
+        clientCert: readFileSync(pki.adminCert),
+        clientKey: readFileSync(pki.adminKey),
+      }),
+    );
     const controllerManagerKubeconfig = join(dir, 'controller-manager.kubeconfig');
-    writeFileSync(controllerManagerKubeconfig, kubeconfig(server, pki.caPem, {
-      clientCert: readFileSync(pki.controllerManagerCert), clientKey: readFileSync(pki.controllerManagerKey),
-    }));
+    writeFileSync(
+      controllerManagerKubeconfig,
+      kubeconfig(server, pki.caPem, {
+        clientCert: readFileSync(pki.controllerManagerCert),
+        clientKey: readFileSync(pki.controllerManagerKey),
+      }),
+    );
     const logFiles = {
       etcd: join(dir, 'etcd.log'),
       apiServer: join(dir, 'kube-apiserver.log'),
       controllerManager: join(dir, 'kube-controller-manager.log'),
     };
     const admin: ClientCertificate = {
-      ca: pki.caPem, cert: readFileSync(pki.adminCert, 'utf8'), key: readFileSync(pki.adminKey, 'utf8'),
+      ca: pki.caPem,
+      cert: readFileSync(pki.adminCert, 'utf8'),
+      key: readFileSync(pki.adminKey, 'utf8'),
     };
 
     const start = async (name: string, args: string[], logFile: string, ready: () => Promise<boolean>) => {
@@ -263,81 +273,110 @@ async function startOnce(binDir: string, opts: ControlPlaneOptions): Promise<Con
         await waitUntil(child, ready, deadline);
       } catch (err) {
         const tail = await readTail(logFile, LOG_TAIL_LINES);
-        const message = `${name} did not start: ${(err as Error).message}\n` +
+        const message =
+          `${name} did not start: ${(err as Error).message}\n` +
           `--- ${logFile} (last ${LOG_TAIL_LINES} lines; KUBE_TEST_KEEP_DIR=1 keeps the whole file) ---\n${tail}`;
         throw /address already in use/.test(tail) ? new PortTakenError(message) : new Error(message, { cause: err });
       }
     };
 
     await mkdir(join(dir, 'etcd'));
-    await start('etcd', [
-      '--name=etcd0',
-      `--data-dir=${join(dir, 'etcd')}`,
-      `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-      `--initial-cluster=etcd0=http://127.0.0.1:${etcdPeer}`,
-      // A test's data is thrown away; fsync on every write only slows the apiserver down.
-      '--unsafe-no-fsync',
-    ], logFiles.etcd, async () => {
-      const res = await get(httpRequest, `http://127.0.0.1:${etcdClient}/health`, {});
-      return res.status === 200 && res.body.includes('"health":"true"');
-    });
+    await start(
+      'etcd',
+      [
+        '--name=etcd0',
+        `--data-dir=${join(dir, 'etcd')}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=etcd0=http://127.0.0.1:${etcdPeer}`,
+        // A test's data is thrown away; fsync on every write only slows the apiserver down.
+        '--unsafe-no-fsync',
+      ],
+      logFiles.etcd,
+      async () => {
+        const res = await get(httpRequest, `http://127.0.0.1:${etcdClient}/health`, {});
+        return res.status === 200 && res.body.includes('"health":"true"');
+      },
+    );
 
-    await start('kube-apiserver', [
-      `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiServerPort}`,
-      `--cert-dir=${join(dir, 'apiserver-certs')}`,
-      `--tls-cert-file=${pki.servingCert}`,
-      `--tls-private-key-file=${pki.servingKey}`,
-      `--client-ca-file=${pki.caFile}`,
-      '--authorization-mode=Node,RBAC',
-      `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
-      `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
-      `--service-account-key-file=${pki.serviceAccountPublicKey}`,
-      `--service-account-signing-key-file=${pki.serviceAccountPrivateKey}`,
-      '--allow-privileged=true',
-      // The "kubernetes" Service would get 127.0.0.1 as its endpoint, which validation refuses for
-      // Endpoints; nothing in-cluster dials the apiserver here anyway.
-      '--endpoint-reconciler-type=none',
-      '--profiling=false',
-      ...(opts.apiServerArgs ?? []),
-    ], logFiles.apiServer, async () => (await get(httpsRequest, `${server}/readyz`, admin)).status === 200);
+    await start(
+      'kube-apiserver',
+      [
+        `--etcd-servers=http://127.0.0.1:${etcdClient}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiServerPort}`,
+        `--cert-dir=${join(dir, 'apiserver-certs')}`,
+        `--tls-cert-file=${pki.servingCert}`,
+        `--tls-private-key-file=${pki.servingKey}`,
+        `--client-ca-file=${pki.caFile}`,
+        '--authorization-mode=Node,RBAC',
+        `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
+        `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
+        `--service-account-key-file=${pki.serviceAccountPublicKey}`,
+        `--service-account-signing-key-file=${pki.serviceAccountPrivateKey}`,
+        '--allow-privileged=true',
+        // The "kubernetes" Service would get 127.0.0.1 as its endpoint, which validation refuses for
+        // Endpoints; nothing in-cluster dials the apiserver here anyway.
+        '--endpoint-reconciler-type=none',
+        '--profiling=false',
+        ...(opts.apiServerArgs ?? []),
+      ],
+      logFiles.apiServer,
+      async () => (await get(httpsRequest, `${server}/readyz`, admin)).status === 200,
+    );
 
-    await start('kube-controller-manager', [
-      `--kubeconfig=${controllerManagerKubeconfig}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${controllerManagerPort}`,
-      `--cert-dir=${join(dir, 'controller-manager-certs')}`,
-      '--leader-elect=false',
-      `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(',')}`,
-      '--use-service-account-credentials=false',
-      `--service-account-private-key-file=${pki.serviceAccountPrivateKey}`,
-      `--root-ca-file=${pki.caFile}`,
-      '--profiling=false',
-      ...(opts.controllerManagerArgs ?? []),
-    ], logFiles.controllerManager, async () => {
-      // Its serving certificate is self-signed, made at start; /healthz needs no credentials.
-      const res = await get(httpsRequest, `https://127.0.0.1:${controllerManagerPort}/healthz`, { insecure: true });
-      return res.status === 200;
-    });
+    await start(
+      'kube-controller-manager',
+      [
+        `--kubeconfig=${controllerManagerKubeconfig}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${controllerManagerPort}`,
+        `--cert-dir=${join(dir, 'controller-manager-certs')}`,
+        '--leader-elect=false',
+        `--controllers=${(opts.controllers ?? DEFAULT_CONTROLLERS).join(',')}`,
+        '--use-service-account-credentials=false',
+        `--service-account-private-key-file=${pki.serviceAccountPrivateKey}`,
+        `--root-ca-file=${pki.caFile}`,
+        '--profiling=false',
+        ...(opts.controllerManagerArgs ?? []),
+      ],
+      logFiles.controllerManager,
+      async () => {
+        // Its serving certificate is self-signed, made at start; /healthz needs no credentials.
+        const res = await get(httpsRequest, `https://127.0.0.1:${controllerManagerPort}/healthz`, { insecure: true });
+        return res.status === 200;
+      },
+    );
 
     const plane = makeControlPlane({
-      server, dir, binDir, kubeconfigPath, caPem: pki.caPem, caFile: pki.caFile, admin, logFiles,
+      server,
+      dir,
+      binDir,
+      kubeconfigPath,
+      caPem: pki.caPem,
+      caFile: pki.caFile,
+      admin,
+      logFiles,
       ports: { etcdClient, etcdPeer, apiServer: apiServerPort, controllerManager: controllerManagerPort },
-      components, stopAll,
+      components,
+      stopAll,
     });
     // The ServiceAccount controller creating "default" in "default" shows that the controller
     // manager's informers are synced and its controllers run, not only that it serves /healthz.
-    await plane.waitFor('/api/v1/namespaces/default/serviceaccounts', (sa) => sa.metadata.name === 'default',
-      { timeoutMs: Math.max(1000, deadline - performance.now()) })
+    await plane
+      .waitFor('/api/v1/namespaces/default/serviceaccounts', (sa) => sa.metadata.name === 'default', {
+        timeoutMs: Math.max(1000, deadline - performance.now()),
+      })
       .catch(async (err: unknown) => {
-        throw new Error(`kube-controller-manager did not create the default ServiceAccount: ${(err as Error).message}\n` +
-          `--- ${logFiles.controllerManager} (last ${LOG_TAIL_LINES} lines) ---\n` +
-          (await readTail(logFiles.controllerManager, LOG_TAIL_LINES)), { cause: err });
+        throw new Error(
+          `kube-controller-manager did not create the default ServiceAccount: ${(err as Error).message}\n` +
+            `--- ${logFiles.controllerManager} (last ${LOG_TAIL_LINES} lines) ---\n` +
+            (await readTail(logFiles.controllerManager, LOG_TAIL_LINES)),
+          { cause: err },
+        );
       });
     return plane;
   } catch (err) {
@@ -368,16 +407,20 @@ function makeControlPlane(parts: PlaneParts): ControlPlane {
   let stopping: Promise<void> | undefined;
 
   const kubectl = (args: readonly string[], opts: KubectlOptions = {}): Promise<KubectlResult> =>
-    runKubectl(join(binDir, 'kubectl'),
+    runKubectl(
+      join(binDir, 'kubectl'),
       // Its own discovery cache: kubectl's default lives in $HOME and outlives the cluster.
-      [`--kubeconfig=${opts.kubeconfig ?? kubeconfigPath}`, `--cache-dir=${cacheDir}`, ...args], opts);
+      [`--kubeconfig=${opts.kubeconfig ?? kubeconfigPath}`, `--cache-dir=${cacheDir}`, ...args],
+      opts,
+    );
 
   const request = async (method: string, path: string, opts: ApiRequestOptions = {}): Promise<ApiResponse> => {
-    const body = opts.body === undefined ? undefined
-      : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    const body = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
     const credentials: Credentials = opts.token === undefined ? admin : { ca: admin.ca, token: opts.token };
     return send(httpsRequest, `${server}${path}`, credentials, {
-      method, body, contentType: opts.contentType ?? 'application/json',
+      method,
+      body,
+      contentType: opts.contentType ?? 'application/json',
     });
   };
 
@@ -393,10 +436,17 @@ function makeControlPlane(parts: PlaneParts): ControlPlane {
         lastSeen = item;
         if (predicate(item)) return item;
       }
-      const outcome = await watchUntil<T>(`${server}${withQuery(listPath, {
-        watch: '1', resourceVersion: list.metadata.resourceVersion,
-        timeoutSeconds: String(Math.max(1, Math.ceil((deadline - performance.now()) / 1000))),
-      })}`, admin, predicate, deadline - performance.now(), (seen) => (lastSeen = seen));
+      const outcome = await watchUntil<T>(
+        `${server}${withQuery(listPath, {
+          watch: '1',
+          resourceVersion: list.metadata.resourceVersion,
+          timeoutSeconds: String(Math.max(1, Math.ceil((deadline - performance.now()) / 1000))),
+        })}`,
+        admin,
+        predicate,
+        deadline - performance.now(),
+        (seen) => (lastSeen = seen),
+      );
       if (outcome.matched) return outcome.object;
       // The watch ended (timed out server-side, or its resourceVersion expired): list again.
     }
@@ -487,27 +537,83 @@ function makePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true });
   const f = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  writeFileSync(f('ca.cnf'), [
-    '[req]', 'distinguished_name=dn', 'x509_extensions=ca', 'prompt=no',
-    '[dn]', 'CN=flink-ha-sidecar test cluster CA',
-    '[ca]', 'basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-    'subjectKeyIdentifier=hash', '',
-  ].join('\n'));
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-config', f('ca.cnf'), '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  writeFileSync(
+    f('ca.cnf'),
+    [
+      '[req]',
+      'distinguished_name=dn',
+      'x509_extensions=ca',
+      'prompt=no',
+      '[dn]',
+      'CN=flink-ha-sidecar test cluster CA',
+      '[ca]',
+      'basicConstraints=critical,CA:TRUE',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      'subjectKeyIdentifier=hash',
+      '',
+    ].join('\n'),
+  );
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-config',
+    f('ca.cnf'),
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
   const issue = (name: string, subject: string, extensions: string[]) => {
-    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', subject,
-      '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
-    writeFileSync(f(`${name}.ext`), ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature',
-      'authorityKeyIdentifier=keyid', ...extensions, ''].join('\n'));
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-      '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+    openssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      subject,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+    );
+    writeFileSync(
+      f(`${name}.ext`),
+      ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'authorityKeyIdentifier=keyid', ...extensions, ''].join('\n'),
+    );
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`),
+    );
   };
   // The in-cluster names and the first service IP, as kubeadm puts them, so that a client that
   // follows the "kubernetes" Service's name would also verify.
-  issue('apiserver', '/CN=kube-apiserver', ['extendedKeyUsage=serverAuth',
+  issue('apiserver', '/CN=kube-apiserver', [
+    'extendedKeyUsage=serverAuth',
     'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
-    'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local']);
+      'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
+  ]);
   issue('admin', '/O=system:masters/CN=flink-ha-sidecar-test-admin', ['extendedKeyUsage=clientAuth']);
   // With --use-service-account-credentials=false every controller acts as the manager itself, and
   // the system:kube-controller-manager ClusterRole covers only what the manager needs beside its
@@ -530,21 +636,25 @@ function makePki(dir: string): Pki {
   };
 }
 
-function kubeconfig(server: string, caPem: string,
-  user: { clientCert: Buffer; clientKey: Buffer } | { token: string }): string {
+function kubeconfig(server: string, caPem: string, user: { clientCert: Buffer; clientKey: Buffer } | { token: string }): string {
   const b64 = (data: string | Buffer) => Buffer.from(data).toString('base64');
-  const userEntry = 'token' in user
-    ? { token: user.token }
-    : { 'client-certificate-data': b64(user.clientCert), 'client-key-data': b64(user.clientKey) };
+  const userEntry =
+    'token' in user ? { token: user.token } : { 'client-certificate-data': b64(user.clientCert), 'client-key-data': b64(user.clientKey) };
   // JSON is valid YAML, and kubeconfig loaders (kubectl, @kubernetes/client-node) read both.
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'test', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
-    users: [{ name: 'test', user: userEntry }],
-    contexts: [{ name: 'test', context: { cluster: 'test', user: 'test' } }],
-    'current-context': 'test',
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'test', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
+        users: [{ name: 'test', user: userEntry }],
+        contexts: [{ name: 'test', context: { cluster: 'test', user: 'test' } }],
+        'current-context': 'test',
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 // ---- HTTP -----------------------------------------------------------------------------------------
@@ -564,8 +674,12 @@ function tlsOptions(credentials: Credentials): Record<string, unknown> {
   return {};
 }
 
-function send(requester: typeof httpsRequest | typeof httpRequest, url: string, credentials: Credentials,
-  opts: { method?: string; body?: string | undefined; contentType?: string; timeoutMs?: number } = {}): Promise<ApiResponse> {
+function send(
+  requester: typeof httpsRequest | typeof httpRequest,
+  url: string,
+  credentials: Credentials,
+  opts: { method?: string; body?: string | undefined; contentType?: string; timeoutMs?: number } = {},
+): Promise<ApiResponse> {
   return new Promise((resolveResponse, reject) => {
     const tls = tlsOptions(credentials);
     const headers: Record<string, string> = { accept: 'application/json', ...(tls['headers'] as Record<string, string>) };
@@ -593,8 +707,13 @@ function withQuery(path: string, query: Record<string, string>): string {
 }
 
 /** Follows one watch response until predicate matches, the server ends it, or timeoutMs runs out. */
-function watchUntil<T>(url: string, credentials: Credentials, predicate: (object: T) => boolean, timeoutMs: number,
-  onSeen: (object: T) => void): Promise<{ matched: true; object: T } | { matched: false }> {
+function watchUntil<T>(
+  url: string,
+  credentials: Credentials,
+  predicate: (object: T) => boolean,
+  timeoutMs: number,
+  onSeen: (object: T) => void,
+): Promise<{ matched: true; object: T } | { matched: false }> {
   return new Promise((resolveOutcome, reject) => {
     const tls = tlsOptions(credentials);
     let settled = false;
@@ -605,41 +724,40 @@ function watchUntil<T>(url: string, credentials: Credentials, predicate: (object
       req.destroy();
       resolveOutcome(outcome);
     };
-    const req = httpsRequest(url, { headers: { accept: 'application/json' }, agent: false, ...tls },
-      (res: IncomingMessage) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          settled = true;
-          clearTimeout(timer);
-          reject(new Error(`watch ${url}: HTTP ${res.statusCode}`));
-          return;
-        }
-        res.setEncoding('utf8');
-        let buffered = '';
-        res.on('data', (chunk: string) => {
-          buffered += chunk;
-          let newline: number;
-          while ((newline = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, newline).trim();
-            buffered = buffered.slice(newline + 1);
-            if (line === '') continue;
-            const event = JSON.parse(line) as { type: string; object: T };
-            // ERROR carries a Status, e.g. 410 Gone for an expired resourceVersion: relist.
-            if (event.type === 'ERROR') {
-              finish({ matched: false });
-              return;
-            }
-            if (event.type !== 'ADDED' && event.type !== 'MODIFIED') continue;
-            onSeen(event.object);
-            if (predicate(event.object)) {
-              finish({ matched: true, object: event.object });
-              return;
-            }
+    const req = httpsRequest(url, { headers: { accept: 'application/json' }, agent: false, ...tls }, (res: IncomingMessage) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        settled = true;
+        clearTimeout(timer);
+        reject(new Error(`watch ${url}: HTTP ${res.statusCode}`));
+        return;
+      }
+      res.setEncoding('utf8');
+      let buffered = '';
+      res.on('data', (chunk: string) => {
+        buffered += chunk;
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line === '') continue;
+          const event = JSON.parse(line) as { type: string; object: T };
+          // ERROR carries a Status, e.g. 410 Gone for an expired resourceVersion: relist.
+          if (event.type === 'ERROR') {
+            finish({ matched: false });
+            return;
           }
-        });
-        res.once('end', () => finish({ matched: false }));
-        res.once('error', () => finish({ matched: false }));
+          if (event.type !== 'ADDED' && event.type !== 'MODIFIED') continue;
+          onSeen(event.object);
+          if (predicate(event.object)) {
+            finish({ matched: true, object: event.object });
+            return;
+          }
+        }
       });
+      res.once('end', () => finish({ matched: false }));
+      res.once('error', () => finish({ matched: false }));
+    });
     const timer = setTimeout(() => finish({ matched: false }), Math.max(0, timeoutMs));
     req.once('error', (err) => {
       if (settled) return;
@@ -701,7 +819,7 @@ function runKubectl(command: string, args: readonly string[], opts: KubectlOptio
     child.once('close', (code) => {
       clearTimeout(timer);
       if (timedOut) stderr += `\n(killed after ${timeoutMs} ms)`;
-      resolveResult({ stdout, stderr, code: timedOut ? -1 : code ?? -1 });
+      resolveResult({ stdout, stderr, code: timedOut ? -1 : (code ?? -1) });
     });
     child.stdin.end(opts.input ?? '');
   });

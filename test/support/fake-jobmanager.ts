@@ -72,8 +72,13 @@ const JAVA_SOURCE_DIR = join(SUPPORT_DIR, 'java');
 const CACHE_ROOT = join(PROJECT_ROOT, '.cache', 'java');
 const MAIN_CLASS = 'FakeJobManager';
 const CURATOR_JARS = [
-  'curator-recipes.jar', 'curator-framework.jar', 'curator-client.jar', 'zookeeper.jar',
-  'zookeeper-jute.jar', 'guava.jar', 'slf4j-api.jar',
+  'curator-recipes.jar',
+  'curator-framework.jar',
+  'curator-client.jar',
+  'zookeeper.jar',
+  'zookeeper-jute.jar',
+  'guava.jar',
+  'slf4j-api.jar',
 ];
 /** Logging binding at run time only: slf4j-simple writes to stderr, which we keep for error messages. */
 const RUNTIME_JARS = [...CURATOR_JARS, 'slf4j-simple.jar'];
@@ -114,8 +119,8 @@ async function compile(): Promise<string> {
   await mkdir(staging, { recursive: true });
   try {
     await promisify(execFile)(
-      'javac', ['-Xlint:all,-path', '-Werror', '-d', staging, '-cp', classPath,
-        ...sources.map((name) => join(JAVA_SOURCE_DIR, name))],
+      'javac',
+      ['-Xlint:all,-path', '-Werror', '-d', staging, '-cp', classPath, ...sources.map((name) => join(JAVA_SOURCE_DIR, name))],
       { maxBuffer: 4 * 1024 * 1024 },
     );
   } catch (err) {
@@ -177,8 +182,14 @@ export class FakeJobManager {
   static async start(opts: FakeJobManagerOptions): Promise<FakeJobManager> {
     const classesDir = await compileFakeJobManager();
     const child = spawnJvm(
-      ['-Xmx128m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
-        '-cp', `${classesDir}:${javaClassPath(RUNTIME_JARS)}`, MAIN_CLASS, ...cliArgs(opts)],
+      [
+        '-Xmx128m',
+        '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+        '-cp',
+        `${classesDir}:${javaClassPath(RUNTIME_JARS)}`,
+        MAIN_CLASS,
+        ...cliArgs(opts),
+      ],
       undefined,
     );
     const jobManager = new FakeJobManager(child);
@@ -308,8 +319,16 @@ export class FakeJobManager {
 
   /** The recent output a failure message needs: what the JVM last said and last complained about. */
   private describeOutput(): string {
-    const stdout = this.events.slice(-10).map((event) => `  ${event.line}`).join('\n');
-    const stderr = this.stderrTail.trim().split('\n').slice(-STDERR_TAIL_LINES).map((line) => `  ${line}`).join('\n');
+    const stdout = this.events
+      .slice(-10)
+      .map((event) => `  ${event.line}`)
+      .join('\n');
+    const stderr = this.stderrTail
+      .trim()
+      .split('\n')
+      .slice(-STDERR_TAIL_LINES)
+      .map((line) => `  ${line}`)
+      .join('\n');
     return `last stdout lines:\n${stdout || '  (none)'}\nlast stderr lines:\n${stderr || '  (none)'}`;
   }
 

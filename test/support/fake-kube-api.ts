@@ -149,7 +149,8 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
   function route(req: http.IncomingMessage, body: string): Routed {
     const url = new URL(req.url ?? '/', 'http://fake');
     const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods(?:\/([^/]+))?$/.exec(url.pathname);
-    if (m === null) return { ...status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`), verb: null, pod: null };
+    if (m === null)
+      return { ...status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`), verb: null, pod: null };
     const ns = decodeURIComponent(m[1] ?? '');
     const name = m[2] === undefined ? null : decodeURIComponent(m[2]);
     const verb: KubeVerb | null =
@@ -162,13 +163,22 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     }
     if (denied.has(verb)) {
       const what = name === null ? 'pods' : `pods "${name}"`;
-      return fail(status(403, 'Forbidden',
-        `${what} is forbidden: User "system:serviceaccount:${ns}:default" cannot ${verb} resource "pods" in API group "" in the namespace "${ns}"`));
+      return fail(
+        status(
+          403,
+          'Forbidden',
+          `${what} is forbidden: User "system:serviceaccount:${ns}:default" cannot ${verb} resource "pods" in API group "" in the namespace "${ns}"`,
+        ),
+      );
     }
-    const injected = failures.find((f) => f.times > 0 && (f.verb === undefined || f.verb === verb) && (f.pod === undefined || f.pod === name));
+    const injected = failures.find(
+      (f) => f.times > 0 && (f.verb === undefined || f.verb === verb) && (f.pod === undefined || f.pod === name),
+    );
     if (injected) {
       injected.times -= 1;
-      return fail(status(injected.status, injected.status >= 500 ? 'InternalError' : 'BadRequest', `injected failure (HTTP ${injected.status})`));
+      return fail(
+        status(injected.status, injected.status >= 500 ? 'InternalError' : 'BadRequest', `injected failure (HTTP ${injected.status})`),
+      );
     }
 
     if (verb === 'list') {
@@ -178,7 +188,12 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
         .filter((p) => p.namespace === ns && selector.matches(p.labels))
         .sort((a, b) => a.name.localeCompare(b.name))
         .map(podJson);
-      return { status: 200, body: { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: String(version) }, items }, verb, pod: null };
+      return {
+        status: 200,
+        body: { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: String(version) }, items },
+        verb,
+        pod: null,
+      };
     }
 
     const pod = pods.get(key(ns, name ?? ''));
@@ -187,8 +202,13 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
 
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
     if (contentType !== MERGE_PATCH) {
-      return fail(status(415, 'UnsupportedMediaType',
-        `the body of the request was in an unknown format - accepted media types include: ${MERGE_PATCH} (this fake), got ${JSON.stringify(contentType)}`));
+      return fail(
+        status(
+          415,
+          'UnsupportedMediaType',
+          `the body of the request was in an unknown format - accepted media types include: ${MERGE_PATCH} (this fake), got ${JSON.stringify(contentType)}`,
+        ),
+      );
     }
     let patch: unknown;
     try {
@@ -198,8 +218,13 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     }
     const meta = (patch as { metadata?: { resourceVersion?: unknown; labels?: unknown } } | null)?.metadata;
     if (meta?.resourceVersion !== undefined && meta.resourceVersion !== pod.resourceVersion) {
-      return fail(status(409, 'Conflict',
-        `Operation cannot be fulfilled on pods "${pod.name}": the object has been modified; please apply your changes to the latest version and try again`));
+      return fail(
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on pods "${pod.name}": the object has been modified; please apply your changes to the latest version and try again`,
+        ),
+      );
     }
     const labels = meta?.labels;
     if (labels !== undefined && labels !== null) {
@@ -208,8 +233,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
         if (v !== null && typeof v !== 'string') return fail(status(422, 'Invalid', `metadata.labels.${k}: must be a string`));
       }
     }
-    const next: Record<string, string> =
-      labels === null ? {} : mergeLabels(pod.labels, (labels ?? {}) as Record<string, string | null>);
+    const next: Record<string, string> = labels === null ? {} : mergeLabels(pod.labels, (labels ?? {}) as Record<string, string | null>);
     if (!sameLabels(next, pod.labels)) {
       pod.labels = next;
       pod.resourceVersion = String(++version);
@@ -218,9 +242,7 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     return { status: 200, body: podJson(pod), verb, pod: name };
   }
 
-  const server = options.tls
-    ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler)
-    : http.createServer(handler);
+  const server = options.tls ? https.createServer({ cert: options.tls.cert, key: options.tls.key }, handler) : http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -244,7 +266,10 @@ export async function startFakeKubeApi(options: FakeKubeApiOptions = {}): Promis
     },
     pod: (name, namespace = DEFAULT_NAMESPACE) => pods.get(key(namespace, name)),
     podsWithLabel: (k, v, namespace = DEFAULT_NAMESPACE) =>
-      [...pods.values()].filter((p) => p.namespace === namespace && p.labels[k] === v).map((p) => p.name).sort(),
+      [...pods.values()]
+        .filter((p) => p.namespace === namespace && p.labels[k] === v)
+        .map((p) => p.name)
+        .sort(),
     deny: (...verbs) => verbs.forEach((v) => denied.add(v)),
     allowAll: () => denied.clear(),
     inject: (failure) => failures.push({ ...failure }),

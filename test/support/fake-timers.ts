@@ -44,7 +44,8 @@ export class FakeTime {
     for (;;) {
       let next: Pending | undefined;
       for (const p of this.pending) {
-        if (p.dueAtMs <= untilMs && (next === undefined || p.dueAtMs < next.dueAtMs || (p.dueAtMs === next.dueAtMs && p.seq < next.seq))) next = p;
+        if (p.dueAtMs <= untilMs && (next === undefined || p.dueAtMs < next.dueAtMs || (p.dueAtMs === next.dueAtMs && p.seq < next.seq)))
+          next = p;
       }
       if (next === undefined) break;
       this.pending.delete(next);

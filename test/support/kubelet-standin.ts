@@ -66,7 +66,10 @@ export async function renderDirectory(cp: ControlPlane, dir: string): Promise<Re
  * optionally moved into `namespace` (Kustomize's namespace transformer, which also rewrites the
  * namespace of a RoleBinding's ServiceAccount subjects), as a user's overlay would.
  */
-export async function renderOverlay(cp: ControlPlane, o: { resources: string[]; components?: string[]; namespace?: string }): Promise<Rendered> {
+export async function renderOverlay(
+  cp: ControlPlane,
+  o: { resources: string[]; components?: string[]; namespace?: string },
+): Promise<Rendered> {
   const dir = await mkdtemp(join(tmpdir(), 'kustomization-'));
   try {
     const rel = (p: string): string => relative(dir, p);
@@ -149,7 +152,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   private failure: Error | null = null;
   private readonly waiters = new Set<() => void>();
 
-  private constructor(private readonly cp: ControlPlane, private readonly listPath: string, private readonly tls: AdminTls) {}
+  private constructor(
+    private readonly cp: ControlPlane,
+    private readonly listPath: string,
+    private readonly tls: AdminTls,
+  ) {}
 
   static async start<T extends KubeObject>(cp: ControlPlane, listPath: string): Promise<Informer<T>> {
     const informer = new Informer<T>(cp, listPath, await adminTls(cp));
@@ -164,8 +171,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   /** Resolves once `predicate` holds for the current objects; rejects after timeoutMs quoting `describe`. */
-  waitUntil(what: string, predicate: (objects: ReadonlyMap<string, T>) => boolean, timeoutMs: number,
-    describe: (objects: ReadonlyMap<string, T>) => string = (o) => JSON.stringify([...o.keys()])): Promise<void> {
+  waitUntil(
+    what: string,
+    predicate: (objects: ReadonlyMap<string, T>) => boolean,
+    timeoutMs: number,
+    describe: (objects: ReadonlyMap<string, T>) => string = (o) => JSON.stringify([...o.keys()]),
+  ): Promise<void> {
     return new Promise((resolvePromise, reject) => {
       const check = (): boolean => {
         if (this.failure !== null) {
@@ -225,7 +236,8 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private watch(resourceVersion: string): void {
     if (this.stopped) return;
-    const path = `${this.listPath}${this.listPath.includes('?') ? '&' : '?'}` +
+    const path =
+      `${this.listPath}${this.listPath.includes('?') ? '&' : '?'}` +
       new URLSearchParams({ watch: '1', resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: '300' }).toString();
     let lastVersion = resourceVersion;
     const again = (relist: boolean): void => {
@@ -305,11 +317,19 @@ export interface PodObject extends KubeObject {
 }
 
 /** Creates a Pod from a pod template, bound to `nodeName`, and resolves with the created object. */
-export async function createPodFromTemplate(cp: ControlPlane, o: { namespace: string; name: string; nodeName: string; template: IPodTemplateSpec; extraLabels?: Record<string, string> }): Promise<PodObject> {
+export async function createPodFromTemplate(
+  cp: ControlPlane,
+  o: { namespace: string; name: string; nodeName: string; template: IPodTemplateSpec; extraLabels?: Record<string, string> },
+): Promise<PodObject> {
   const body = {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: o.name, namespace: o.namespace, labels: { ...(o.template.metadata?.labels ?? {}), ...(o.extraLabels ?? {}) }, annotations: o.template.metadata?.annotations },
+    metadata: {
+      name: o.name,
+      namespace: o.namespace,
+      labels: { ...(o.template.metadata?.labels ?? {}), ...(o.extraLabels ?? {}) },
+      annotations: o.template.metadata?.annotations,
+    },
     spec: { ...o.template.spec, nodeName: o.nodeName },
   };
   const created = await cp.request('POST', `/api/v1/namespaces/${o.namespace}/pods`, { body });
@@ -318,9 +338,15 @@ export async function createPodFromTemplate(cp: ControlPlane, o: { namespace: st
 }
 
 /** Patches the pod's status as the kubelet does (strategic merge patch; conditions merge by type). */
-export async function patchPodStatus(cp: ControlPlane, namespace: string, name: string, status: Record<string, unknown>): Promise<PodObject> {
+export async function patchPodStatus(
+  cp: ControlPlane,
+  namespace: string,
+  name: string,
+  status: Record<string, unknown>,
+): Promise<PodObject> {
   const res = await cp.request('PATCH', `/api/v1/namespaces/${namespace}/pods/${name}/status`, {
-    body: { status }, contentType: 'application/strategic-merge-patch+json',
+    body: { status },
+    contentType: 'application/strategic-merge-patch+json',
   });
   if (res.status !== 200) throw new Error(`patching the status of pod ${namespace}/${name}: ${res.status} ${res.body}`);
   return JSON.parse(res.body) as PodObject;
@@ -335,12 +361,18 @@ export function resolveEnv(env: readonly IEnvVar[], pod: PodObject): Record<stri
       out[e.name] = e.value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, v: string) => out[v] ?? m);
     } else if (e.valueFrom?.fieldRef !== undefined) {
       const path = e.valueFrom.fieldRef.fieldPath;
-      const value = path === 'metadata.name' ? pod.metadata.name
-        : path === 'metadata.namespace' ? pod.metadata.namespace
-        : path === 'status.podIP' ? pod.status?.podIP
-        : path === 'spec.serviceAccountName' ? pod.spec.serviceAccountName
-        : path === 'spec.nodeName' ? pod.spec.nodeName
-        : undefined;
+      const value =
+        path === 'metadata.name'
+          ? pod.metadata.name
+          : path === 'metadata.namespace'
+            ? pod.metadata.namespace
+            : path === 'status.podIP'
+              ? pod.status?.podIP
+              : path === 'spec.serviceAccountName'
+                ? pod.spec.serviceAccountName
+                : path === 'spec.nodeName'
+                  ? pod.spec.nodeName
+                  : undefined;
       if (value === undefined) throw new Error(`env ${e.name}: fieldRef ${path} is not resolved by the kubelet stand-in`);
       out[e.name] = value;
     } else {
@@ -374,9 +406,12 @@ export function probeSettings(probe: IProbe | undefined, container: IContainer):
   if (probe === undefined) return null;
   const get = probe.httpGet;
   if (get === undefined) throw new Error(`container ${container.name}: only httpGet probes are run by the kubelet stand-in`);
-  const port = typeof get.port === 'number' ? get.port
-    : /^\d+$/.test(get.port) ? Number(get.port)
-    : container.ports?.find((p) => p.name === get.port)?.containerPort;
+  const port =
+    typeof get.port === 'number'
+      ? get.port
+      : /^\d+$/.test(get.port)
+        ? Number(get.port)
+        : container.ports?.find((p) => p.name === get.port)?.containerPort;
   if (port === undefined) throw new Error(`container ${container.name}: probe port ${String(get.port)} is none of its ports`);
   return {
     path: get.path ?? '/',
@@ -480,7 +515,10 @@ export class ContainerProcess {
   private readonly exited: Promise<void>;
   private hasExitedFlag = false;
 
-  constructor(private readonly child: ChildProcess, readonly name: string) {
+  constructor(
+    private readonly child: ChildProcess,
+    readonly name: string,
+  ) {
     createInterface({ input: child.stdout!, crlfDelay: Infinity }).on('line', (raw) => {
       let line: LogLine;
       try {
@@ -551,8 +589,16 @@ export class ContainerProcess {
   }
 
   describe(lines = 12): string {
-    const out = this.lines.slice(-lines).map((l) => `  ${JSON.stringify(l)}`).join('\n');
-    const err = this.stderrTail.trim().split('\n').slice(-10).map((l) => `  ${l}`).join('\n');
+    const out = this.lines
+      .slice(-lines)
+      .map((l) => `  ${JSON.stringify(l)}`)
+      .join('\n');
+    const err = this.stderrTail
+      .trim()
+      .split('\n')
+      .slice(-10)
+      .map((l) => `  ${l}`)
+      .join('\n');
     return `last log lines:\n${out || '  (none)'}\nstderr:\n${err || '  (none)'}`;
   }
 
@@ -567,7 +613,11 @@ export class ContainerProcess {
  * whose /run is a fresh tmpfs with `serviceAccountDir` bind-mounted at `mountPath`, as the kubelet
  * mounts a projected volume into one container. The process keeps its pid through the execs.
  */
-export function spawnSidecar(name: string, env: Record<string, string>, mount?: { serviceAccountDir: string; mountPath: string }): ContainerProcess {
+export function spawnSidecar(
+  name: string,
+  env: Record<string, string>,
+  mount?: { serviceAccountDir: string; mountPath: string },
+): ContainerProcess {
   if (!existsSync(SIDECAR_MAIN)) throw new Error(`${SIDECAR_MAIN} is missing: run npm run build first`);
   let command: string;
   let args: string[];
@@ -581,7 +631,8 @@ export function spawnSidecar(name: string, env: Record<string, string>, mount?: 
     // needs no directory on the host.
     const real = mount.mountPath.replace(/^\/var\/run\//, '/run/');
     if (!real.startsWith('/run/')) throw new Error(`mount path ${mount.mountPath}: only paths under /run or /var/run are supported`);
-    const script = 'set -e; mount -t tmpfs -o size=1m,mode=755 tmpfs /run; mkdir -p "$MOUNT_PATH"; ' +
+    const script =
+      'set -e; mount -t tmpfs -o size=1m,mode=755 tmpfs /run; mkdir -p "$MOUNT_PATH"; ' +
       'mount --bind -o ro "$SOURCE_DIR" "$MOUNT_PATH"; ' +
       'if [ -x /usr/bin/setpriv ]; then exec /usr/bin/setpriv --pdeathsig SIGKILL -- "$NODE" "$MAIN"; else exec "$NODE" "$MAIN"; fi';
     command = 'unshare';
@@ -638,7 +689,10 @@ export class JobManagerPod {
   private stopped = false;
   private projectedTokenFile: string | null = null;
 
-  private constructor(readonly o: JobManagerPodOptions, ports: { rest: number; sidecar: number; debug: number }) {
+  private constructor(
+    readonly o: JobManagerPodOptions,
+    ports: { rest: number; sidecar: number; debug: number },
+  ) {
     this.restPort = ports.rest;
     this.sidecarPort = ports.sidecar;
     this.debugPort = ports.debug;
@@ -677,7 +731,13 @@ export class JobManagerPod {
 
   private async createPod(): Promise<void> {
     const { cp, namespace, name, nodeName, template, podIp } = this.o;
-    await createPodFromTemplate(cp, { namespace, name, nodeName, template, ...(this.o.extraLabels ? { extraLabels: this.o.extraLabels } : {}) });
+    await createPodFromTemplate(cp, {
+      namespace,
+      name,
+      nodeName,
+      template,
+      ...(this.o.extraLabels ? { extraLabels: this.o.extraLabels } : {}),
+    });
     const now = new Date().toISOString();
     this.pod = await patchPodStatus(cp, namespace, name, {
       phase: 'Running',
@@ -785,7 +845,8 @@ export class JobManagerPod {
   startProbing(): void {
     const container = containerOf(this.o.template.spec!, SIDECAR_CONTAINER);
     const url = (s: ProbeSettings): string => {
-      if (s.containerPort !== containerPortNamed(container, 'ha-probes')) throw new Error(`probe on port ${s.containerPort}, not the sidecar's`);
+      if (s.containerPort !== containerPortNamed(container, 'ha-probes'))
+        throw new Error(`probe on port ${s.containerPort}, not the sidecar's`);
       return `http://127.0.0.1:${this.sidecarPort}${s.path}`;
     };
     const readiness = probeSettings(container.readinessProbe, container);
@@ -877,8 +938,12 @@ function containerPortNamed(container: IContainer, name: string): number | undef
 }
 
 /** A TokenRequest for a service account, bound to a pod if given (as the kubelet requests projected tokens). */
-export async function requestToken(cp: ControlPlane, namespace: string, serviceAccount: string,
-  o: { expirationSeconds: number; audience?: string; pod?: { name: string; uid: string } }): Promise<string> {
+export async function requestToken(
+  cp: ControlPlane,
+  namespace: string,
+  serviceAccount: string,
+  o: { expirationSeconds: number; audience?: string; pod?: { name: string; uid: string } },
+): Promise<string> {
   const res = await cp.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`, {
     body: {
       apiVersion: 'authentication.k8s.io/v1',
@@ -903,7 +968,9 @@ export function isPodReady(pod: PodObject): boolean {
 
 export interface EndpointSlice extends KubeObject {
   addressType?: string;
-  endpoints?: { addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean }; targetRef?: { name: string } }[] | null;
+  endpoints?:
+    | { addresses: string[]; conditions?: { ready?: boolean; serving?: boolean; terminating?: boolean }; targetRef?: { name: string } }[]
+    | null;
 }
 
 /** The addresses listed as ready across every EndpointSlice of a Service. */
@@ -970,7 +1037,9 @@ export class ServiceScenario {
     const service = findObject(rendered.objects, 'Service', 'flink-jobmanager');
     const rbac = rendered.objects.filter((x) => ['ServiceAccount', 'Role', 'RoleBinding'].includes(x.kind ?? ''));
     if ((mode === 'label') !== (rbac.length === 3)) throw new Error(`${mode} mode with ${rbac.length} RBAC objects`);
-    await cp.kubectlOk(['apply', '--server-side', '--field-manager=flink-ha-sidecar-test', '-f', '-'], { input: toYaml([service, ...rbac]) });
+    await cp.kubectlOk(['apply', '--server-side', '--field-manager=flink-ha-sidecar-test', '-f', '-'], {
+      input: toYaml([service, ...rbac]),
+    });
     await registerNode(cp, nodeName);
     const template = jobManagerTemplate(rendered.objects);
     const sidecar = containerOf(template.spec!, SIDECAR_CONTAINER);
@@ -981,8 +1050,15 @@ export class ServiceScenario {
     const started: JobManagerPod[] = [];
     const startPod = async (i: 0 | 1): Promise<JobManagerPod> => {
       const pod = await JobManagerPod.start({
-        cp, namespace, name: `flink-jobmanager-${i}`, nodeName, template, podIp: o.podIps[i], zookeeper: o.zookeeper,
-        clusterId, jmSessionTimeoutMs: o.jmSessionTimeoutMs,
+        cp,
+        namespace,
+        name: `flink-jobmanager-${i}`,
+        nodeName,
+        template,
+        podIp: o.podIps[i],
+        zookeeper: o.zookeeper,
+        clusterId,
+        jmSessionTimeoutMs: o.jmSessionTimeoutMs,
         sidecarEnv: { JOBMANAGER_CHECK_INTERVAL_MS: '1000', JOBMANAGER_CHECK_TIMEOUT_MS: '500', ...o.sidecarEnv },
       });
       started.push(pod);
@@ -1019,8 +1095,9 @@ export class ServiceScenario {
       const ready = readyAddresses(this.slices.objects);
       return ready.length === 1 && ready[0] === pod.ip;
     };
-    await this.slices.waitUntil(`only ${pod.name} (${pod.ip}) ready in the Service`, only, timeoutMs,
-      (o) => JSON.stringify(readyAddresses(o)));
+    await this.slices.waitUntil(`only ${pod.name} (${pod.ip}) ready in the Service`, only, timeoutMs, (o) =>
+      JSON.stringify(readyAddresses(o)),
+    );
     return this.slices.events.at(-1)?.atMs ?? performance.now();
   }
 
@@ -1033,14 +1110,19 @@ export class ServiceScenario {
     // The sidecar has no push channel for this (a standby's log does not change when its JobManager
     // comes back); its /standby endpoint answers from memory.
     while (!(await probeOnce(`${pod.sidecarUrl}/standby`, 1000))) {
-      if (performance.now() > deadline) throw new Error(`${pod.name}: not a healthy standby within ${timeoutMs} ms; ${pod.sidecar.describe()}`);
+      if (performance.now() > deadline)
+        throw new Error(`${pod.name}: not a healthy standby within ${timeoutMs} ms; ${pod.sidecar.describe()}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     if (this.mode === 'label') {
-      await this.podInformer.waitUntil(`${pod.name} Ready`, (o) => {
-        const p = o.get(pod.name);
-        return p !== undefined && isPodReady(p) && p.metadata.labels?.['flink-ha-sidecar/role'] === 'standby';
-      }, Math.max(1, deadline - performance.now()));
+      await this.podInformer.waitUntil(
+        `${pod.name} Ready`,
+        (o) => {
+          const p = o.get(pod.name);
+          return p !== undefined && isPodReady(p) && p.metadata.labels?.['flink-ha-sidecar/role'] === 'standby';
+        },
+        Math.max(1, deadline - performance.now()),
+      );
     }
   }
 

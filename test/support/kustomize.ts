@@ -24,7 +24,10 @@ import { parseAllDocuments } from 'yaml';
 export type KubeObject = Record<string, unknown> & {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } & Record<string, unknown>;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } & Record<
+    string,
+    unknown
+  >;
 };
 
 export type RendererName = 'kubectl' | 'kustomize' | 'fallback';
@@ -35,7 +38,7 @@ export interface Rendering {
 }
 
 const INSTALL_HINT =
-  'install kubectl 1.27 or later (the upstream binary; not Debian\'s kubernetes-client package) or a standalone kustomize 5';
+  "install kubectl 1.27 or later (the upstream binary; not Debian's kubernetes-client package) or a standalone kustomize 5";
 
 /** The first executable named `name` on PATH, or null. */
 function onPath(name: string): string | null {
@@ -81,7 +84,11 @@ export function renderWithKustomize(dir: string): Rendering {
   if (tool === null) throw new Error(`neither kubectl nor kustomize is on PATH: ${INSTALL_HINT}`);
   let out: string;
   try {
-    out = execFileSync(tool.command, [...tool.args, dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 32 * 1024 * 1024 });
+    out = execFileSync(tool.command, [...tool.args, dir], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      maxBuffer: 32 * 1024 * 1024,
+    });
   } catch (err) {
     const stderr = (err as { stderr?: string }).stderr ?? '';
     throw new Error(`${tool.command} ${[...tool.args, dir].join(' ')} failed: ${stderr.trim() || String(err)}`, { cause: err });
@@ -99,7 +106,10 @@ export function render(dir: string): Rendering {
  * directories (absolute paths), laid into a temporary kustomization (Kustomize takes only relative
  * paths) and rendered as `render` would.
  */
-export function renderComposition(parts: { resources: string[]; components?: string[] }, renderer: (dir: string) => Rendering = render): Rendering {
+export function renderComposition(
+  parts: { resources: string[]; components?: string[] },
+  renderer: (dir: string) => Rendering = render,
+): Rendering {
   const dir = mkdtempSync(join(tmpdir(), 'kustomization-'));
   try {
     const rel = (p: string): string => relative(dir, p);
@@ -124,7 +134,15 @@ const KUSTOMIZATION_FIELDS = new Set(['apiVersion', 'kind', 'namespace', 'resour
 const GENERATOR_FIELDS = new Set(['name', 'files']);
 
 /** Kinds without a namespace among those a kustomization here could hold. */
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'StorageClass', 'PersistentVolume', 'PriorityClass']);
+const CLUSTER_SCOPED = new Set([
+  'Namespace',
+  'ClusterRole',
+  'ClusterRoleBinding',
+  'CustomResourceDefinition',
+  'StorageClass',
+  'PersistentVolume',
+  'PriorityClass',
+]);
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -135,13 +153,15 @@ function unsupported(where: string, what: string): Error {
 }
 
 function readKustomization(dir: string): Record<string, unknown> {
-  const file = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'].map((n) => join(dir, n)).find((f) => {
-    try {
-      return statSync(f).isFile();
-    } catch {
-      return false;
-    }
-  });
+  const file = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
+    .map((n) => join(dir, n))
+    .find((f) => {
+      try {
+        return statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    });
   if (file === undefined) throw new Error(`${dir}: no kustomization.yaml`);
   const docs = parseAllDocuments(readFileSync(file, 'utf8'));
   const value: unknown = docs[0]?.toJS();
@@ -154,7 +174,8 @@ function readKustomization(dir: string): Record<string, unknown> {
 
 function stringList(value: unknown, where: string): string[] {
   if (value === undefined) return [];
-  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) throw new Error(`${where}: expected a list of strings`);
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string'))
+    throw new Error(`${where}: expected a list of strings`);
   return value;
 }
 
@@ -184,7 +205,11 @@ function generateConfigMap(dir: string, entry: unknown, where: string): { object
  * looks it up as one field called "metadata/name", which no ConfigMap has.
  */
 export function configMapHash(data: Record<string, string>): string {
-  const sorted = Object.fromEntries(Object.keys(data).sort().map((k) => [k, data[k]]));
+  const sorted = Object.fromEntries(
+    Object.keys(data)
+      .sort()
+      .map((k) => [k, data[k]]),
+  );
   const json = JSON.stringify({ data: sorted, kind: 'ConfigMap', name: '' })
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
@@ -266,7 +291,8 @@ function applyPatches(objects: KubeObject[], dir: string, patches: unknown, wher
     const file = resolve(dir, entry.path);
     for (const patch of parseObjects(readFileSync(file, 'utf8'), file)) {
       const matches = result.filter((o) => sameTarget(o, patch));
-      if (matches.length !== 1) throw new Error(`${file}: the patch of ${patch.kind} ${patch.metadata.name} matches ${matches.length} objects`);
+      if (matches.length !== 1)
+        throw new Error(`${file}: the patch of ${patch.kind} ${patch.metadata.name} matches ${matches.length} objects`);
       result = result.map((o) => (o === matches[0] ? (mergeValue(o, patch, '', file) as KubeObject) : o));
     }
   }
@@ -307,7 +333,8 @@ function build(dir: string, expectedKind: 'Kustomization' | 'Component'): KubeOb
     objects.push(...(statSync(path).isDirectory() ? build(path, 'Kustomization') : parseObjects(readFileSync(path, 'utf8'), path)));
   }
   const generated = (Array.isArray(k.configMapGenerator) ? k.configMapGenerator : []).map((e: unknown) => generateConfigMap(dir, e, where));
-  if (k.configMapGenerator !== undefined && !Array.isArray(k.configMapGenerator)) throw new Error(`${where}: configMapGenerator must be a list`);
+  if (k.configMapGenerator !== undefined && !Array.isArray(k.configMapGenerator))
+    throw new Error(`${where}: configMapGenerator must be a list`);
   objects.push(...generated.map((g) => g.object));
   for (const entry of stringList(k.components, where)) {
     objects = applyComponent(objects, resolve(dir, entry));

@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** Starts `handler` on 127.0.0.1 on a free port (never every interface, as app.listen(0) would). */
-export async function listenLocal(handler: http.RequestListener): Promise<{ server: http.Server; url: string; port: number; close: () => Promise<void> }> {
+export async function listenLocal(
+  handler: http.RequestListener,
+): Promise<{ server: http.Server; url: string; port: number; close: () => Promise<void> }> {
   const server = http.createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -48,7 +48,9 @@ export function cacheRoot(): string {
 /** The CRD files of `version`, from the cache or else downloaded (once) through the Go module proxy. */
 export async function prometheusOperatorCrds(version = PROMETHEUS_OPERATOR_VERSION): Promise<PrometheusOperatorCrds> {
   const dir = join(cacheRoot(), 'prometheus-operator', version);
-  const files = Object.fromEntries(Object.entries(CRD_FILES).map(([kind, file]) => [kind, join(dir, file)])) as PrometheusOperatorCrds['files'];
+  const files = Object.fromEntries(
+    Object.entries(CRD_FILES).map(([kind, file]) => [kind, join(dir, file)]),
+  ) as PrometheusOperatorCrds['files'];
   const sumFile = join(dir, 'module.sum');
   if (Object.values(files).every((f) => existsSync(f)) && existsSync(sumFile)) {
     return { version, sum: (await readFile(sumFile, 'utf8')).trim(), files };
@@ -67,7 +69,9 @@ export async function prometheusOperatorCrds(version = PROMETHEUS_OPERATOR_VERSI
     for (const file of Object.values(CRD_FILES)) {
       const source = join(downloaded.dir, CRD_DIR_IN_MODULE, file);
       if (!existsSync(source)) {
-        throw new Error(`${PROMETHEUS_OPERATOR_MODULE}@${version} has no ${CRD_DIR_IN_MODULE}/${file}: pick a version whose module carries the CRDs`);
+        throw new Error(
+          `${PROMETHEUS_OPERATOR_MODULE}@${version} has no ${CRD_DIR_IN_MODULE}/${file}: pick a version whose module carries the CRDs`,
+        );
       }
       await copyFile(source, join(staging, file));
     }

@@ -69,8 +69,12 @@ export async function startTestSidecar(o: TestSidecarOptions): Promise<TestSidec
   const loaded = loadConfig(flags, {}, 'test');
   if (loaded.kind !== 'run') throw new Error(`unexpected ${loaded.kind}`);
   const config: Config = loaded.config;
-  const running = await startSidecar(config, createLogger(config.logLevel, o.logDestination), undefined,
-    o.labelRouting ? { labelRouting: o.labelRouting } : {});
+  const running = await startSidecar(
+    config,
+    createLogger(config.logLevel, o.logDestination),
+    undefined,
+    o.labelRouting ? { labelRouting: o.labelRouting } : {},
+  );
   const url = `http://127.0.0.1:${running.address.port}`;
   return {
     url,
@@ -97,7 +101,11 @@ function waitForState(
     const timer = setTimeout(() => {
       unsubscribe();
       const v = store.state.verdict;
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; role ${v.role} (${v.roleReason}: ${v.roleDetail}), checks ${JSON.stringify(v.checks)}`));
+      reject(
+        new Error(
+          `timed out after ${timeoutMs} ms waiting for ${what}; role ${v.role} (${v.roleReason}: ${v.roleDetail}), checks ${JSON.stringify(v.checks)}`,
+        ),
+      );
     }, timeoutMs);
     const unsubscribe = store.subscribe((next) => {
       if (!predicate(next)) return;
@@ -109,8 +117,10 @@ function waitForState(
 }
 
 export const isReady = (s: SidecarState): boolean => s.verdict.ready;
-export const hasRole = (role: string, reason?: string) => (s: SidecarState): boolean =>
-  s.verdict.role === role && (reason === undefined || s.verdict.roleReason === reason);
+export const hasRole =
+  (role: string, reason?: string) =>
+  (s: SidecarState): boolean =>
+    s.verdict.role === role && (reason === undefined || s.verdict.roleReason === reason);
 /** A healthy standby: another JM leads and the local JM answered healthy. */
 export const isHealthyStandby = (s: SidecarState): boolean =>
   s.verdict.role === 'standby' && s.jobmanager.status === 'healthy' && s.zookeeper.status === 'connected';

@@ -284,8 +284,16 @@ export class SidecarProcess {
 
   /** The last log lines and stderr, for failure messages. */
   describe(lines = 12): string {
-    const out = this.lines.slice(-lines).map((l) => `  ${JSON.stringify(l)}`).join('\n');
-    const err = this.stderrTail.trim().split('\n').slice(-10).map((l) => `  ${l}`).join('\n');
+    const out = this.lines
+      .slice(-lines)
+      .map((l) => `  ${JSON.stringify(l)}`)
+      .join('\n');
+    const err = this.stderrTail
+      .trim()
+      .split('\n')
+      .slice(-10)
+      .map((l) => `  ${l}`)
+      .join('\n');
     return `last log lines:\n${out || '  (none)'}\nstderr:\n${err || '  (none)'}`;
   }
 

@@ -26,14 +26,56 @@ export function makeThrowawayPki(serverAltNames: readonly string[] = ['IP:127.0.
   const dir = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-pki-'));
   const f = (name: string) => join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-    '-subj', '/CN=flink-ha-sidecar test CA', '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=flink-ha-sidecar test CA',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.pem'),
+  );
   const issue = (name: string, cn: string, ext: string) => {
-    openssl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`,
-      '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`));
+    openssl(
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      f(`${name}.key`),
+      '-out',
+      f(`${name}.csr`),
+    );
     writeFileSync(f(`${name}.ext`), ext);
-    openssl('x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-      '-days', '2', '-extfile', f(`${name}.ext`), '-out', f(`${name}.pem`));
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      f(`${name}.csr`),
+      '-CA',
+      f('ca.pem'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      f(`${name}.ext`),
+      '-out',
+      f(`${name}.pem`),
+    );
   };
   const serverCn = (serverAltNames[0] ?? 'IP:127.0.0.1').replace(/^[A-Z]+:/, '');
   issue('server', serverCn, `subjectAltName=${serverAltNames.join(',')}\nextendedKeyUsage=serverAuth\n`);
@@ -49,8 +91,24 @@ export function makeThrowawayPki(serverAltNames: readonly string[] = ['IP:127.0.
     pkcs12Truststore: (password) => {
       const store = f('truststore.p12');
       rmSync(store, { force: true });
-      execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'ca', '-file', f('ca.pem'), '-keystore', store,
-        '-storetype', 'PKCS12', '-storepass', password], { stdio: 'pipe' });
+      execFileSync(
+        'keytool',
+        [
+          '-importcert',
+          '-noprompt',
+          '-alias',
+          'ca',
+          '-file',
+          f('ca.pem'),
+          '-keystore',
+          store,
+          '-storetype',
+          'PKCS12',
+          '-storepass',
+          password,
+        ],
+        { stdio: 'pipe' },
+      );
       return store;
     },
     remove: () => rmSync(dir, { recursive: true, force: true }),

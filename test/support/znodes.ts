@@ -21,9 +21,14 @@ export function connectClient(connectString: string, sessionTimeoutMs = 30_000):
 }
 
 export async function readZnodes(zkClient: zookeeper.Client, paths: string[]): Promise<(Buffer | undefined)[]> {
-  return Promise.all(paths.map((path) => new Promise<Buffer | undefined>((resolve, reject) => {
-    zkClient.getData(path, (err, data: Buffer | undefined) => (err ? reject(err) : resolve(data ?? undefined)));
-  })));
+  return Promise.all(
+    paths.map(
+      (path) =>
+        new Promise<Buffer | undefined>((resolve, reject) => {
+          zkClient.getData(path, (err, data: Buffer | undefined) => (err ? reject(err) : resolve(data ?? undefined)));
+        }),
+    ),
+  );
 }
 
 export interface ZnodeState {
@@ -63,28 +68,46 @@ export function waitForZnode(
     const check = (): void => {
       if (done) return;
       // exists() watches creation; getData()/getChildren() watch changes and deletion.
-      zkClient.exists(path, () => check(), (err, stat) => {
-        if (done) return;
-        if (err) {
-          last = String(err);
-          return;
-        }
-        if (!stat) {
-          consider({ exists: false, data: undefined, children: undefined, mtimeMs: undefined });
-          return;
-        }
-        if (what === 'children') {
-          zkClient.getChildren(path, () => check(), (childErr, children) => {
-            if (childErr) last = String(childErr);
-            else consider({ exists: true, data: undefined, children, mtimeMs: undefined });
-          });
-        } else {
-          zkClient.getData(path, () => check(), (dataErr, data: Buffer | undefined, dataStat) => {
-            if (dataErr) last = String(dataErr);
-            else consider({ exists: true, data: data ?? undefined, children: undefined, mtimeMs: Number(dataStat.mtime.readBigInt64BE(0)) });
-          });
-        }
-      });
+      zkClient.exists(
+        path,
+        () => check(),
+        (err, stat) => {
+          if (done) return;
+          if (err) {
+            last = String(err);
+            return;
+          }
+          if (!stat) {
+            consider({ exists: false, data: undefined, children: undefined, mtimeMs: undefined });
+            return;
+          }
+          if (what === 'children') {
+            zkClient.getChildren(
+              path,
+              () => check(),
+              (childErr, children) => {
+                if (childErr) last = String(childErr);
+                else consider({ exists: true, data: undefined, children, mtimeMs: undefined });
+              },
+            );
+          } else {
+            zkClient.getData(
+              path,
+              () => check(),
+              (dataErr, data: Buffer | undefined, dataStat) => {
+                if (dataErr) last = String(dataErr);
+                else
+                  consider({
+                    exists: true,
+                    data: data ?? undefined,
+                    children: undefined,
+                    mtimeMs: Number(dataStat.mtime.readBigInt64BE(0)),
+                  });
+              },
+            );
+          }
+        },
+      );
     };
     check();
   });

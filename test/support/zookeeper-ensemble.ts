@@ -148,8 +148,15 @@ function makeServer(id: number, clientPort: number, cfg: string, logFile: string
     start: async () => {
       if (child) return;
       const started = spawnJvm(
-        ['-Xmx128m', '-Dzookeeper.admin.enableServer=false', '-Dorg.slf4j.simpleLogger.showDateTime=true',
-          '-cp', classPath, 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg],
+        [
+          '-Xmx128m',
+          '-Dzookeeper.admin.enableServer=false',
+          '-Dorg.slf4j.simpleLogger.showDateTime=true',
+          '-cp',
+          classPath,
+          'org.apache.zookeeper.server.quorum.QuorumPeerMain',
+          cfg,
+        ],
         logFile,
       );
       child = started;

@@ -79,8 +79,15 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
   const start = async (): Promise<void> => {
     if (child !== undefined) return;
     const started = spawnJvm(
-      ['-Xmx256m', '-Dzookeeper.admin.enableServer=false', '-Dorg.slf4j.simpleLogger.showDateTime=true',
-        '-cp', classPath, 'org.apache.zookeeper.server.ZooKeeperServerMain', configFile],
+      [
+        '-Xmx256m',
+        '-Dzookeeper.admin.enableServer=false',
+        '-Dorg.slf4j.simpleLogger.showDateTime=true',
+        '-cp',
+        classPath,
+        'org.apache.zookeeper.server.ZooKeeperServerMain',
+        configFile,
+      ],
       logFile,
     );
     child = started;
@@ -92,8 +99,11 @@ export async function startZooKeeper(opts: ZooKeeperServerOptions = {}): Promise
     } catch (err) {
       await terminate(started, 'SIGKILL');
       const tail = await readTail(logFile);
-      throw new Error(`ZooKeeper on 127.0.0.1:${port} did not start: ${(err as Error).message}\n` +
-        `--- ${logFile} (last ${LOG_TAIL_LINES} lines) ---\n${tail}`, { cause: err });
+      throw new Error(
+        `ZooKeeper on 127.0.0.1:${port} did not start: ${(err as Error).message}\n` +
+          `--- ${logFile} (last ${LOG_TAIL_LINES} lines) ---\n${tail}`,
+        { cause: err },
+      );
     }
   };
 
@@ -151,8 +161,12 @@ async function createShared(opts: ZooKeeperServerOptions): Promise<ZooKeeperServ
   const external = process.env['ZOOKEEPER_TEST_QUORUM'];
   const server = external !== undefined && external !== '' ? externalServer(external) : await startZooKeeper(opts);
   const refuse = (what: string) => (): Promise<void> =>
-    Promise.reject(new Error(`sharedZooKeeper(): cannot ${what} the shared ZooKeeper (${server.connectString}); ` +
-      'a test that stops, starts or kills ZooKeeper needs its own server: use startZooKeeper()'));
+    Promise.reject(
+      new Error(
+        `sharedZooKeeper(): cannot ${what} the shared ZooKeeper (${server.connectString}); ` +
+          'a test that stops, starts or kills ZooKeeper needs its own server: use startZooKeeper()',
+      ),
+    );
   return {
     connectString: server.connectString,
     port: server.port,
@@ -197,7 +211,11 @@ function zooCfg(port: number, dataDir: string, overrides: Record<string, string 
     maxSessionTimeout: 60_000,
     ...overrides,
   };
-  return Object.entries(entries).map(([key, value]) => `${key}=${value}`).join('\n') + '\n';
+  return (
+    Object.entries(entries)
+      .map(([key, value]) => `${key}=${value}`)
+      .join('\n') + '\n'
+  );
 }
 
 /** Absolute paths of Debian jars joined for -cp; throws naming the install script when one is missing. */
@@ -205,8 +223,10 @@ export function javaClassPath(jars: readonly string[]): string {
   const paths = jars.map((jar) => join(JAVA_LIB_DIR, jar));
   const missing = paths.filter((path) => !existsSync(path));
   if (missing.length > 0) {
-    throw new Error(`missing Java libraries: ${missing.join(', ')}; ` +
-      'run scripts/install-system-deps.sh as root (apt-get install zookeeper libcurator-recipes-java)');
+    throw new Error(
+      `missing Java libraries: ${missing.join(', ')}; ` +
+        'run scripts/install-system-deps.sh as root (apt-get install zookeeper libcurator-recipes-java)',
+    );
   }
   return paths.join(':');
 }
@@ -310,7 +330,10 @@ export async function terminate(child: ChildProcess, signal: NodeJS.Signals): Pr
 export async function readTail(file: string, lines = LOG_TAIL_LINES): Promise<string> {
   try {
     const text = await readFile(file, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n');
+    return text
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch (err) {
     return `(no log: ${(err as Error).message})`;
   }

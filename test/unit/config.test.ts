@@ -197,8 +197,22 @@ const SETTING_CASES: {
   { name: 'flinkConfDir', flag: 'flink-conf-dir', env: 'FLINK_CONF_DIR', raw: '/etc/flink', other: '/x', expected: '/etc/flink' },
   // The flag beats the variable's kubernetes (which alone would need a cluster-id and credentials).
   { name: 'leaderSource', flag: 'leader-source', env: 'LEADER_SOURCE', raw: 'zookeeper', other: 'kubernetes', expected: 'zookeeper' },
-  { name: 'kubernetesClusterId', flag: 'kubernetes-cluster-id', env: 'KUBERNETES_CLUSTER_ID', raw: 'flink-a', other: 'flink-b', expected: 'flink-a' },
-  { name: 'kubernetesNamespace', flag: 'kubernetes-namespace', env: 'KUBERNETES_NAMESPACE', raw: 'analytics', other: 'x', expected: 'analytics' },
+  {
+    name: 'kubernetesClusterId',
+    flag: 'kubernetes-cluster-id',
+    env: 'KUBERNETES_CLUSTER_ID',
+    raw: 'flink-a',
+    other: 'flink-b',
+    expected: 'flink-a',
+  },
+  {
+    name: 'kubernetesNamespace',
+    flag: 'kubernetes-namespace',
+    env: 'KUBERNETES_NAMESPACE',
+    raw: 'analytics',
+    other: 'x',
+    expected: 'analytics',
+  },
   { name: 'kubeconfig', flag: 'kubeconfig', env: 'KUBECONFIG', raw: KEY, other: CA, expected: KEY },
   {
     name: 'zookeeperQuorum',
@@ -295,7 +309,14 @@ const SETTING_CASES: {
     expected: KEY,
     companion: { name: 'flinkRestCertFile', env: 'FLINK_REST_CERT_FILE', raw: CERT },
   },
-  { name: 'leaderHandoverDelayMs', flag: 'leader-handover-delay-ms', env: 'LEADER_HANDOVER_DELAY_MS', raw: '0', other: '5000', expected: 0 },
+  {
+    name: 'leaderHandoverDelayMs',
+    flag: 'leader-handover-delay-ms',
+    env: 'LEADER_HANDOVER_DELAY_MS',
+    raw: '0',
+    other: '5000',
+    expected: 0,
+  },
   {
     name: 'zookeeperAuthorization',
     flag: 'zookeeper-authorization',
@@ -378,8 +399,22 @@ const SETTING_CASES: {
   { name: 'podName', flag: 'pod-name', env: 'POD_NAME', raw: 'flink-jm-0', other: 'flink-jm-1', expected: 'flink-jm-0' },
   { name: 'podNamespace', flag: 'pod-namespace', env: 'POD_NAMESPACE', raw: 'flink', other: 'other', expected: 'flink' },
   { name: 'roleLabel', flag: 'role-label', env: 'ROLE_LABEL', raw: 'example.com/role', other: 'role', expected: 'example.com/role' },
-  { name: 'roleLabelLeaderValue', flag: 'role-label-leader-value', env: 'ROLE_LABEL_LEADER_VALUE', raw: 'primary', other: 'p', expected: 'primary' },
-  { name: 'roleLabelStandbyValue', flag: 'role-label-standby-value', env: 'ROLE_LABEL_STANDBY_VALUE', raw: 'replica', other: 'r', expected: 'replica' },
+  {
+    name: 'roleLabelLeaderValue',
+    flag: 'role-label-leader-value',
+    env: 'ROLE_LABEL_LEADER_VALUE',
+    raw: 'primary',
+    other: 'p',
+    expected: 'primary',
+  },
+  {
+    name: 'roleLabelStandbyValue',
+    flag: 'role-label-standby-value',
+    env: 'ROLE_LABEL_STANDBY_VALUE',
+    raw: 'replica',
+    other: 'r',
+    expected: 'replica',
+  },
   { name: 'podClusterLabel', flag: 'pod-cluster-label', env: 'POD_CLUSTER_LABEL', raw: 'app', other: 'x', expected: 'app' },
   {
     name: 'labelFailureReadinessTimeoutMs',
@@ -664,7 +699,9 @@ const INVALID_CASES: { title: string; argv?: string[]; env?: Env; problems: stri
   {
     title: 'an IPv6 literal in the quorum, which the ZooKeeper client cannot reach',
     env: { ZOOKEEPER_QUORUM: '[FD00:0:0::1]:2181,zk-2:3000' },
-    problems: ['--zookeeper-quorum / ZOOKEEPER_QUORUM: server "[FD00:0:0::1]:2181": IPv6 addresses are not supported by the ZooKeeper client; use a DNS name that resolves to it'],
+    problems: [
+      '--zookeeper-quorum / ZOOKEEPER_QUORUM: server "[FD00:0:0::1]:2181": IPv6 addresses are not supported by the ZooKeeper client; use a DNS name that resolves to it',
+    ],
   },
   {
     title: 'quorum with an unbracketed IPv6 server',
@@ -682,7 +719,9 @@ const INVALID_CASES: { title: string; argv?: string[]; env?: Env; problems: stri
   {
     title: 'debug endpoints on the probe port',
     env: { SIDECAR_DEBUG_PORT: '8090' },
-    problems: ['--debug-port / SIDECAR_DEBUG_PORT: 8090 is also the probe port (--port / SIDECAR_PORT); give the debug endpoints their own'],
+    problems: [
+      '--debug-port / SIDECAR_DEBUG_PORT: 8090 is also the probe port (--port / SIDECAR_PORT); give the debug endpoints their own',
+    ],
   },
   {
     title: 'quorum server with two colons',
@@ -931,12 +970,18 @@ describe('config --help and --version', () => {
     assert.match(text, /A server without a port uses 2181/);
     // Settings Flink has too name their Flink keys, deprecated ones included.
     assert.match(text, /\n {6}Flink file: high-availability\.zookeeper\.quorum \(deprecated: recovery\.zookeeper\.quorum\)\n/);
-    assert.match(text, /\n {6}Flink file: high-availability\.cluster-id \(deprecated:\n {8}high-availability\.zookeeper\.path\.namespace, recovery\.zookeeper\.path\.namespace\)\n/);
+    assert.match(
+      text,
+      /\n {6}Flink file: high-availability\.cluster-id \(deprecated:\n {8}high-availability\.zookeeper\.path\.namespace, recovery\.zookeeper\.path\.namespace\)\n/,
+    );
     assert.match(text, /the variable over\nFlink's configuration file/);
     for (const line of text.split('\n')) assert.ok(line.length <= 100, `help line over 100 characters: ${line}`);
     assert.match(text, /\n {2}-h, --help {7}Show this help and exit\.\n/);
     assert.match(text, /\n {2}-v, --version {4}Show the version and exit\.\n/);
-    assert.match(text, /\nExit codes:\n {2}0 {2}help or version shown, or stopped cleanly.*\n {2}1 {2}failure at run time.*\n {2}2 {2}invalid settings/);
+    assert.match(
+      text,
+      /\nExit codes:\n {2}0 {2}help or version shown, or stopped cleanly.*\n {2}1 {2}failure at run time.*\n {2}2 {2}invalid settings/,
+    );
     assert.match(text, /flink-ha-sidecar status \[--json\]/);
     assert.ok(text.endsWith('\n'));
   });

@@ -15,7 +15,13 @@ const S_ME = '0000000000000aaa';
 const S_OTHER = '0000000000000bbb';
 
 function published(host: string, owner: string): LeaderInfoObservation {
-  return { kind: 'published', owner, address: `http://${host}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', target: targetOf(`http://${host}:8081`) };
+  return {
+    kind: 'published',
+    owner,
+    address: `http://${host}:8081`,
+    sessionId: '6d1f0d7c-0000-4000-8000-000000000001',
+    target: targetOf(`http://${host}:8081`),
+  };
 }
 
 function obs(layout: LayoutObservation['layout'], holders: string[], leaderInfo: LeaderInfoObservation): LayoutObservation {
@@ -53,67 +59,113 @@ describe('role decisions (auto layout, connected, healthy JM)', () => {
     {
       name: 'our URL, published by the latch holder',
       observations: [obs('1.15', [S_ME, S_OTHER], published(ME, S_ME)), nothing('1.14'), nothing('1.13')],
-      role: 'leader', reason: 'is-leader', ready: true,
+      role: 'leader',
+      reason: 'is-leader',
+      ready: true,
     },
     {
       name: "another JM's URL, published by the latch holder",
       observations: [obs('1.15', [S_OTHER, S_ME], published(OTHER, S_OTHER)), nothing('1.14'), nothing('1.13')],
-      role: 'standby', reason: 'other-jm-leads', ready: false,
+      role: 'standby',
+      reason: 'other-jm-leads',
+      ready: false,
     },
     {
       name: 'our URL, but its publisher no longer holds the latch (stale)',
       observations: [obs('1.15', [S_OTHER], published(ME, S_ME)), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'leader-info-stale', ready: false,
+      role: 'unknown',
+      reason: 'leader-info-stale',
+      ready: false,
     },
     {
       name: 'latch held, leader information not written yet',
       observations: [obs('1.15', [S_ME], { kind: 'absent' }), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'no-leader-published', ready: false,
+      role: 'unknown',
+      reason: 'no-leader-published',
+      ready: false,
     },
     {
       name: 'leader information emptied on revocation (Flink 1.15 to 1.17)',
       observations: [obs('1.15', [S_ME], { kind: 'empty', owner: S_ME }), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'no-leader-published', ready: false,
+      role: 'unknown',
+      reason: 'no-leader-published',
+      ready: false,
     },
     {
       name: 'undecodable leader information',
-      observations: [obs('1.15', [S_ME], { kind: 'undecodable', owner: S_ME, error: 'expected stream magic' }), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'leader-info-undecodable', ready: false,
+      observations: [
+        obs('1.15', [S_ME], { kind: 'undecodable', owner: S_ME, error: 'expected stream magic' }),
+        nothing('1.14'),
+        nothing('1.13'),
+      ],
+      role: 'unknown',
+      reason: 'leader-info-undecodable',
+      ready: false,
     },
     {
       name: 'no contenders left, leader information lingering',
       observations: [obs('1.15', [], published(ME, S_ME)), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'no-contenders', ready: false,
+      role: 'unknown',
+      reason: 'no-contenders',
+      ready: false,
     },
     {
       name: 'no znodes at all (cluster not started)',
       observations: [nothing('1.15'), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'cluster-not-started', ready: false,
+      role: 'unknown',
+      reason: 'cluster-not-started',
+      ready: false,
     },
     {
       name: 'the 1.13 layout is found when it is the only one with contenders',
       observations: [nothing('1.15'), nothing('1.14'), obs('1.13', [S_ME], published(ME, S_ME))],
-      role: 'leader', reason: 'is-leader', ready: true,
+      role: 'leader',
+      reason: 'is-leader',
+      ready: true,
     },
     {
       name: 'the newest layout with contenders wins over an older one left behind',
       observations: [obs('1.15', [S_OTHER], published(OTHER, S_OTHER)), nothing('1.14'), obs('1.13', [S_ME], published(ME, S_ME))],
-      role: 'standby', reason: 'other-jm-leads', ready: false,
+      role: 'standby',
+      reason: 'other-jm-leads',
+      ready: false,
     },
     {
       name: 'a leader URL on localhost identifies nobody',
       observations: [obs('1.15', [S_ME], published('localhost', S_ME)), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'identity-ambiguous', ready: false,
+      role: 'unknown',
+      reason: 'identity-ambiguous',
+      ready: false,
     },
     {
       name: 'a leader host that does not resolve',
-      observations: [obs('1.15', [S_ME], { ...published(ME, S_ME), address: 'http://jm-0.nowhere:8081', target: targetOf('http://jm-0.nowhere:8081', null, 'ENOTFOUND') } as LeaderInfoObservation), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'leader-host-unresolvable', ready: false,
+      observations: [
+        obs('1.15', [S_ME], {
+          ...published(ME, S_ME),
+          address: 'http://jm-0.nowhere:8081',
+          target: targetOf('http://jm-0.nowhere:8081', null, 'ENOTFOUND'),
+        } as LeaderInfoObservation),
+        nothing('1.14'),
+        nothing('1.13'),
+      ],
+      role: 'unknown',
+      reason: 'leader-host-unresolvable',
+      ready: false,
     },
     {
       name: 'a leader address that is not a URL',
-      observations: [obs('1.15', [S_ME], { ...published(ME, S_ME), address: 'pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1', target: targetOf('pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1') } as LeaderInfoObservation), nothing('1.14'), nothing('1.13')],
-      role: 'unknown', reason: 'leader-address-invalid', ready: false,
+      observations: [
+        obs('1.15', [S_ME], {
+          ...published(ME, S_ME),
+          address: 'pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1',
+          target: targetOf('pekko.tcp://flink@10.0.0.5:6123/user/rpc/dispatcher_1'),
+        } as LeaderInfoObservation),
+        nothing('1.14'),
+        nothing('1.13'),
+      ],
+      role: 'unknown',
+      reason: 'leader-address-invalid',
+      ready: false,
     },
   ];
   for (const c of cases) {
@@ -131,7 +183,12 @@ describe('role decisions (auto layout, connected, healthy JM)', () => {
 describe('components', () => {
   it('only rest_server decides: a dispatcher led by this JM does not make it the leader', () => {
     const dispatcher = { ...obs('1.15', [S_ME], published(ME, S_ME)), component: 'dispatcher' };
-    const s = observed(connectedHealthy(), [dispatcher, obs('1.15', [S_OTHER], published(OTHER, S_OTHER)), nothing('1.14'), nothing('1.13')]);
+    const s = observed(connectedHealthy(), [
+      dispatcher,
+      obs('1.15', [S_OTHER], published(OTHER, S_OTHER)),
+      nothing('1.14'),
+      nothing('1.13'),
+    ]);
     assert.equal(s.verdict.role, 'standby');
   });
 });
@@ -180,7 +237,13 @@ describe('ZooKeeper connection', () => {
   });
 
   it('NOAUTH says the znodes need SASL', () => {
-    const s = reduce(connectedHealthy(), { type: 'electionReadFailed', atMs: 1500, code: 'NO_AUTH', path: '/flink/default/leader/latch', message: 'Exception: NO_AUTH[-102]' });
+    const s = reduce(connectedHealthy(), {
+      type: 'electionReadFailed',
+      atMs: 1500,
+      code: 'NO_AUTH',
+      path: '/flink/default/leader/latch',
+      message: 'Exception: NO_AUTH[-102]',
+    });
     assert.equal(s.verdict.roleReason, 'zookeeper-noauth');
     assert.match(s.verdict.roleDetail ?? '', /SASL/);
   });
@@ -199,9 +262,21 @@ describe('local JobManager health', () => {
   const cases: { event: SidecarEvent; ready: boolean; reason: string }[] = [
     { event: { type: 'restCheckSucceeded', atMs: 2000, durationMs: 2, httpStatus: 200 }, ready: true, reason: 'jm-healthy' },
     { event: { type: 'restCheckSucceeded', atMs: 2000, durationMs: 2, httpStatus: 307 }, ready: true, reason: 'jm-healthy' },
-    { event: { type: 'restCheckFailed', atMs: 2000, durationMs: 2, reason: 'jm-reports-no-leader', detail: 'd', httpStatus: 503 }, ready: false, reason: 'jm-reports-no-leader' },
-    { event: { type: 'restCheckFailed', atMs: 2000, durationMs: 1000, reason: 'timeout', detail: 'd', httpStatus: null }, ready: false, reason: 'timeout' },
-    { event: { type: 'restCheckFailed', atMs: 2000, durationMs: 1, reason: 'refused', detail: 'd', httpStatus: null }, ready: false, reason: 'refused' },
+    {
+      event: { type: 'restCheckFailed', atMs: 2000, durationMs: 2, reason: 'jm-reports-no-leader', detail: 'd', httpStatus: 503 },
+      ready: false,
+      reason: 'jm-reports-no-leader',
+    },
+    {
+      event: { type: 'restCheckFailed', atMs: 2000, durationMs: 1000, reason: 'timeout', detail: 'd', httpStatus: null },
+      ready: false,
+      reason: 'timeout',
+    },
+    {
+      event: { type: 'restCheckFailed', atMs: 2000, durationMs: 1, reason: 'refused', detail: 'd', httpStatus: null },
+      ready: false,
+      reason: 'refused',
+    },
   ];
   for (const c of cases) {
     it(`leader with ${c.event.type} (${c.reason}) is ${c.ready ? '' : 'not '}ready`, () => {
@@ -212,7 +287,11 @@ describe('local JobManager health', () => {
     });
   }
   it('a JM not checked yet keeps the leader not ready', () => {
-    const base = reduce(initialState('auto', identity, 1000, testCoreSettings()), { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' });
+    const base = reduce(initialState('auto', identity, 1000, testCoreSettings()), {
+      type: 'zookeeperConnected',
+      atMs: 1010,
+      sessionId: 'ccc',
+    });
     const s = observed(base, [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')]);
     assert.equal(s.verdict.role, 'leader');
     assert.equal(readiness(s).ok, false);
@@ -243,7 +322,10 @@ describe('liveness', () => {
     assert.equal(liveness(s, 1400).ok, true);
     const late = liveness(s, 1600);
     assert.equal(late.ok, false);
-    assert.deepEqual(late.checks.filter((c) => !c.ok).map((c) => c.reason), ['a-stuck']);
+    assert.deepEqual(
+      late.checks.filter((c) => !c.ok).map((c) => c.reason),
+      ['a-stuck'],
+    );
   });
   it('does not depend on ZooKeeper or the JM', () => {
     let s = reduce(initialState('auto', identity, 0, testCoreSettings()), { type: 'loopTicked', atMs: 1000, loop: 'a', maxSilenceMs: 500 });
@@ -290,11 +372,51 @@ describe('tolerate-suspended-connections', () => {
       [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')],
     );
   const table: { name: string; tolerate: number | null; events: SidecarEvent[]; ready: boolean; zkReason: string }[] = [
-    { name: 'off: a lost connection fails at once', tolerate: null, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }], ready: false, zkReason: 'zookeeper-disconnected' },
-    { name: 'on: the leader stays ready within the timeout', tolerate: 60_000, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }, { type: 'clockTicked', atMs: 61_999 }], ready: true, zkReason: 'zookeeper-suspended-tolerated' },
-    { name: 'on: through a reconnect attempt and our own expiry', tolerate: 60_000, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }, { type: 'zookeeperSessionExpired', atMs: 12_000 }, { type: 'zookeeperConnecting', atMs: 13_000 }], ready: true, zkReason: 'zookeeper-suspended-tolerated' },
-    { name: 'on: gives up once the timeout has passed', tolerate: 60_000, events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }, { type: 'clockTicked', atMs: 62_000 }], ready: false, zkReason: 'zookeeper-disconnected' },
-    { name: 'on: closing is never tolerated', tolerate: 60_000, events: [{ type: 'zookeeperClosed', atMs: 2000 }], ready: false, zkReason: 'zookeeper-closed' },
+    {
+      name: 'off: a lost connection fails at once',
+      tolerate: null,
+      events: [{ type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' }],
+      ready: false,
+      zkReason: 'zookeeper-disconnected',
+    },
+    {
+      name: 'on: the leader stays ready within the timeout',
+      tolerate: 60_000,
+      events: [
+        { type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' },
+        { type: 'clockTicked', atMs: 61_999 },
+      ],
+      ready: true,
+      zkReason: 'zookeeper-suspended-tolerated',
+    },
+    {
+      name: 'on: through a reconnect attempt and our own expiry',
+      tolerate: 60_000,
+      events: [
+        { type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' },
+        { type: 'zookeeperSessionExpired', atMs: 12_000 },
+        { type: 'zookeeperConnecting', atMs: 13_000 },
+      ],
+      ready: true,
+      zkReason: 'zookeeper-suspended-tolerated',
+    },
+    {
+      name: 'on: gives up once the timeout has passed',
+      tolerate: 60_000,
+      events: [
+        { type: 'zookeeperDisconnected', atMs: 2000, detail: 'x' },
+        { type: 'clockTicked', atMs: 62_000 },
+      ],
+      ready: false,
+      zkReason: 'zookeeper-disconnected',
+    },
+    {
+      name: 'on: closing is never tolerated',
+      tolerate: 60_000,
+      events: [{ type: 'zookeeperClosed', atMs: 2000 }],
+      ready: false,
+      zkReason: 'zookeeper-closed',
+    },
   ];
   for (const row of table) {
     it(row.name, () => {
@@ -323,7 +445,11 @@ describe('tolerate-suspended-connections', () => {
     assert.equal(s.verdict.ready, false);
   });
   it('a sidecar that never connected has nothing to hold', () => {
-    const s = reduce(initialState('auto', identity, 0, testCoreSettings({ tolerateSuspendedMs: 60_000 })), { type: 'zookeeperDisconnected', atMs: 10, detail: 'x' });
+    const s = reduce(initialState('auto', identity, 0, testCoreSettings({ tolerateSuspendedMs: 60_000 })), {
+      type: 'zookeeperDisconnected',
+      atMs: 10,
+      detail: 'x',
+    });
     assert.equal(s.verdict.holdUntilMs, null);
     assert.equal(s.verdict.ready, false);
   });
@@ -341,18 +467,68 @@ describe('JobManager liveness (/jobmanager/livez)', () => {
     },
   ];
   const healthy: SidecarEvent = { type: 'restCheckSucceeded', atMs: 10, durationMs: 1, httpStatus: 200 };
-  const refusedAt = (atMs: number): SidecarEvent => ({ type: 'restCheckFailed', atMs, durationMs: 1, reason: 'refused', detail: 'refused', httpStatus: null });
-  const noLeaderAt = (atMs: number): SidecarEvent => ({ type: 'restCheckFailed', atMs, durationMs: 1, reason: 'jm-reports-no-leader', detail: '503', httpStatus: 503 });
+  const refusedAt = (atMs: number): SidecarEvent => ({
+    type: 'restCheckFailed',
+    atMs,
+    durationMs: 1,
+    reason: 'refused',
+    detail: 'refused',
+    httpStatus: null,
+  });
+  const noLeaderAt = (atMs: number): SidecarEvent => ({
+    type: 'restCheckFailed',
+    atMs,
+    durationMs: 1,
+    reason: 'jm-reports-no-leader',
+    detail: '503',
+    httpStatus: 503,
+  });
   const table: { name: string; events: SidecarEvent[]; nowMs: number; ok: boolean; reason: string }[] = [
     { name: 'not checked yet', events: [], nowMs: 5, ok: true, reason: 'jm-not-checked-yet' },
     { name: 'healthy', events: [healthy], nowMs: 100_000, ok: true, reason: 'jm-alive' },
-    { name: 'refused within the grace', events: [healthy, refusedAt(1000), refusedAt(50_000)], nowMs: 61_000, ok: true, reason: 'jm-within-grace' },
-    { name: 'refused beyond the grace', events: [healthy, refusedAt(1000), refusedAt(50_000)], nowMs: 61_001, ok: false, reason: 'refused' },
-    { name: 'recovered resets the grace', events: [healthy, refusedAt(1000), { ...healthy, atMs: 40_000 }, refusedAt(50_000)], nowMs: 100_000, ok: true, reason: 'jm-within-grace' },
+    {
+      name: 'refused within the grace',
+      events: [healthy, refusedAt(1000), refusedAt(50_000)],
+      nowMs: 61_000,
+      ok: true,
+      reason: 'jm-within-grace',
+    },
+    {
+      name: 'refused beyond the grace',
+      events: [healthy, refusedAt(1000), refusedAt(50_000)],
+      nowMs: 61_001,
+      ok: false,
+      reason: 'refused',
+    },
+    {
+      name: 'recovered resets the grace',
+      events: [healthy, refusedAt(1000), { ...healthy, atMs: 40_000 }, refusedAt(50_000)],
+      nowMs: 100_000,
+      ok: true,
+      reason: 'jm-within-grace',
+    },
     { name: 'never healthy within the start-up allowance', events: [refusedAt(1000)], nowMs: 179_000, ok: true, reason: 'jm-starting' },
-    { name: 'never healthy after the start-up allowance', events: [refusedAt(1000)], nowMs: 180_001, ok: false, reason: 'jm-never-healthy' },
-    { name: '"no leader" while ZooKeeper has none is alive', events: [...connectedWith(null), healthy, noLeaderAt(1000)], nowMs: 500_000, ok: true, reason: 'jm-alive' },
-    { name: '"no leader" while ZooKeeper has one is stuck', events: [...connectedWith(S_OTHER), healthy, noLeaderAt(1000)], nowMs: 61_001, ok: false, reason: 'jm-stuck-without-leader' },
+    {
+      name: 'never healthy after the start-up allowance',
+      events: [refusedAt(1000)],
+      nowMs: 180_001,
+      ok: false,
+      reason: 'jm-never-healthy',
+    },
+    {
+      name: '"no leader" while ZooKeeper has none is alive',
+      events: [...connectedWith(null), healthy, noLeaderAt(1000)],
+      nowMs: 500_000,
+      ok: true,
+      reason: 'jm-alive',
+    },
+    {
+      name: '"no leader" while ZooKeeper has one is stuck',
+      events: [...connectedWith(S_OTHER), healthy, noLeaderAt(1000)],
+      nowMs: 61_001,
+      ok: false,
+      reason: 'jm-stuck-without-leader',
+    },
   ];
   for (const row of table) {
     it(`${row.name}: ${row.ok ? 200 : 503} (${row.reason})`, () => {
@@ -365,7 +541,11 @@ describe('JobManager liveness (/jobmanager/livez)', () => {
 
 describe('readiness with standbyok', () => {
   it('passes on a healthy standby and on the healthy leader, not on unknown', () => {
-    const standbyState = observed(connectedHealthy(), [obs('1.15', [S_OTHER], published(OTHER, S_OTHER)), nothing('1.14'), nothing('1.13')]);
+    const standbyState = observed(connectedHealthy(), [
+      obs('1.15', [S_OTHER], published(OTHER, S_OTHER)),
+      nothing('1.14'),
+      nothing('1.13'),
+    ]);
     const leaderState = observed(connectedHealthy(), [obs('1.15', [S_ME], published(ME, S_ME)), nothing('1.14'), nothing('1.13')]);
     const unknownState = observed(connectedHealthy(), [nothing('1.15'), nothing('1.14'), nothing('1.13')]);
     assert.equal(readinessStandbyOk(standbyState).ok, true);
@@ -396,7 +576,10 @@ describe('leader handover wait (readiness routing)', () => {
     const after = reduce(taken, { type: 'clockTicked', atMs: 5000 });
     assert.equal(after.verdict.ready, true);
     assert.equal(after.verdict.wakeAtMs, null);
-    assert.equal(after.verdict.checks.some((c) => c.name === 'handover'), false);
+    assert.equal(
+      after.verdict.checks.some((c) => c.name === 'handover'),
+      false,
+    );
   });
 
   it('the wait is timed from the last moment another JM led, through unknown moments in between', () => {
@@ -411,10 +594,17 @@ describe('leader handover wait (readiness routing)', () => {
     assert.equal(observed(withSettings({ leaderHandoverDelayMs: 3000 }), weLead, 2000).verdict.ready, true);
     assert.equal(observed(observed(withSettings({ leaderHandoverDelayMs: 0 }), otherLeads, 1030), weLead, 2000).verdict.ready, true);
     const label = observed(
-      observed(withSettings({ leaderHandoverDelayMs: 3000, routingMode: 'label', labelFailureReadinessTimeoutMs: 30_000 }), otherLeads, 1030),
+      observed(
+        withSettings({ leaderHandoverDelayMs: 3000, routingMode: 'label', labelFailureReadinessTimeoutMs: 30_000 }),
+        otherLeads,
+        1030,
+      ),
       weLead,
       2000,
     );
-    assert.equal(label.verdict.checks.some((c) => c.name === 'handover'), false);
+    assert.equal(
+      label.verdict.checks.some((c) => c.name === 'handover'),
+      false,
+    );
   });
 });

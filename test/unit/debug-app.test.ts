@@ -67,10 +67,23 @@ describe('debug endpoints without a token (loopback)', () => {
     assert.equal(b.zookeeper.status, 'connected');
     assert.equal(b.zookeeper.since, '2026-11-25T12:00:00.010Z');
     assert.deepEqual(
-      b.components.map((c: { component: string; state: string; leaderInfo: { owner: string } }) => [c.component, c.state, c.leaderInfo.owner]),
-      [['rest_server', 'current', `0x${OWNER}`], ['dispatcher', 'current', `0x${OWNER}`]],
+      b.components.map((c: { component: string; state: string; leaderInfo: { owner: string } }) => [
+        c.component,
+        c.state,
+        c.leaderInfo.owner,
+      ]),
+      [
+        ['rest_server', 'current', `0x${OWNER}`],
+        ['dispatcher', 'current', `0x${OWNER}`],
+      ],
     );
-    assert.deepEqual(b.components[0].participants.map((p: { leads: boolean; sequence: number }) => [p.sequence, p.leads]), [[1, true], [2, false]]);
+    assert.deepEqual(
+      b.components[0].participants.map((p: { leads: boolean; sequence: number }) => [p.sequence, p.leads]),
+      [
+        [1, true],
+        [2, false],
+      ],
+    );
     assert.equal(b.jobmanager.lastChecks.length, 1);
     assert.equal(b.jobmanager.lastChecks[0].at, '2026-11-25T12:00:00.011Z');
     assert.ok(b.transitions.length >= 1);
@@ -116,8 +129,22 @@ describe('debug endpoints with a bearer token', () => {
 describe('masking of secret-named settings', () => {
   it('masks password, secret, key, token and credential at any depth', () => {
     assert.deepEqual(
-      mask({ a: 1, password: 'p', nested: { apiKey: 'k', list: [{ clientSecret: 's' }], fine: 'x' }, tokenFile: '/t', credentials: 'c', keyFile: null }),
-      { a: 1, password: MASK, nested: { apiKey: MASK, list: [{ clientSecret: MASK }], fine: 'x' }, tokenFile: MASK, credentials: MASK, keyFile: null },
+      mask({
+        a: 1,
+        password: 'p',
+        nested: { apiKey: 'k', list: [{ clientSecret: 's' }], fine: 'x' },
+        tokenFile: '/t',
+        credentials: 'c',
+        keyFile: null,
+      }),
+      {
+        a: 1,
+        password: MASK,
+        nested: { apiKey: MASK, list: [{ clientSecret: MASK }], fine: 'x' },
+        tokenFile: MASK,
+        credentials: MASK,
+        keyFile: null,
+      },
     );
   });
 });

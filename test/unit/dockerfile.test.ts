@@ -149,9 +149,15 @@ describe('Dockerfile: base images', () => {
 describe('Dockerfile: stages', () => {
   it('installs production dependencies alone in a stage of their own, and builds dist/ in another', () => {
     const deps = all(byName('deps'), 'RUN').map((i) => i.args);
-    assert.ok(deps.some((r) => /^npm ci\b.*--omit=dev\b/.test(r)), 'deps: npm ci --omit=dev');
+    assert.ok(
+      deps.some((r) => /^npm ci\b.*--omit=dev\b/.test(r)),
+      'deps: npm ci --omit=dev',
+    );
     const build = all(byName('build'), 'RUN').map((i) => i.args);
-    assert.ok(build.some((r) => /^npm run build\b/.test(r)), 'build: npm run build');
+    assert.ok(
+      build.some((r) => /^npm run build\b/.test(r)),
+      'build: npm run build',
+    );
   });
 
   it('copies node_modules from the deps stage and dist/ from the build stage into the final one', () => {
@@ -187,7 +193,10 @@ describe('Dockerfile: stages', () => {
   });
 
   it('exposes the probe port', () => {
-    assert.deepEqual(all(FINAL, 'EXPOSE').map((i) => i.args), ['8090']);
+    assert.deepEqual(
+      all(FINAL, 'EXPOSE').map((i) => i.args),
+      ['8090'],
+    );
   });
 });
 
@@ -274,11 +283,17 @@ describe('renovate.json', () => {
   });
 
   it('pins digests and keeps them current', () => {
-    assert.ok(rules.some((r) => forDockerfile(r) && r.pinDigests === true), 'a rule with pinDigests for the Dockerfile');
+    assert.ok(
+      rules.some((r) => forDockerfile(r) && r.pinDigests === true),
+      'a rule with pinDigests for the Dockerfile',
+    );
     const disabled = rules.filter((r) => forDockerfile(r) && r.enabled === false);
     for (const rule of disabled) {
       const types = rule.matchUpdateTypes ?? [];
-      assert.ok(types.length > 0 && !types.includes('digest') && !types.includes('pin') && !types.includes('pinDigest'), JSON.stringify(rule));
+      assert.ok(
+        types.length > 0 && !types.includes('digest') && !types.includes('pin') && !types.includes('pinDigest'),
+        JSON.stringify(rule),
+      );
     }
   });
 

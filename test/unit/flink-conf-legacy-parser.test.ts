@@ -72,7 +72,7 @@ describe('legacy flink-conf.yaml parser: Flink own test file', () => {
 
 const CASES: { title: string; text: string; expected: Record<string, string> }[] = [
   { title: 'a # anywhere starts a comment, even in quotes', text: 'a: "b#c"\nd: e # f', expected: { a: '"b', d: 'e' } },
-  { title: 'a value keeps its quotes, as in the JobManager', text: "a: \"b\"\nc: 'd'", expected: { a: '"b"', c: "'d'" } },
+  { title: 'a value keeps its quotes, as in the JobManager', text: 'a: "b"\nc: \'d\'', expected: { a: '"b"', c: "'d'" } },
   { title: 'a comment line with a key in it', text: '# a: b', expected: {} },
   { title: 'tabs and other controls are trimmed like spaces', text: '\ta\t:\tb \t', expected: {} },
   { title: 'only ": " separates, a tab after the colon does not', text: 'a:\tb\nc: \td', expected: { c: 'd' } },

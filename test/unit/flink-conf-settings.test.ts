@@ -279,11 +279,10 @@ describe('Flink file: realistic files from disk', () => {
     ]);
     const config = fixture('shipped-default-1.19', { ZOOKEEPER_QUORUM: 'zk:2181' });
     // rest.bind-address: localhost is reachable on 127.0.0.1; rest.address is only informational.
-    assert.deepEqual([config.flinkRestUrl.href, config.flinkRestAddress, config.sources.flinkRestUrl], [
-      'http://127.0.0.1:8081/',
-      'localhost',
-      'flink-conf',
-    ]);
+    assert.deepEqual(
+      [config.flinkRestUrl.href, config.flinkRestAddress, config.sources.flinkRestUrl],
+      ['http://127.0.0.1:8081/', 'localhost', 'flink-conf'],
+    );
   });
 
   it('points at a legacy line that Flink skips for want of ": "', () => {
@@ -413,14 +412,20 @@ describe('Flink file: precedence flag > environment > file > default', () => {
   });
 
   it('does not validate a file value that a flag or variable overrides', () => {
-    const config = withFiles({ 'flink-conf.yaml': 'high-availability.zookeeper.quorum: zk:0\nrest.port: 0\n' }, [
-      '--zookeeper-quorum=zk:2181',
-    ], { FLINK_REST_URL: 'http://127.0.0.1:8081' });
+    const config = withFiles(
+      { 'flink-conf.yaml': 'high-availability.zookeeper.quorum: zk:0\nrest.port: 0\n' },
+      ['--zookeeper-quorum=zk:2181'],
+      { FLINK_REST_URL: 'http://127.0.0.1:8081' },
+    );
     assert.equal(config.zookeeperQuorum!.connectString, 'zk:2181');
   });
 
   it('reads a setting from the file under FLINK_CONF_DIR given as a flag', () => {
-    const config = run(['--flink-conf-dir', CONF], {}, filesIo({ 'config.yaml': 'high-availability.cluster-id: x\nhigh-availability.zookeeper.quorum: zk\n' }));
+    const config = run(
+      ['--flink-conf-dir', CONF],
+      {},
+      filesIo({ 'config.yaml': 'high-availability.cluster-id: x\nhigh-availability.zookeeper.quorum: zk\n' }),
+    );
     assert.deepEqual([config.clusterId, config.sources.flinkConfDir, config.sources.clusterId], ['/x', 'flag', 'flink-conf']);
   });
 });
@@ -460,7 +465,13 @@ describe('Flink file: deprecated keys', () => {
       ].join('\n'),
     });
     assert.deepEqual(
-      [config.zookeeperQuorum!.connectString, config.zookeeperRoot, config.zookeeperLatchPath, config.zookeeperLeaderPath, config.flinkSessionTimeoutMs],
+      [
+        config.zookeeperQuorum!.connectString,
+        config.zookeeperRoot,
+        config.zookeeperLatchPath,
+        config.zookeeperLeaderPath,
+        config.flinkSessionTimeoutMs,
+      ],
       ['zk-old:2181', '/old-root', '/old-latch', '/old-leader', 45000],
     );
   });
@@ -474,7 +485,14 @@ describe('Flink file: deprecated keys', () => {
 
 describe('Flink file: durations', () => {
   const QUORUM = 'high-availability.zookeeper.quorum: zk:2181\n';
-  for (const [text, ms] of [['60 s', 60000], ['60000', 60000], ['1 min', 60000], ['2m', 120000], ['1500 ms', 1500], ['1 h', 3600000]] as const) {
+  for (const [text, ms] of [
+    ['60 s', 60000],
+    ['60000', 60000],
+    ['1 min', 60000],
+    ['2m', 120000],
+    ['1500 ms', 1500],
+    ['1 h', 3600000],
+  ] as const) {
     it(`session-timeout ${JSON.stringify(text)} is ${ms} ms`, () => {
       const config = withFiles({ 'config.yaml': `${QUORUM}high-availability.zookeeper.client.session-timeout: ${text}\n` });
       assert.equal(config.flinkSessionTimeoutMs, ms);
@@ -515,7 +533,11 @@ describe('Flink file: the high-availability type', () => {
       { 'config.yaml': 'high-availability.type: [zookeeper]' },
       `${YAML}:2:25: high-availability.type is a YAML list; Flink expects a single value here`,
     ],
-    ['high-availability.type before the deprecated keys', { 'flink-conf.yaml': 'high-availability: NONE\nhigh-availability.type: zookeeper' }, null],
+    [
+      'high-availability.type before the deprecated keys',
+      { 'flink-conf.yaml': 'high-availability: NONE\nhigh-availability.type: zookeeper' },
+      null,
+    ],
     [
       'recovery.mode before high-availability, as Flink looks them up',
       { 'flink-conf.yaml': 'high-availability: zookeeper\nrecovery.mode: NONE' },
@@ -530,7 +552,7 @@ describe('Flink file: the high-availability type', () => {
     });
   }
 
-  it('takes Kubernetes HA from the file, with its cluster-id and namespace, and Flink\'s defaults', () => {
+  it("takes Kubernetes HA from the file, with its cluster-id and namespace, and Flink's defaults", () => {
     const config = fixture('kubernetes-ha', { KUBECONFIG: CA });
     assert.deepEqual(
       [config.leaderSource, config.kubernetesClusterId, config.kubernetesNamespace, config.kubeconfig, config.zookeeperQuorum],
@@ -567,7 +589,11 @@ describe('Flink file: the high-availability type', () => {
 
   it('refuses a cluster-id that cannot name a ConfigMap, and a namespace that is no namespace name', () => {
     assert.deepEqual(
-      problemsWith({ 'config.yaml': `high-availability.type: kubernetes\nkubernetes.cluster-id: My_Cluster\nkubernetes.namespace: Not/A/Namespace\n` }, [], { KUBECONFIG: CA }),
+      problemsWith(
+        { 'config.yaml': `high-availability.type: kubernetes\nkubernetes.cluster-id: My_Cluster\nkubernetes.namespace: Not/A/Namespace\n` },
+        [],
+        { KUBECONFIG: CA },
+      ),
       [
         `${YAML}:2:24: kubernetes.cluster-id: "My_Cluster" cannot name a ConfigMap (<cluster-id>-cluster-config-map must be a lowercase DNS subdomain of at most 253 characters)`,
         `${YAML}:3:23: kubernetes.namespace: "Not/A/Namespace" is not a namespace name (lowercase DNS label, at most 63 characters)`,
@@ -576,7 +602,11 @@ describe('Flink file: the high-availability type', () => {
   });
 
   it('lets --leader-source beat the file, and needs no quorum for Kubernetes', () => {
-    const config = withFiles({ 'config.yaml': 'high-availability.type: zookeeper\n' }, ['--leader-source=kubernetes', '--kubernetes-cluster-id=c1'], { KUBECONFIG: CA });
+    const config = withFiles(
+      { 'config.yaml': 'high-availability.type: zookeeper\n' },
+      ['--leader-source=kubernetes', '--kubernetes-cluster-id=c1'],
+      { KUBECONFIG: CA },
+    );
     assert.deepEqual([config.leaderSource, config.kubernetesClusterId, config.zookeeperQuorum], ['kubernetes', 'c1', null]);
   });
 });
@@ -586,7 +616,11 @@ describe('Flink file: the REST URL', () => {
   const CASES: [title: string, lines: string, url: string][] = [
     ['SSL on: https', 'security.ssl.rest.enabled: true', 'https://127.0.0.1:8081/'],
     ['the deprecated security.ssl.enabled', 'security.ssl.enabled: true', 'https://127.0.0.1:8081/'],
-    ['security.ssl.rest.enabled before security.ssl.enabled', 'security.ssl.enabled: true\nsecurity.ssl.rest.enabled: false', 'http://127.0.0.1:8081/'],
+    [
+      'security.ssl.rest.enabled before security.ssl.enabled',
+      'security.ssl.enabled: true\nsecurity.ssl.rest.enabled: false',
+      'http://127.0.0.1:8081/',
+    ],
     ['rest.port', 'rest.port: 9000', 'http://127.0.0.1:9000/'],
     ['rest.bind-port before rest.port, first port of a range', 'rest.port: 9000\nrest.bind-port: 8443-8450', 'http://127.0.0.1:8443/'],
     ['the first port of a list of ranges', 'rest.bind-port: 50100,50200-50300', 'http://127.0.0.1:50100/'],
@@ -786,9 +820,7 @@ const INVALID_VALUES: [title: string, files: Files, problems: string[]][] = [
   [
     'a session timeout beyond an int of milliseconds',
     { 'config.yaml': 'high-availability.zookeeper.quorum: zk\nhigh-availability.zookeeper.client.session-timeout: 25 d' },
-    [
-      `${YAML}:2:53: high-availability.zookeeper.client.session-timeout: "25 d" is 2160000000 ms, outside 1..2147483647 milliseconds`,
-    ],
+    [`${YAML}:2:53: high-availability.zookeeper.client.session-timeout: "25 d" is 2160000000 ms, outside 1..2147483647 milliseconds`],
   ],
   [
     "'yes' for a boolean in flink-conf.yaml (no YAML there: Flink refuses it too)",
@@ -838,9 +870,13 @@ describe('Flink file: invalid values', () => {
 
   it('puts file problems in --help order among the flag problems', () => {
     assert.deepEqual(
-      problemsWith({ 'flink-conf.yaml': 'high-availability.type: NONE\nhigh-availability.cluster-id: a//b\nrest.port: 0' }, ['--port=65536'], {
-        ZOOKEEPER_QUORUM: 'zk:2181',
-      }),
+      problemsWith(
+        { 'flink-conf.yaml': 'high-availability.type: NONE\nhigh-availability.cluster-id: a//b\nrest.port: 0' },
+        ['--port=65536'],
+        {
+          ZOOKEEPER_QUORUM: 'zk:2181',
+        },
+      ),
       [
         `${LEGACY}:1: high-availability.type: "NONE" turns high availability off, so no JobManager is elected; the sidecar reads the leader election of ZooKeeper or Kubernetes high availability`,
         `${LEGACY}:2: high-availability.cluster-id: "a//b" has an empty segment ("//")`,

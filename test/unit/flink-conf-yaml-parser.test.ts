@@ -77,17 +77,41 @@ const SCALARS: { title: string; text: string; expected: Record<string, string> }
   { title: 'a comment after a value is a comment', text: 'a: /x # comment\n', expected: { a: '/x' } },
   { title: 'a # without a space before it is part of a plain value', text: 'a: x#y\n', expected: { a: 'x#y' } },
   { title: 'quotes keep # and leading blanks', text: "a: ' x # y'\n", expected: { a: ' x # y' } },
-  { title: 'only true and false are booleans (YAML 1.2)', text: 'a: yes\nb: Off\nc: TRUE\nd: y\n', expected: { a: 'yes', b: 'Off', c: 'true', d: 'y' } },
-  { title: 'YAML 1.2 integers print in decimal', text: 'a: 0x1F\nb: 017\nc: 0o17\ne: -5\n', expected: { a: '31', b: '17', c: '15', e: '-5' } },
+  {
+    title: 'only true and false are booleans (YAML 1.2)',
+    text: 'a: yes\nb: Off\nc: TRUE\nd: y\n',
+    expected: { a: 'yes', b: 'Off', c: 'true', d: 'y' },
+  },
+  {
+    title: 'YAML 1.2 integers print in decimal',
+    text: 'a: 0x1F\nb: 017\nc: 0o17\ne: -5\n',
+    expected: { a: '31', b: '17', c: '15', e: '-5' },
+  },
   { title: 'YAML 1.1 integers are strings', text: 'a: 1_000\nb: 1:30\nc: 0b101\n', expected: { a: '1_000', b: '1:30', c: '0b101' } },
   { title: 'integers beyond 2^53 keep every digit', text: 'a: 123456789012345678901\n', expected: { a: '123456789012345678901' } },
-  { title: 'floats print as Java does', text: 'a: 1.0\nb: 1e7\nc: .inf\nd: .NaN\ne: 0.5\n', expected: { a: '1.0', b: '1.0E7', c: '.inf', d: '.nan', e: '0.5' } },
+  {
+    title: 'floats print as Java does',
+    text: 'a: 1.0\nb: 1e7\nc: .inf\nd: .NaN\ne: 0.5\n',
+    expected: { a: '1.0', b: '1.0E7', c: '.inf', d: '.nan', e: '0.5' },
+  },
   { title: 'an explicit !!float takes any number', text: 'a: !!float 3\n', expected: { a: '3.0' } },
-  { title: 'a non-string key prints as Java concatenation does', text: '8081: a\ntrue: b\n~: c\n', expected: { '8081': 'a', true: 'b', null: 'c' } },
-  { title: 'block scalars', text: 'a: |\n  line1\n  line2\nb: >-\n  folded\n  text\n', expected: { a: 'line1\nline2\n', b: 'folded text' } },
+  {
+    title: 'a non-string key prints as Java concatenation does',
+    text: '8081: a\ntrue: b\n~: c\n',
+    expected: { '8081': 'a', true: 'b', null: 'c' },
+  },
+  {
+    title: 'block scalars',
+    text: 'a: |\n  line1\n  line2\nb: >-\n  folded\n  text\n',
+    expected: { a: 'line1\nline2\n', b: 'folded text' },
+  },
   { title: 'anchors and aliases', text: 'x: &port 8081\nrest.port: *port\n', expected: { x: '8081', 'rest.port': '8081' } },
   { title: 'an alias to a mapping flattens it under the new key', text: 'd: &d\n  a: 1\ne: *d\n', expected: { 'd.a': '1', 'e.a': '1' } },
-  { title: "no merge keys in YAML 1.2: '<<' is a key", text: 'p: &p\n  a: 1\nr:\n  <<: *p\n  b: 2\n', expected: { 'p.a': '1', 'r.<<.a': '1', 'r.b': '2' } },
+  {
+    title: "no merge keys in YAML 1.2: '<<' is a key",
+    text: 'p: &p\n  a: 1\nr:\n  <<: *p\n  b: 2\n',
+    expected: { 'p.a': '1', 'r.<<.a': '1', 'r.b': '2' },
+  },
   { title: 'a BOM at the start is no part of the first key', text: '\ufeffa: 1\n', expected: { a: '1' } },
   { title: 'an empty file has no keys', text: '', expected: {} },
   { title: 'a file of comments has no keys', text: '# nothing\n\n# here\n', expected: {} },
@@ -261,7 +285,10 @@ describe('config.yaml parser: fixtures', () => {
     assert.equal(parsed['jobmanager.rpc.port'], '6123');
     assert.equal(parsed['rest.bind-address'], 'localhost');
     assert.equal(parsed['env.java.opts.all']?.startsWith('--add-exports='), true);
-    assert.equal(Object.keys(parsed).some((key) => key.startsWith('high-availability')), false);
+    assert.equal(
+      Object.keys(parsed).some((key) => key.startsWith('high-availability')),
+      false,
+    );
   });
 
   it('reads a mixed file with anchors, quotes, booleans and lists', () => {

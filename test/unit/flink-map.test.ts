@@ -16,7 +16,7 @@ describe('splitEscaped, as StructuredOptionsSplitter', () => {
     ["A'BD;B';C", ["A'BD", "B'", 'C']],
     ['"A;B";C', ['A;B', 'C']],
     ['"AB""D;B";C', ['AB"D;B', 'C']],
-    ['\'AB"D\';B;C', ['AB"D', 'B', 'C']],
+    ["'AB\"D';B;C", ['AB"D', 'B', 'C']],
     [' A ; B ', ['A', 'B']],
     ['A;;B', ['A', '', 'B']],
   ];

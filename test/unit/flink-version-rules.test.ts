@@ -28,15 +28,50 @@ describe('Flink versions', () => {
 
 describe('what a JobManager of a version reads differently', () => {
   const table: { name: string; version: string; facts: Partial<FlinkConfFacts>; warning: RegExp | null }[] = [
-    { name: '2.x with a stale flink-conf.yaml beside config.yaml', version: '2.3.0', facts: { format: 'legacy', shadowsStandardFile: true }, warning: /reads only config\.yaml, but the sidecar read the flink-conf\.yaml beside it/ },
-    { name: '2.x with flink-conf.yaml alone', version: '2.0.1', facts: { format: 'legacy' }, warning: /ignores the flink-conf\.yaml the sidecar read/ },
-    { name: '1.20 with both files (it reads flink-conf.yaml, as the sidecar)', version: '1.20.5', facts: { format: 'legacy', shadowsStandardFile: true }, warning: null },
-    { name: '1.18 with config.yaml only', version: '1.18.1', facts: { format: 'yaml' }, warning: /Flink 1\.18 reads only flink-conf\.yaml/ },
+    {
+      name: '2.x with a stale flink-conf.yaml beside config.yaml',
+      version: '2.3.0',
+      facts: { format: 'legacy', shadowsStandardFile: true },
+      warning: /reads only config\.yaml, but the sidecar read the flink-conf\.yaml beside it/,
+    },
+    {
+      name: '2.x with flink-conf.yaml alone',
+      version: '2.0.1',
+      facts: { format: 'legacy' },
+      warning: /ignores the flink-conf\.yaml the sidecar read/,
+    },
+    {
+      name: '1.20 with both files (it reads flink-conf.yaml, as the sidecar)',
+      version: '1.20.5',
+      facts: { format: 'legacy', shadowsStandardFile: true },
+      warning: null,
+    },
+    {
+      name: '1.18 with config.yaml only',
+      version: '1.18.1',
+      facts: { format: 'yaml' },
+      warning: /Flink 1\.18 reads only flink-conf\.yaml/,
+    },
     { name: '1.19 with config.yaml', version: '1.19.3', facts: { format: 'yaml' }, warning: null },
-    { name: '1.16 with high-availability.type', version: '1.16.3', facts: { format: 'legacy', setsHaTypeOnly: true }, warning: /no high-availability\.type/ },
+    {
+      name: '1.16 with high-availability.type',
+      version: '1.16.3',
+      facts: { format: 'legacy', setsHaTypeOnly: true },
+      warning: /no high-availability\.type/,
+    },
     { name: '1.17 with high-availability.type', version: '1.17.2', facts: { format: 'legacy', setsHaTypeOnly: true }, warning: null },
-    { name: '2.x with REST TLS from security.ssl.enabled', version: '2.3.0', facts: { format: 'yaml', restSslFromSharedKeyOnly: true }, warning: /no longer falls back to security\.ssl\.enabled/ },
-    { name: '1.20 with REST TLS from security.ssl.enabled', version: '1.20.5', facts: { format: 'yaml', restSslFromSharedKeyOnly: true }, warning: null },
+    {
+      name: '2.x with REST TLS from security.ssl.enabled',
+      version: '2.3.0',
+      facts: { format: 'yaml', restSslFromSharedKeyOnly: true },
+      warning: /no longer falls back to security\.ssl\.enabled/,
+    },
+    {
+      name: '1.20 with REST TLS from security.ssl.enabled',
+      version: '1.20.5',
+      facts: { format: 'yaml', restSslFromSharedKeyOnly: true },
+      warning: null,
+    },
   ];
   for (const row of table) {
     it(row.name, () => {
@@ -77,9 +112,12 @@ describe('the facts the settings record', () => {
       setsHaTypeOnly: true,
       restSslFromSharedKeyOnly: true,
     });
-    assert.deepEqual(facts({ 'config.yaml': 'high-availability: zookeeper\nsecurity.ssl.rest.enabled: true\nsecurity.ssl.enabled: true\n' }), {
-      ...NONE,
-      format: 'yaml',
-    });
+    assert.deepEqual(
+      facts({ 'config.yaml': 'high-availability: zookeeper\nsecurity.ssl.rest.enabled: true\nsecurity.ssl.enabled: true\n' }),
+      {
+        ...NONE,
+        format: 'yaml',
+      },
+    );
   });
 });

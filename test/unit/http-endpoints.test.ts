@@ -75,7 +75,10 @@ describe('probe endpoints', () => {
   for (const row of table) {
     it(`${row.state}: GET ${row.path} -> ${row.status} (${row.reason})`, async () => {
       current = states[row.state];
-      const res = await request(srv.server).get(row.path).expect(row.status).expect('content-type', /application\/json/);
+      const res = await request(srv.server)
+        .get(row.path)
+        .expect(row.status)
+        .expect('content-type', /application\/json/);
       if (row.path !== '/livez') assert.equal(res.body.reason, row.reason);
       assert.equal(res.body.status, row.status === 200 ? 'ok' : 'fail');
       assert.equal(res.body.role, current.verdict.role);
@@ -88,7 +91,10 @@ describe('probe endpoints', () => {
     current = states.disconnected;
     const res = await request(srv.server).get('/readyz').expect(503);
     const failing = (res.body.checks as { name: string; ok: boolean; reason: string; detail?: string }[]).filter((c) => !c.ok);
-    assert.deepEqual(failing.map((c) => c.name), ['zookeeper', 'leadership']);
+    assert.deepEqual(
+      failing.map((c) => c.name),
+      ['zookeeper', 'leadership'],
+    );
     assert.equal(failing[0]?.detail, 'connection to ZooKeeper lost; reconnecting');
   });
 
@@ -120,7 +126,10 @@ describe('probe endpoints', () => {
 
   it('?verbose lists every check, passing or failing, one per line', async () => {
     current = states.standby;
-    const res = await request(srv.server).get('/readyz?verbose').expect(503).expect('content-type', /text\/plain/);
+    const res = await request(srv.server)
+      .get('/readyz?verbose')
+      .expect(503)
+      .expect('content-type', /text\/plain/);
     assert.equal(
       res.text,
       [
@@ -158,9 +167,13 @@ describe('probe endpoints', () => {
   }
 
   it('a malformed URL gets a 400, not a crash', async () => {
-    const res = await request(srv.server).get('/readyz/%E0%A4%A').expect((r) => assert.ok([400, 404].includes(r.status)));
+    const res = await request(srv.server)
+      .get('/readyz/%E0%A4%A')
+      .expect((r) => assert.ok([400, 404].includes(r.status)));
     assert.equal(typeof res.body.error, 'string');
-    await request(srv.server).get('/readyz').expect((r) => assert.ok([200, 503].includes(r.status)));
+    await request(srv.server)
+      .get('/readyz')
+      .expect((r) => assert.ok([200, 503].includes(r.status)));
   });
 
   it('never calls anything per probe: the state getter is all it reads', async () => {

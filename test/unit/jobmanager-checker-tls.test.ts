@@ -27,7 +27,13 @@ const clientNames: string[] = [];
 before(async () => {
   pki = makeThrowawayPki();
   server = https.createServer(
-    { cert: pki.read(pki.serverCertFile), key: pki.read(pki.serverKeyFile), ca: pki.read(pki.caFile), requestCert: true, rejectUnauthorized: true },
+    {
+      cert: pki.read(pki.serverCertFile),
+      key: pki.read(pki.serverKeyFile),
+      ca: pki.read(pki.caFile),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
     (req, res) => {
       assert.ok(req.socket instanceof TLSSocket);
       const peer = req.socket.getPeerCertificate();
@@ -104,9 +110,12 @@ describe('JobManagerChecker over HTTPS: chain, not host name, as Flink verifies'
   before(async () => {
     servicePki = makeThrowawayPki([`DNS:${SERVICE}`, 'DNS:flink-jobmanager']);
     otherPki = makeThrowawayPki([`DNS:${SERVICE}`]);
-    serviceServer = https.createServer({ cert: servicePki.read(servicePki.serverCertFile), key: servicePki.read(servicePki.serverKeyFile) }, (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"flink-version":"1.20.5"}');
-    });
+    serviceServer = https.createServer(
+      { cert: servicePki.read(servicePki.serverCertFile), key: servicePki.read(servicePki.serverKeyFile) },
+      (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"flink-version":"1.20.5"}');
+      },
+    );
     await new Promise<void>((r) => serviceServer.listen(0, '127.0.0.1', r));
     serviceUrl = new URL(`https://127.0.0.1:${(serviceServer.address() as AddressInfo).port}/`);
   });
@@ -154,7 +163,24 @@ describe('JobManagerChecker over HTTPS: chain, not host name, as Flink verifies'
   it('refuses a JKS truststore and a file that is no truststore, with a clear message', () => {
     assert.throws(() => loadRestTls(tlsFiles({ truststore: { file: servicePki.caFile, password: 'x' } })), /is not a PKCS12 truststore/);
     const jks = join(servicePki.dir, 'truststore.jks');
-    execFileSync('keytool', ['-importcert', '-noprompt', '-alias', 'ca', '-file', servicePki.caFile, '-keystore', jks, '-storetype', 'JKS', '-storepass', 'changeit'], { stdio: 'pipe' });
+    execFileSync(
+      'keytool',
+      [
+        '-importcert',
+        '-noprompt',
+        '-alias',
+        'ca',
+        '-file',
+        servicePki.caFile,
+        '-keystore',
+        jks,
+        '-storetype',
+        'JKS',
+        '-storepass',
+        'changeit',
+      ],
+      { stdio: 'pipe' },
+    );
     assert.throws(() => loadRestTls(tlsFiles({ truststore: { file: jks, password: 'changeit' } })), /is a JKS keystore; only PKCS12/);
   });
 });

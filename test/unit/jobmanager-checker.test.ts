@@ -74,11 +74,23 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 describe('JobManagerChecker outcomes', () => {
   const cases: { name: string; handler: http.RequestListener; type: CheckEvent['type']; reason?: string; status: number | null }[] = [
     { name: '200 with JSON is healthy', handler: json(200, '{"flink-version":"1.20.0"}'), type: 'restCheckSucceeded', status: 200 },
-    { name: 'the leader-election 503', handler: json(503, ELECTION_503), type: 'restCheckFailed', reason: 'jm-reports-no-leader', status: 503 },
+    {
+      name: 'the leader-election 503',
+      handler: json(503, ELECTION_503),
+      type: 'restCheckFailed',
+      reason: 'jm-reports-no-leader',
+      status: 503,
+    },
     { name: 'another 503', handler: json(503, '{"errors":["overloaded"]}'), type: 'restCheckFailed', reason: 'http-5xx', status: 503 },
     { name: '500', handler: json(500, '{"errors":["Internal server error."]}'), type: 'restCheckFailed', reason: 'http-5xx', status: 500 },
     { name: '404', handler: json(404, '{"errors":["Not found"]}'), type: 'restCheckFailed', reason: 'http-status', status: 404 },
-    { name: '200 with HTML', handler: json(200, '<html><body>hi</body></html>', 'text/html'), type: 'restCheckFailed', reason: 'invalid-response', status: 200 },
+    {
+      name: '200 with HTML',
+      handler: json(200, '<html><body>hi</body></html>', 'text/html'),
+      type: 'restCheckFailed',
+      reason: 'invalid-response',
+      status: 200,
+    },
     { name: '200 with a JSON array', handler: json(200, '[1,2]'), type: 'restCheckFailed', reason: 'invalid-response', status: 200 },
     {
       name: '307 counts as alive (Flink before 1.8 redirected standbys)',
@@ -112,7 +124,7 @@ describe('JobManagerChecker outcomes', () => {
     });
   }
 
-  it("reports the version the JM names in GET /config, and only a plausible one", async () => {
+  it('reports the version the JM names in GET /config, and only a plausible one', async () => {
     const named = await firstOutcome(json(200, '{"flink-version":"2.3.0","flink-revision":"abc"}'));
     assert.equal(named.type === 'restCheckSucceeded' && named.flinkVersion, '2.3.0');
     const odd = await firstOutcome(json(200, '{"flink-version":"1.20\\n[+]ok"}'));
@@ -272,7 +284,10 @@ describe('JobManagerChecker scheduling', { timeout: 20_000 }, () => {
         await outcome;
       }
       assert.deepEqual(delays.slice(0, 4), [25, 50, 100, 100], 'doubling from 25 ms, capped at 100');
-      assert.ok(delays.every((d) => d <= 100), `delays ${delays.join(', ')}`);
+      assert.ok(
+        delays.every((d) => d <= 100),
+        `delays ${delays.join(', ')}`,
+      );
       // Doubling alone (25, 50, 100, 200, 400, 800 ms) would ask 6 times in 1.5 s; capped at 100 ms, about 16.
       const inBurst = times.filter((t) => t >= soonAtMs).length;
       assert.ok(inBurst >= 10, `${inBurst} checks in the first 1.5 s of the burst`);

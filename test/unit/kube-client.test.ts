@@ -51,7 +51,10 @@ describe('KubeClient over http against the fake API', () => {
     api.addPod('jm-l3', { [ROLE]: 'leader', [CLUSTER]: 'another' });
     api.addPod('jm-l4', { [ROLE]: 'leader', [CLUSTER]: 'list' }, 'other-namespace');
     const pods = await client.listPods(`${ROLE}=leader,${CLUSTER}=list`);
-    assert.deepEqual(pods.map((p) => p.name), ['jm-l1']);
+    assert.deepEqual(
+      pods.map((p) => p.name),
+      ['jm-l1'],
+    );
     assert.equal(new URLSearchParams(api.requests.at(-1)!.query).get('labelSelector'), `${ROLE}=leader,${CLUSTER}=list`);
   });
 
@@ -83,30 +86,45 @@ describe('KubeClient over http against the fake API', () => {
     assert.equal(api.pod('jm-rv')!.labels[ROLE], undefined);
   });
 
-  const failures: { name: string; arrange: () => void; call: () => Promise<unknown>; reason: string; status: number | null; message: RegExp }[] = [
+  const failures: {
+    name: string;
+    arrange: () => void;
+    call: () => Promise<unknown>;
+    reason: string;
+    status: number | null;
+    message: RegExp;
+  }[] = [
     {
       name: '403 without RBAC names the verb',
       arrange: () => api.deny('patch'),
       call: () => client.patchPodLabels('jm-err', { [ROLE]: 'leader' }),
-      reason: 'forbidden', status: 403, message: /cannot patch resource "pods"/,
+      reason: 'forbidden',
+      status: 403,
+      message: /cannot patch resource "pods"/,
     },
     {
       name: '404 for a pod that does not exist',
       arrange: () => undefined,
       call: () => client.getPod('jm-missing'),
-      reason: 'not-found', status: 404, message: /pods "jm-missing" not found/,
+      reason: 'not-found',
+      status: 404,
+      message: /pods "jm-missing" not found/,
     },
     {
       name: '5xx injected',
       arrange: () => api.inject({ verb: 'list', status: 503, times: 1 }),
       call: () => client.listPods(`${ROLE}=leader`),
-      reason: 'http-5xx', status: 503, message: /HTTP 503/,
+      reason: 'http-5xx',
+      status: 503,
+      message: /HTTP 503/,
     },
     {
       name: 'no answer within the request timeout',
       arrange: () => api.setLatencyMs(1500),
       call: () => client.getPod('jm-err'),
-      reason: 'timeout', status: null, message: /no answer within 500 ms/,
+      reason: 'timeout',
+      status: null,
+      message: /no answer within 500 ms/,
     },
   ];
   for (const f of failures) {
@@ -152,7 +170,11 @@ describe('the fake API itself', () => {
   after(() => api.close());
 
   const patch = (contentType: string, body: unknown) =>
-    fetch(`${api.url}/api/v1/namespaces/flink/pods/jm-0`, { method: 'PATCH', headers: { 'content-type': contentType }, body: JSON.stringify(body) });
+    fetch(`${api.url}/api/v1/namespaces/flink/pods/jm-0`, {
+      method: 'PATCH',
+      headers: { 'content-type': contentType },
+      body: JSON.stringify(body),
+    });
 
   for (const contentType of ['application/json-patch+json', 'application/strategic-merge-patch+json', 'application/json']) {
     it(`answers 415 to a patch in ${contentType}`, async () => {
@@ -181,7 +203,11 @@ describe('the fake API itself', () => {
     { selector: 'a', labels: { a: '' }, matches: true },
     { selector: '!a', labels: { a: 'x' }, matches: false },
     { selector: 'a=b,c=d', labels: { a: 'b' }, matches: false },
-    { selector: 'x.io/role=leader,app.kubernetes.io/instance=c1', labels: { 'x.io/role': 'leader', 'app.kubernetes.io/instance': 'c1' }, matches: true },
+    {
+      selector: 'x.io/role=leader,app.kubernetes.io/instance=c1',
+      labels: { 'x.io/role': 'leader', 'app.kubernetes.io/instance': 'c1' },
+      matches: true,
+    },
     { selector: '', labels: {}, matches: true },
   ];
   for (const s of selectors) {
@@ -203,7 +229,10 @@ describe('in-cluster configuration over https (KubeConfig.loadFromCluster)', () 
   let root: string;
   before(async () => {
     pki = makeThrowawayPki();
-    api = await startFakeKubeApi({ token: 'projected-token', tls: { cert: pki.read(pki.serverCertFile), key: pki.read(pki.serverKeyFile) } });
+    api = await startFakeKubeApi({
+      token: 'projected-token',
+      tls: { cert: pki.read(pki.serverCertFile), key: pki.read(pki.serverKeyFile) },
+    });
     api.addPod('jm-tls', { [ROLE]: 'standby' });
     root = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-sa-'));
     const dir = join(root, SERVICE_ACCOUNT_DIR);
@@ -226,7 +255,10 @@ describe('in-cluster configuration over https (KubeConfig.loadFromCluster)', () 
     try {
       return createKubeClient(loadInClusterKubeConfig(root), 'flink', { requestTimeoutMs: 2000 });
     } finally {
-      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+      for (const [k, v] of [
+        ['KUBERNETES_SERVICE_HOST', saved.host],
+        ['KUBERNETES_SERVICE_PORT', saved.port],
+      ] as const) {
         if (v === undefined) delete process.env[k];
         else process.env[k] = v;
       }

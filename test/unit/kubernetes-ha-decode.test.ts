@@ -6,11 +6,23 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { decodeConfigMap, decodeLock, LOCK_ANNOTATION, REST_SERVER_KEY, type ConfigMapLike } from '../../src/sources/kubernetes-ha/decode.js';
+import {
+  decodeConfigMap,
+  decodeLock,
+  LOCK_ANNOTATION,
+  REST_SERVER_KEY,
+  type ConfigMapLike,
+} from '../../src/sources/kubernetes-ha/decode.js';
 
 const FIXTURES = join(__dirname, '..', 'fixtures', 'kubernetes-ha');
 const fixture = (name: string): ConfigMapLike => JSON.parse(readFileSync(join(FIXTURES, name), 'utf8')) as ConfigMapLike;
-const VERSIONS = [...new Set(readdirSync(FIXTURES).filter((f) => f.endsWith('.json')).map((f) => f.split('-')[0]!))];
+const VERSIONS = [
+  ...new Set(
+    readdirSync(FIXTURES)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.split('-')[0]!),
+  ),
+];
 
 describe('decoding ConfigMaps real Flink wrote', () => {
   it('has fixtures of a 1.x and a 2.x JobManager', () => {
@@ -33,11 +45,12 @@ describe('decoding ConfigMaps real Flink wrote', () => {
     });
 
     // Only versions that release on SIGTERM (1.19 and later) have a released ConfigMap.
-    if (existsSync(join(FIXTURES, `${version}-cluster-config-map-released.json`))) it(`${version}: after SIGTERM the lock is released and the leader information gone`, () => {
-      const decoded = decodeConfigMap(fixture(`${version}-cluster-config-map-released.json`), '1.15');
-      assert.deepEqual(decoded.lock.kind === 'record' && [decoded.lock.holder, decoded.lock.leaseDurationMs], [null, 1000]);
-      assert.deepEqual(decoded.leaderInfo, { kind: 'absent' });
-    });
+    if (existsSync(join(FIXTURES, `${version}-cluster-config-map-released.json`)))
+      it(`${version}: after SIGTERM the lock is released and the leader information gone`, () => {
+        const decoded = decodeConfigMap(fixture(`${version}-cluster-config-map-released.json`), '1.15');
+        assert.deepEqual(decoded.lock.kind === 'record' && [decoded.lock.holder, decoded.lock.leaseDurationMs], [null, 1000]);
+        assert.deepEqual(decoded.leaderInfo, { kind: 'absent' });
+      });
 
     it(`${version}: after a takeover the new holder is named beside the old leader's information`, () => {
       const before = decodeConfigMap(fixture(`${version}-cluster-config-map.json`), '1.15');
@@ -50,10 +63,22 @@ describe('decoding ConfigMaps real Flink wrote', () => {
 
 describe('decoding what Flink never writes', () => {
   const lock = (record: unknown) => decodeLock(typeof record === 'string' ? record : JSON.stringify(record));
-  const base = { holderIdentity: 'a', leaseDuration: 15, acquireTime: '2026-12-07T10:00:00.000000Z', renewTime: '2026-12-07T10:00:01.000000Z', leaderTransitions: 2 };
+  const base = {
+    holderIdentity: 'a',
+    leaseDuration: 15,
+    acquireTime: '2026-12-07T10:00:00.000000Z',
+    renewTime: '2026-12-07T10:00:01.000000Z',
+    leaderTransitions: 2,
+  };
 
   it('reads both serialisations of the lease, and every holder that means released', () => {
-    for (const [lease, ms] of [[15, 15_000], ['PT15S', 15_000], ['PT0.5S', 500], ['PT1M30S', 90_000], [15.000000001, 15_000]] as const) {
+    for (const [lease, ms] of [
+      [15, 15_000],
+      ['PT15S', 15_000],
+      ['PT0.5S', 500],
+      ['PT1M30S', 90_000],
+      [15.000000001, 15_000],
+    ] as const) {
       const l = lock({ ...base, leaseDuration: lease });
       assert.equal(l.kind === 'record' && l.leaseDurationMs, ms, String(lease));
     }
@@ -87,7 +112,10 @@ describe('decoding what Flink never writes', () => {
   });
 
   it('refuses leader information that is not `<session id>,<address>`, in both layouts', () => {
-    const cm = (data: Record<string, string>): ConfigMapLike => ({ metadata: { resourceVersion: '1', annotations: { [LOCK_ANNOTATION]: JSON.stringify(base) } }, data });
+    const cm = (data: Record<string, string>): ConfigMapLike => ({
+      metadata: { resourceVersion: '1', annotations: { [LOCK_ANNOTATION]: JSON.stringify(base) } },
+      data,
+    });
     const combined = (value: string) => decodeConfigMap(cm({ [REST_SERVER_KEY]: value }), '1.15').leaderInfo;
     assert.match(JSON.stringify(combined('http://10.0.0.5:8081')), /no comma/);
     assert.match(JSON.stringify(combined('not-a-uuid,http://10.0.0.5:8081')), /not a UUID/);

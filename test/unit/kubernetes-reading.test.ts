@@ -168,7 +168,11 @@ describe('Kubernetes source: the lease, by the sidecar clock', () => {
 describe('Kubernetes source: no leader', () => {
   const cases: [string, ConfigMapVersion | null, string][] = [
     ['a released lock', version(lock(null, 't2'), { address: ME, sessionId: SESSION_A }), 'lock-released'],
-    ['a lock annotation that is not what Flink writes', version({ kind: 'undecodable', error: 'not JSON' }, { address: ME, sessionId: SESSION_A }), 'lock-undecodable'],
+    [
+      'a lock annotation that is not what Flink writes',
+      version({ kind: 'undecodable', error: 'not JSON' }, { address: ME, sessionId: SESSION_A }),
+      'lock-undecodable',
+    ],
     ['no lock annotation', version({ kind: 'absent' }, { address: ME, sessionId: SESSION_A }), 'no-contenders'],
     ['a deleted ConfigMap', null, 'leader-configmap-absent'],
     ['no rest_server entry (removed on a graceful stop)', version(lock('A', 't2'), null), 'no-leader-published'],

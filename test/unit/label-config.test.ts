@@ -50,7 +50,16 @@ describe('config: label routing', () => {
   it('loads label mode inside a pod, from the downward API variables', () => {
     const c = load([], IN_POD_ENV);
     assert.deepEqual(
-      [c.routingMode, c.podName, c.podNamespace, c.roleLabel, c.roleLabelLeaderValue, c.roleLabelStandbyValue, c.podClusterLabel, c.labelFailureReadinessTimeoutMs],
+      [
+        c.routingMode,
+        c.podName,
+        c.podNamespace,
+        c.roleLabel,
+        c.roleLabelLeaderValue,
+        c.roleLabelStandbyValue,
+        c.podClusterLabel,
+        c.labelFailureReadinessTimeoutMs,
+      ],
       ['label', 'flink-jobmanager-0', 'flink', 'flink-ha-sidecar/role', 'leader', 'standby', 'app.kubernetes.io/instance', 30000],
     );
     assert.equal(c.sources.routingMode, 'environment');
@@ -70,7 +79,10 @@ describe('config: label routing', () => {
   it('refuses label mode in a pod whose service account token is not mounted', () => {
     const problems = problemsOf([], IN_POD_ENV, { ...NO_FLINK_FILE, isReadableFile: (p) => p.endsWith('/ca.crt') });
     assert.equal(problems.length, 1);
-    assert.match(problems[0]!, /^--routing-mode \/ ROUTING_MODE: label needs .*: \/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/token cannot be read \(/);
+    assert.match(
+      problems[0]!,
+      /^--routing-mode \/ ROUTING_MODE: label needs .*: \/var\/run\/secrets\/kubernetes\.io\/serviceaccount\/token cannot be read \(/,
+    );
   });
 
   it('readiness mode needs none of it (the default, outside a cluster)', () => {
@@ -91,11 +103,17 @@ describe('config: label routing', () => {
   });
 
   const invalid: { name: string; argv: string[]; env?: Env; problems: string[] }[] = [
-    { name: 'an unknown mode', argv: ['--routing-mode=labels'], problems: ['--routing-mode / ROUTING_MODE: "labels" is not one of readiness, label'] },
+    {
+      name: 'an unknown mode',
+      argv: ['--routing-mode=labels'],
+      problems: ['--routing-mode / ROUTING_MODE: "labels" is not one of readiness, label'],
+    },
     {
       name: 'a label key that Kubernetes refuses',
       argv: ['--role-label=Example.com/role'],
-      problems: ['--role-label / ROLE_LABEL: "Example.com/role": the prefix before "/" must be a lowercase DNS subdomain of at most 253 characters'],
+      problems: [
+        '--role-label / ROLE_LABEL: "Example.com/role": the prefix before "/" must be a lowercase DNS subdomain of at most 253 characters',
+      ],
     },
     {
       name: 'a label key whose name starts with "-"',
@@ -107,7 +125,11 @@ describe('config: label routing', () => {
       argv: [`--role-label=x/${'a'.repeat(64)}`],
       problems: [`--role-label / ROLE_LABEL: "x/${'a'.repeat(64)}" is not a label key: the name after "/" ${LABEL_KEY_RULE}`],
     },
-    { name: 'an empty label key', argv: ['--role-label='], problems: [`--role-label / ROLE_LABEL: "" is not a label key: the name ${LABEL_KEY_RULE}`] },
+    {
+      name: 'an empty label key',
+      argv: ['--role-label='],
+      problems: [`--role-label / ROLE_LABEL: "" is not a label key: the name ${LABEL_KEY_RULE}`],
+    },
     {
       name: 'a cluster label with a space',
       argv: ['--pod-cluster-label=a b'],
@@ -121,12 +143,16 @@ describe('config: label routing', () => {
     {
       name: 'an empty leader value',
       argv: ['--role-label-leader-value='],
-      problems: ['--role-label-leader-value / ROLE_LABEL_LEADER_VALUE: "" is not a label value: 1 to 63 characters, letters, digits, "-", "_" or ".", beginning and ending with a letter or digit'],
+      problems: [
+        '--role-label-leader-value / ROLE_LABEL_LEADER_VALUE: "" is not a label value: 1 to 63 characters, letters, digits, "-", "_" or ".", beginning and ending with a letter or digit',
+      ],
     },
     {
       name: 'the same value for both roles',
       argv: ['--role-label-standby-value=leader'],
-      problems: ['--role-label-standby-value / ROLE_LABEL_STANDBY_VALUE: "leader" is also --role-label-leader-value / ROLE_LABEL_LEADER_VALUE; give each role its own value'],
+      problems: [
+        '--role-label-standby-value / ROLE_LABEL_STANDBY_VALUE: "leader" is also --role-label-leader-value / ROLE_LABEL_LEADER_VALUE; give each role its own value',
+      ],
     },
     {
       name: 'the cluster label is the role label',
@@ -135,7 +161,11 @@ describe('config: label routing', () => {
         '--pod-cluster-label / POD_CLUSTER_LABEL: "flink-ha-sidecar/role" is also --role-label / ROLE_LABEL, which the sidecar rewrites; name a label that every JM pod of the cluster shares',
       ],
     },
-    { name: 'a pod name with upper case', argv: ['--pod-name=JM-0'], problems: ['--pod-name / POD_NAME: "JM-0" is not a pod name (lowercase DNS subdomain, at most 253 characters)'] },
+    {
+      name: 'a pod name with upper case',
+      argv: ['--pod-name=JM-0'],
+      problems: ['--pod-name / POD_NAME: "JM-0" is not a pod name (lowercase DNS subdomain, at most 253 characters)'],
+    },
     {
       name: 'a namespace with a dot',
       argv: ['--pod-namespace=a.b'],
@@ -149,7 +179,9 @@ describe('config: label routing', () => {
     {
       name: 'a timeout over ten minutes',
       argv: ['--label-failure-readiness-timeout-ms=600001'],
-      problems: ['--label-failure-readiness-timeout-ms / LABEL_FAILURE_READINESS_TIMEOUT_MS: "600001" is outside 1000..600000 milliseconds'],
+      problems: [
+        '--label-failure-readiness-timeout-ms / LABEL_FAILURE_READINESS_TIMEOUT_MS: "600001" is outside 1000..600000 milliseconds',
+      ],
     },
   ];
   for (const c of invalid) {

@@ -22,15 +22,23 @@ const LABEL: Partial<CoreSettings> = { routingMode: 'label', labelFailureReadine
 
 function election(leaderHost: string): LayoutObservation[] {
   const owner = leaderHost === ME ? '0000000000000aaa' : '0000000000000bbb';
-  return [{
-    layout: '1.15',
-    component: 'rest_server',
-    latchPath: '/flink/default/leader/latch',
-    leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
-    latchExists: true,
-    participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
-    leaderInfo: { kind: 'published', owner, address: `http://${leaderHost}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', target: targetOf(`http://${leaderHost}:8081`) },
-  }];
+  return [
+    {
+      layout: '1.15',
+      component: 'rest_server',
+      latchPath: '/flink/default/leader/latch',
+      leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
+      latchExists: true,
+      participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
+      leaderInfo: {
+        kind: 'published',
+        owner,
+        address: `http://${leaderHost}:8081`,
+        sessionId: '6d1f0d7c-0000-4000-8000-000000000001',
+        target: targetOf(`http://${leaderHost}:8081`),
+      },
+    },
+  ];
 }
 
 const connected: SidecarEvent = { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' };
@@ -38,7 +46,14 @@ const healthy: SidecarEvent = { type: 'restCheckSucceeded', atMs: 1020, duration
 const leads = (atMs = 1030): SidecarEvent => ({ type: 'electionObserved', atMs, observations: election(ME) });
 const standsBy = (atMs = 1030): SidecarEvent => ({ type: 'electionObserved', atMs, observations: election(OTHER) });
 const failed = (atMs: number, over: Partial<PodLabelError> = {}): SidecarEvent => ({
-  type: 'podLabelPatchFailed', atMs, operation: 'label-own-pod', podName: 'jm-0', httpStatus: 503, reason: 'http-5xx', detail: 'PATCH pod flink/jm-0: HTTP 503', ...over,
+  type: 'podLabelPatchFailed',
+  atMs,
+  operation: 'label-own-pod',
+  podName: 'jm-0',
+  httpStatus: 503,
+  reason: 'http-5xx',
+  detail: 'PATCH pod flink/jm-0: HTTP 503',
+  ...over,
 });
 
 function run(events: SidecarEvent[], settings: Partial<CoreSettings> = LABEL): SidecarState {
@@ -90,51 +105,93 @@ describe('readiness in label mode', () => {
     {
       name: 'healthy leader with its label',
       events: [connected, healthy, leads(), { type: 'podLabelApplied', atMs: 1040, value: 'leader' }],
-      ready: true, reason: 'label-current', isLeader: true,
+      ready: true,
+      reason: 'label-current',
+      isLeader: true,
     },
     {
       name: 'healthy standby with its label (ready: the label routes, readiness means healthy)',
       events: [connected, healthy, standsBy(), { type: 'podLabelApplied', atMs: 1040, value: 'standby' }],
-      ready: true, reason: 'label-current', isLeader: false,
+      ready: true,
+      reason: 'label-current',
+      isLeader: false,
     },
     {
       name: 'leader whose label is still being applied',
       events: [connected, healthy, leads(), { type: 'podLabelRead', atMs: 1035, value: 'standby' }],
-      ready: true, reason: 'label-updating', isLeader: true,
+      ready: true,
+      reason: 'label-updating',
+      isLeader: true,
     },
     {
       name: 'standby whose JM is unhealthy',
-      events: [connected, standsBy(), { type: 'restCheckFailed', atMs: 1040, durationMs: 1, reason: 'refused', detail: 'ECONNREFUSED', httpStatus: null }],
-      ready: false, reason: 'label-updating', isLeader: false,
+      events: [
+        connected,
+        standsBy(),
+        { type: 'restCheckFailed', atMs: 1040, durationMs: 1, reason: 'refused', detail: 'ECONNREFUSED', httpStatus: null },
+      ],
+      ready: false,
+      reason: 'label-updating',
+      isLeader: false,
     },
     {
       name: 'unknown role',
       events: [connected, healthy, { type: 'podLabelApplied', atMs: 1040, value: 'absent' }],
-      ready: false, reason: 'label-current', isLeader: false,
+      ready: false,
+      reason: 'label-current',
+      isLeader: false,
     },
     {
       name: 'leader whose updates have failed for exactly the timeout (still tolerated)',
       events: [connected, healthy, leads(), failed(2000), { type: 'clockTicked', atMs: 2000 + TIMEOUT_MS }],
-      ready: true, reason: 'label-update-retrying', isLeader: true,
+      ready: true,
+      reason: 'label-update-retrying',
+      isLeader: true,
     },
     {
       name: 'leader whose updates have failed for longer than the timeout',
       events: [connected, healthy, leads(), failed(2000), { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS }],
-      ready: false, reason: 'label-update-failing', isLeader: true,
+      ready: false,
+      reason: 'label-update-failing',
+      isLeader: true,
     },
     {
       name: 'standby whose updates have failed for longer than the timeout',
-      events: [connected, healthy, standsBy(), failed(2000, { reason: 'forbidden', httpStatus: 403 }), { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS }],
-      ready: false, reason: 'label-update-failing', isLeader: false,
+      events: [
+        connected,
+        healthy,
+        standsBy(),
+        failed(2000, { reason: 'forbidden', httpStatus: 403 }),
+        { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS },
+      ],
+      ready: false,
+      reason: 'label-update-failing',
+      isLeader: false,
     },
     {
       name: 'failures end with our own label patched',
-      events: [connected, healthy, leads(), failed(2000), failed(3000), { type: 'podLabelApplied', atMs: 3500, value: 'leader' }, { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS }],
-      ready: true, reason: 'label-current', isLeader: true,
+      events: [
+        connected,
+        healthy,
+        leads(),
+        failed(2000),
+        failed(3000),
+        { type: 'podLabelApplied', atMs: 3500, value: 'leader' },
+        { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS },
+      ],
+      ready: true,
+      reason: 'label-current',
+      isLeader: true,
     },
   ];
   it("a standby whose label updates fail logs the label's reason, not its role's", () => {
-    const s = run([connected, healthy, standsBy(), failed(2000, { reason: 'forbidden', httpStatus: 403 }), { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS }]);
+    const s = run([
+      connected,
+      healthy,
+      standsBy(),
+      failed(2000, { reason: 'forbidden', httpStatus: 403 }),
+      { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS },
+    ]);
     const last = s.transitions.at(-1);
     assert.equal(last?.toReady, false);
     assert.equal(last?.reason, 'label-update-failing');
@@ -153,7 +210,19 @@ describe('readiness in label mode', () => {
   }
 
   it('a failing label names the step and the error in its detail', () => {
-    const s = run([connected, healthy, leads(), failed(2000, { operation: 'unlabel-stale-leader', podName: 'jm-old', reason: 'forbidden', httpStatus: 403, detail: 'HTTP 403: forbidden' }), { type: 'clockTicked', atMs: 40_000 }]);
+    const s = run([
+      connected,
+      healthy,
+      leads(),
+      failed(2000, {
+        operation: 'unlabel-stale-leader',
+        podName: 'jm-old',
+        reason: 'forbidden',
+        httpStatus: 403,
+        detail: 'HTTP 403: forbidden',
+      }),
+      { type: 'clockTicked', atMs: 40_000 },
+    ]);
     const check = labelCheck(s)!;
     assert.equal(check.ok, false);
     assert.match(check.detail ?? '', /standby|not read yet/);
@@ -183,8 +252,14 @@ describe('label state under its events', () => {
   it('a role that comes back to the label the pod kept ends the failing spell', () => {
     // Standby labelled; becomes leader; the updates fail; goes back to standby, which the pod still carries.
     const s = run([
-      connected, healthy, standsBy(), { type: 'podLabelApplied', atMs: 1040, value: 'standby' },
-      leads(1050), failed(2000), standsBy(2100), { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS },
+      connected,
+      healthy,
+      standsBy(),
+      { type: 'podLabelApplied', atMs: 1040, value: 'standby' },
+      leads(1050),
+      failed(2000),
+      standsBy(2100),
+      { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS },
     ]);
     assert.equal(s.podLabel.failingSinceMs, null);
     assert.equal(readiness(s).ok, true);
@@ -197,9 +272,13 @@ describe('label state under its events', () => {
   });
 
   it('counts stale leader labels removed from other pods', () => {
-    const s = run([connected, healthy, leads(),
+    const s = run([
+      connected,
+      healthy,
+      leads(),
       { type: 'staleLeaderLabelRemoved', atMs: 1040, podName: 'jm-old-1' },
-      { type: 'staleLeaderLabelRemoved', atMs: 1041, podName: 'jm-old-2' }]);
+      { type: 'staleLeaderLabelRemoved', atMs: 1041, podName: 'jm-old-2' },
+    ]);
     assert.equal(s.podLabel.staleLeaderLabelsRemoved, 2);
   });
 
@@ -213,8 +292,16 @@ describe('when the label check must be looked at again (podLabelRecheckAtMs)', (
   const cases: { name: string; events: SidecarEvent[]; settings?: Partial<CoreSettings>; atMs: number | null }[] = [
     { name: 'nothing failing', events: [connected, healthy, leads()], atMs: null },
     { name: 'failing: just after the timeout', events: [connected, healthy, leads(), failed(2000)], atMs: 2001 + TIMEOUT_MS },
-    { name: 'failing, timeout already past', events: [connected, healthy, leads(), failed(2000), { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS }], atMs: null },
-    { name: 'failing but the pod carries the desired label', events: [connected, healthy, leads(), { type: 'podLabelApplied', atMs: 1040, value: 'leader' }, failed(2000)], atMs: null },
+    {
+      name: 'failing, timeout already past',
+      events: [connected, healthy, leads(), failed(2000), { type: 'clockTicked', atMs: 2001 + TIMEOUT_MS }],
+      atMs: null,
+    },
+    {
+      name: 'failing but the pod carries the desired label',
+      events: [connected, healthy, leads(), { type: 'podLabelApplied', atMs: 1040, value: 'leader' }, failed(2000)],
+      atMs: null,
+    },
     { name: 'readiness mode', events: [connected, healthy, leads(), failed(2000)], settings: {}, atMs: null },
   ];
   for (const c of cases) {
@@ -229,7 +316,10 @@ describe('when the label check must be looked at again (podLabelRecheckAtMs)', (
 describe('readiness mode is untouched', () => {
   it('no label check; a healthy standby is not ready; label events change no verdict', () => {
     const s = run([connected, healthy, standsBy(), failed(2000), { type: 'clockTicked', atMs: 99_000 }], {});
-    assert.deepEqual(s.verdict.checks.map((c) => c.name), ['shutdown', 'zookeeper', 'leadership', 'jobmanager']);
+    assert.deepEqual(
+      s.verdict.checks.map((c) => c.name),
+      ['shutdown', 'zookeeper', 'leadership', 'jobmanager'],
+    );
     assert.equal(readiness(s).ok, false);
     assert.equal(readinessStandbyOk(s).ok, true);
     const leader = run([connected, healthy, leads(), failed(2000), { type: 'clockTicked', atMs: 99_000 }], {});

@@ -21,7 +21,10 @@ describe('lazy loading of the Kubernetes client', () => {
     assert.equal(typeof startSidecar, 'function');
     assert.equal(typeof PodLabeler, 'function');
     const store = new Store(initialState('auto', { explicitHosts: null, interfaceAddresses: [], restPort: 8081 }, 0, testCoreSettings()));
-    assert.equal(startLabelRouting({ settings: DEFAULT_LABEL_ROUTING }, store, () => 0, createLogger('silent')), null);
+    assert.equal(
+      startLabelRouting({ settings: DEFAULT_LABEL_ROUTING }, store, () => 0, createLogger('silent')),
+      null,
+    );
     assert.equal(isLoaded(), false);
   });
 

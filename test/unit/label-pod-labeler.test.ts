@@ -29,12 +29,23 @@ const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['127
 
 function election(leaderHost: string): LayoutObservation[] {
   const owner = leaderHost === ME ? '0000000000000aaa' : '0000000000000bbb';
-  return [{
-    layout: '1.15', component: 'rest_server', latchPath: '/flink/default/leader/latch',
-    leaderInfoPath: '/flink/default/leader/rest_server/connection_info', latchExists: true,
-    participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
-    leaderInfo: { kind: 'published', owner, address: `http://${leaderHost}:8081`, sessionId: '6d1f0d7c-0000-4000-8000-000000000001', target: targetOf(`http://${leaderHost}:8081`) },
-  }];
+  return [
+    {
+      layout: '1.15',
+      component: 'rest_server',
+      latchPath: '/flink/default/leader/latch',
+      leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
+      latchExists: true,
+      participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
+      leaderInfo: {
+        kind: 'published',
+        owner,
+        address: `http://${leaderHost}:8081`,
+        sessionId: '6d1f0d7c-0000-4000-8000-000000000001',
+        target: targetOf(`http://${leaderHost}:8081`),
+      },
+    },
+  ];
 }
 
 let api: FakeKubeApi;
@@ -71,7 +82,9 @@ interface Rig {
   since: () => () => string[];
 }
 
-function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client?: KubeClient; labeler?: Partial<PodLabelerOptions> } = {}): Rig {
+function rig(
+  opts: { labels?: Record<string, string>; timeoutMs?: number; client?: KubeClient; labeler?: Partial<PodLabelerOptions> } = {},
+): Rig {
   seq += 1;
   const pod = `jm-${seq}`;
   const cluster = `c${seq}`;
@@ -79,7 +92,14 @@ function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client
   const time = new FakeTime();
   const clock = time.now;
   const timers = time.timers();
-  const store = new Store(initialState('auto', identity, clock(), testCoreSettings({ routingMode: 'label', labelFailureReadinessTimeoutMs: opts.timeoutMs ?? 30_000 })));
+  const store = new Store(
+    initialState(
+      'auto',
+      identity,
+      clock(),
+      testCoreSettings({ routingMode: 'label', labelFailureReadinessTimeoutMs: opts.timeoutMs ?? 30_000 }),
+    ),
+  );
   store.dispatch({ type: 'zookeeperConnected', atMs: clock(), sessionId: 'ccc' });
   store.dispatch({ type: 'restCheckSucceeded', atMs: clock(), durationMs: 1, httpStatus: 200 });
   // As the sidecar wires it: the label's readiness timeout passes with no event but the clock.
@@ -98,14 +118,21 @@ function rig(opts: { labels?: Record<string, string>; timeoutMs?: number; client
   });
   running.push({ labeler, time });
   const role = (r: 'leader' | 'standby' | 'unknown'): void => {
-    const event: SidecarEvent = r === 'unknown'
-      ? { type: 'electionObserved', atMs: clock(), observations: [] }
-      : { type: 'electionObserved', atMs: clock(), observations: election(r === 'leader' ? ME : OTHER) };
+    const event: SidecarEvent =
+      r === 'unknown'
+        ? { type: 'electionObserved', atMs: clock(), observations: [] }
+        : { type: 'electionObserved', atMs: clock(), observations: election(r === 'leader' ? ME : OTHER) };
     store.dispatch(event);
   };
   const since = () => {
     const from = api.requests.length;
-    return () => api.requests.slice(from).map((r) => `${r.method} ${r.pod ?? `pods?${decodeURIComponent(r.query.replace(/^\?labelSelector=/, ''))}`}${r.status === 200 ? '' : ` ${r.status}`}`);
+    return () =>
+      api.requests
+        .slice(from)
+        .map(
+          (r) =>
+            `${r.method} ${r.pod ?? `pods?${decodeURIComponent(r.query.replace(/^\?labelSelector=/, ''))}`}${r.status === 200 ? '' : ` ${r.status}`}`,
+        );
   };
   return { store, time, timers, pod, cluster, labeler, role, since };
 }
@@ -123,7 +150,8 @@ async function advanceUntil(r: Rig, what: string, predicate: () => boolean, maxT
   for (let fired = 0; ; fired++) {
     await settled(r);
     if (predicate()) return;
-    if (fired === maxTimers) throw new Error(`not ${what} after ${maxTimers} of the labeler's timers: ${JSON.stringify(r.store.state.podLabel)}`);
+    if (fired === maxTimers)
+      throw new Error(`not ${what} after ${maxTimers} of the labeler's timers: ${JSON.stringify(r.store.state.podLabel)}`);
     r.time.advance(r.timers.pending()[0]!);
   }
 }
@@ -158,11 +186,7 @@ describe('PodLabeler', { timeout: 20_000 }, () => {
     const calls = r.since();
     r.role('leader');
     await waitLabel(r.pod, 'leader');
-    assert.deepEqual(calls(), [
-      `GET pods?${ROLE}=leader,${CLUSTER}=${r.cluster}`,
-      `PATCH ${r.pod}-old`,
-      `PATCH ${r.pod}`,
-    ]);
+    assert.deepEqual(calls(), [`GET pods?${ROLE}=leader,${CLUSTER}=${r.cluster}`, `PATCH ${r.pod}-old`, `PATCH ${r.pod}`]);
     assert.equal(labelOf(`${r.pod}-old`), undefined);
     assert.equal(labelOf(`${r.pod}-foreign`), 'leader', "another cluster's leader is left alone");
     const removal = api.requests.find((q) => q.method === 'PATCH' && q.pod === `${r.pod}-old`)!;
@@ -304,7 +328,10 @@ describe('PodLabeler', { timeout: 20_000 }, () => {
     assert.equal(error.reason, 'cluster-label-missing');
     assert.equal(error.operation, 'list-leader-pods');
     assert.match(error.detail, /has no label app\.kubernetes\.io\/instance/);
-    assert.ok(calls().every((c) => c === `GET ${r.pod}`), `only reads of its own pod: ${calls().join(', ')}`);
+    assert.ok(
+      calls().every((c) => c === `GET ${r.pod}`),
+      `only reads of its own pod: ${calls().join(', ')}`,
+    );
     assert.equal(labelOf(r.pod), undefined);
     // Once the pod has the label, the next attempt reads it and goes ahead.
     await kubeClientFor(api).patchPodLabels(r.pod, { [CLUSTER]: 'late' });

@@ -51,19 +51,11 @@ function withUtfBody(body: Buffer | number[]): Buffer {
   const utf = Buffer.from(body);
   const blockData = Buffer.concat([Buffer.from([utf.length >> 8, utf.length & 0xff]), utf]);
   assert.ok(blockData.length <= 0xff);
-  return Buffer.concat([
-    Buffer.from([0xac, 0xed, 0x00, 0x05, 0x77, blockData.length]),
-    blockData,
-    IPV4_BYTES.subarray(IPV4_OBJECT_AT),
-  ]);
+  return Buffer.concat([Buffer.from([0xac, 0xed, 0x00, 0x05, 0x77, blockData.length]), blockData, IPV4_BYTES.subarray(IPV4_OBJECT_AT)]);
 }
 
 function replaceAt(base: Buffer, offset: number, replacement: number[] | Buffer, removed = 0): Buffer {
-  return Buffer.concat([
-    base.subarray(0, offset),
-    Buffer.from(replacement),
-    base.subarray(offset + (removed || replacement.length)),
-  ]);
+  return Buffer.concat([base.subarray(0, offset), Buffer.from(replacement), base.subarray(offset + (removed || replacement.length))]);
 }
 
 /** Asserts a LeaderInfoDecodeError whose message matches, and returns it for further checks. */
@@ -175,10 +167,7 @@ describe('block data framing is accepted as Java ObjectInputStream accepts it', 
   function reframe(f: GoldenFixture, sizes: (payload: number) => number[], longHeaders: boolean): Buffer {
     const original = bytesOf(f);
     // Only ASCII fixtures are re-framed, so the writeUTF payload is the length and the latin1 bytes.
-    const payload = Buffer.concat([
-      Buffer.from([f.address.length >> 8, f.address.length & 0xff]),
-      Buffer.from(f.address, 'latin1'),
-    ]);
+    const payload = Buffer.concat([Buffer.from([f.address.length >> 8, f.address.length & 0xff]), Buffer.from(f.address, 'latin1')]);
     const parts: Buffer[] = [original.subarray(0, 4)];
     let offset = 0;
     for (const size of sizes(payload.length)) {
@@ -242,18 +231,12 @@ describe('truncated data', () => {
   }
 
   it('says how much of the UUID value is missing', () => {
-    assertDecodeError(
-      IPV4_BYTES.subarray(0, IPV4_BYTES.length - 5),
-      /expected 16 bytes of UUID value .*found end of data after 11/,
-    );
+    assertDecodeError(IPV4_BYTES.subarray(0, IPV4_BYTES.length - 5), /expected 16 bytes of UUID value .*found end of data after 11/);
   });
 
   it('says how much of a long block data record is missing', () => {
     const long = bytesOf(fixture('ascii-1500-bytes-two-blocks'));
-    assertDecodeError(
-      long.subarray(0, 100),
-      /expected 1024 bytes of block data as its header says, found end of data after 91/,
-    );
+    assertDecodeError(long.subarray(0, 100), /expected 1024 bytes of block data as its header says, found end of data after 91/);
   });
 });
 
@@ -264,17 +247,9 @@ describe('data that is not Flink leader information', () => {
       Buffer.from('{"address":"http://10.0.0.5:8081","sessionId":"x"}'),
       /^expected stream magic AC ED, found 7B 22 \(at byte 0\)$/,
     ],
-    [
-      'a plain UTF-8 URL',
-      Buffer.from('http://10.0.0.5:8081'),
-      /^expected stream magic AC ED, found 68 74 \(at byte 0\)$/,
-    ],
+    ['a plain UTF-8 URL', Buffer.from('http://10.0.0.5:8081'), /^expected stream magic AC ED, found 68 74 \(at byte 0\)$/],
     ['a single byte', Buffer.from([0xac]), /^expected stream magic AC ED, found end of data after 1 of 2 bytes/],
-    [
-      'wrong stream version',
-      replaceAt(IPV4_BYTES, 2, [0x00, 0x04]),
-      /^expected stream version 00 05, found 00 04 \(at byte 3\)$/,
-    ],
+    ['wrong stream version', replaceAt(IPV4_BYTES, 2, [0x00, 0x04]), /^expected stream version 00 05, found 00 04 \(at byte 3\)$/],
     [
       'only a stream header',
       IPV4_BYTES.subarray(0, 4),
@@ -325,11 +300,7 @@ describe('data that is not Flink leader information', () => {
       replaceAt(IPV4_BYTES, SERIAL_VERSION_UID_AT + 8, [0x03]),
       /^expected class flags SC_SERIALIZABLE 02, found 03/,
     ],
-    [
-      'a third field',
-      replaceAt(IPV4_BYTES, SERIAL_VERSION_UID_AT + 9, [0x00, 0x03]),
-      /^expected field count 2 00 02, found 00 03/,
-    ],
+    ['a third field', replaceAt(IPV4_BYTES, SERIAL_VERSION_UID_AT + 9, [0x00, 0x03]), /^expected field count 2 00 02, found 00 03/],
     [
       'a renamed field',
       replaceAt(IPV4_BYTES, SERIAL_VERSION_UID_AT + 11 + 3, Buffer.from('most', 'latin1')),
@@ -378,10 +349,7 @@ describe('hostile lengths', () => {
   const header = IPV4_BYTES.subarray(0, 4);
   it('rejects a 7A block length of 0x7FFFFFFF without reading past the data', () => {
     const data = Buffer.concat([header, Buffer.from([0x7a, 0x7f, 0xff, 0xff, 0xff]), Buffer.alloc(16)]);
-    const error = assertDecodeError(
-      data,
-      /^expected 2147483647 bytes of block data as its header says, found end of data after 16/,
-    );
+    const error = assertDecodeError(data, /^expected 2147483647 bytes of block data as its header says, found end of data after 16/);
     assert.equal(error.offset, data.length);
   });
   it('rejects a negative 7A block length', () => {
@@ -410,10 +378,7 @@ describe('hostile lengths', () => {
   });
   it('rejects a writeUTF length of 65535 with 20 bytes of address', () => {
     const data = replaceAt(IPV4_BYTES, 6, [0xff, 0xff]);
-    assertDecodeError(
-      data,
-      /^expected block data of exactly 2 \+ 65535 bytes as the writeUTF length FF FF says, found 22 bytes/,
-    );
+    assertDecodeError(data, /^expected block data of exactly 2 \+ 65535 bytes as the writeUTF length FF FF says, found 22 bytes/);
   });
   it('rejects block data longer than the writeUTF length says', () => {
     const data = replaceAt(IPV4_BYTES, 6, [0x00, 0x10]);
@@ -433,21 +398,14 @@ describe('hostile lengths', () => {
     const records = Buffer.alloc(1 << 20);
     for (let i = 0; i < records.length; i += 2) records[i] = 0x77;
     const started = process.hrtime.bigint();
-    assertDecodeError(
-      Buffer.concat([header, records]),
-      /^expected the 2-byte writeUTF length in the block data, found 0 bytes/,
-    );
+    assertDecodeError(Buffer.concat([header, records]), /^expected the 2-byte writeUTF length in the block data, found 0 bytes/);
     assert.ok(process.hrtime.bigint() - started < 2_000_000_000n, 'took over 2 s');
   });
 });
 
 describe('modified UTF-8 in the address', () => {
   const cases: [string, number[], RegExp][] = [
-    [
-      'a raw 00 byte',
-      [0x61, 0x00, 0x62],
-      /^expected modified UTF-8, found a raw 00 byte \(Java writes NUL as C0 80\) \(at byte 9\)$/,
-    ],
+    ['a raw 00 byte', [0x61, 0x00, 0x62], /^expected modified UTF-8, found a raw 00 byte \(Java writes NUL as C0 80\) \(at byte 9\)$/],
     [
       'a lone continuation byte',
       [0x61, 0x80],
@@ -459,11 +417,7 @@ describe('modified UTF-8 in the address', () => {
       /^expected a 1- to 3-byte modified UTF-8 sequence, found lead byte F0 \(Java writes supplementary characters as two 3-byte surrogates\)/,
     ],
     ['an overlong 2-byte A', [0xc1, 0x81], /^expected a shortest-form modified UTF-8 sequence, found overlong C1 81/],
-    [
-      'an overlong 3-byte slash',
-      [0xe0, 0x80, 0xaf],
-      /^expected a shortest-form modified UTF-8 sequence, found overlong E0 80 AF/,
-    ],
+    ['an overlong 3-byte slash', [0xe0, 0x80, 0xaf], /^expected a shortest-form modified UTF-8 sequence, found overlong E0 80 AF/],
     [
       'a 2-byte sequence cut by the end of the string',
       [0x61, 0xc3],
@@ -474,11 +428,7 @@ describe('modified UTF-8 in the address', () => {
       [0xe4, 0xbe],
       /^expected another continuation byte after E4 BE, found end of string/,
     ],
-    [
-      'a bad continuation byte',
-      [0xc3, 0x41],
-      /^expected a continuation byte 80\.\.BF after C3, found 41 \(at byte 9\)$/,
-    ],
+    ['a bad continuation byte', [0xc3, 0x41], /^expected a continuation byte 80\.\.BF after C3, found 41 \(at byte 9\)$/],
     [
       'a lone high surrogate at the end',
       [0x61, 0xed, 0xa0, 0xbd],
@@ -508,59 +458,46 @@ describe('modified UTF-8 in the address', () => {
     // The character's second byte is the first payload byte of record two, after its 2-byte header.
     const secondByteAt = 4 + 5 + 1024 + 2;
     assert.equal(data[secondByteAt], 0xbe);
-    const error = assertDecodeError(
-      replaceAt(data, secondByteAt, [0x41]),
-      /^expected a continuation byte 80\.\.BF after E4, found 41/,
-    );
+    const error = assertDecodeError(replaceAt(data, secondByteAt, [0x41]), /^expected a continuation byte 80\.\.BF after E4, found 41/);
     assert.equal(error.offset, secondByteAt);
   });
 
   it('decodes C0 80 as NUL and a surrogate pair as one emoji', () => {
-    assert.equal(
-      decodeLeaderInformation(withUtfBody([0x61, 0xc0, 0x80, 0xed, 0xa0, 0xbd, 0xed, 0xba, 0x80]))?.address,
-      'a\u0000\u{1f680}',
-    );
+    assert.equal(decodeLeaderInformation(withUtfBody([0x61, 0xc0, 0x80, 0xed, 0xa0, 0xbd, 0xed, 0xba, 0x80]))?.address, 'a\u0000\u{1f680}');
   });
 });
 
 describe('random and mutated input never escapes the error contract', () => {
   const SEED = 0x5eed1eaf;
 
-  it(
-    `10,000 random buffers (mulberry32 seed ${SEED.toString(16)}) only ever throw LeaderInfoDecodeError`,
-    { timeout: 30_000 },
-    () => {
-      const random = prng(SEED);
-      const structural = [0xac, 0xed, 0x00, 0x05, 0x77, 0x7a, 0x73, 0x72, 0x70, 0x78, 0xc0, 0x80, 0xed, 0xff];
-      for (let i = 0; i < 10_000; i++) {
-        const length = Math.floor(random() * 300);
-        const data = Buffer.alloc(length);
-        for (let j = 0; j < length; j++) {
-          // Biased toward the bytes the format is made of, so inputs get past the first checks.
-          data[j] =
-            random() < 0.5
-              ? (structural[Math.floor(random() * structural.length)] as number)
-              : Math.floor(random() * 256);
-        }
-        // Two thirds start like a real stream, one with a plausible first record, to reach deeper code.
-        const kind = i % 3;
-        if (kind >= 1) IPV4_BYTES.copy(data, 0, 0, Math.min(length, 4));
-        if (kind === 2 && length > 6) {
-          data[4] = 0x77;
-          data[5] = Math.min(0xff, Math.floor(random() * (length - 6)));
-        }
-        try {
-          const result = decodeLeaderInformation(data);
-          if (length === 0) assert.equal(result, null);
-          else assert.fail(`random buffer ${i} decoded: ${data.toString('hex')}`);
-        } catch (error) {
-          if (!(error instanceof LeaderInfoDecodeError)) {
-            assert.fail(`random buffer ${i} (${data.toString('hex')}) threw ${String(error)}`);
-          }
+  it(`10,000 random buffers (mulberry32 seed ${SEED.toString(16)}) only ever throw LeaderInfoDecodeError`, { timeout: 30_000 }, () => {
+    const random = prng(SEED);
+    const structural = [0xac, 0xed, 0x00, 0x05, 0x77, 0x7a, 0x73, 0x72, 0x70, 0x78, 0xc0, 0x80, 0xed, 0xff];
+    for (let i = 0; i < 10_000; i++) {
+      const length = Math.floor(random() * 300);
+      const data = Buffer.alloc(length);
+      for (let j = 0; j < length; j++) {
+        // Biased toward the bytes the format is made of, so inputs get past the first checks.
+        data[j] = random() < 0.5 ? (structural[Math.floor(random() * structural.length)] as number) : Math.floor(random() * 256);
+      }
+      // Two thirds start like a real stream, one with a plausible first record, to reach deeper code.
+      const kind = i % 3;
+      if (kind >= 1) IPV4_BYTES.copy(data, 0, 0, Math.min(length, 4));
+      if (kind === 2 && length > 6) {
+        data[4] = 0x77;
+        data[5] = Math.min(0xff, Math.floor(random() * (length - 6)));
+      }
+      try {
+        const result = decodeLeaderInformation(data);
+        if (length === 0) assert.equal(result, null);
+        else assert.fail(`random buffer ${i} decoded: ${data.toString('hex')}`);
+      } catch (error) {
+        if (!(error instanceof LeaderInfoDecodeError)) {
+          assert.fail(`random buffer ${i} (${data.toString('hex')}) threw ${String(error)}`);
         }
       }
-    },
-  );
+    }
+  });
 
   it(
     `10,000 single-byte mutations of golden values (seed ${(SEED + 1).toString(16)}) throw LeaderInfoDecodeError or decode to different leader information`,

@@ -33,7 +33,10 @@ describe('the role from a source reading (any source)', () => {
 
   it("is unknown with the source's own reason when it names no leader", () => {
     const r = decideRole(reading({ kind: 'none', reason: 'leader-info-stale', detail: 'written by an old holder' }), identity);
-    assert.deepEqual([r.role, r.roleReason, r.roleDetail, r.currentLeader], ['unknown', 'leader-info-stale', 'written by an old holder', null]);
+    assert.deepEqual(
+      [r.role, r.roleReason, r.roleDetail, r.currentLeader],
+      ['unknown', 'leader-info-stale', 'written by an old holder', null],
+    );
   });
 
   it('claims nothing before the address was looked up, nor for an address that is no URL', () => {
@@ -53,7 +56,11 @@ describe('the ZooKeeper reading', () => {
   });
 
   it('names the current leader only when the writer of the leader information holds the latch', () => {
-    const base = reduce(initialState('auto', identity, 1000, testCoreSettings()), { type: 'zookeeperConnected', atMs: 1010, sessionId: 'c' });
+    const base = reduce(initialState('auto', identity, 1000, testCoreSettings()), {
+      type: 'zookeeperConnected',
+      atMs: 1010,
+      sessionId: 'c',
+    });
     const observe = (writer: string) =>
       readZooKeeper(
         reduce(base, {
@@ -67,7 +74,13 @@ describe('the ZooKeeper reading', () => {
               leaderInfoPath: '/i',
               latchExists: true,
               participants: [{ node: '_c_x-latch-0000000001', sequence: 1, owner: 'aaa' }],
-              leaderInfo: { kind: 'published', owner: writer, address: 'http://10.0.0.5:8081', sessionId: 's', target: targetOf('http://10.0.0.5:8081') },
+              leaderInfo: {
+                kind: 'published',
+                owner: writer,
+                address: 'http://10.0.0.5:8081',
+                sessionId: 's',
+                target: targetOf('http://10.0.0.5:8081'),
+              },
             },
           ],
         }),

@@ -10,12 +10,7 @@ import type { LayoutObservation, LeaderInfoObservation, SidecarEvent } from '../
 import { initialState } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { createApp } from '../../src/http/create-app.js';
-import {
-  createMetrics,
-  JOBMANAGER_CHECK_FAILURE_REASONS,
-  METRIC_PREFIX,
-  type SidecarMetrics,
-} from '../../src/metrics/create-metrics.js';
+import { createMetrics, JOBMANAGER_CHECK_FAILURE_REASONS, METRIC_PREFIX, type SidecarMetrics } from '../../src/metrics/create-metrics.js';
 import { DROPPED_DEFAULT_METRICS } from '../../src/metrics/process-metrics.js';
 import { packageVersion } from '../../src/package-version.js';
 import { Store } from '../../src/store.js';
@@ -285,7 +280,9 @@ describe('exposition', () => {
     const { metrics } = setUp();
     const samples = await scrape(metrics);
     assert.equal(
-      samples.get(`${METRIC_PREFIX}build_info{version="1.2.3",leader_source="zookeeper",flink_ha_layout="auto",cluster_id="team-a/orders"}`),
+      samples.get(
+        `${METRIC_PREFIX}build_info{version="1.2.3",leader_source="zookeeper",flink_ha_layout="auto",cluster_id="team-a/orders"}`,
+      ),
       1,
     );
   });
@@ -298,18 +295,46 @@ describe('exposition', () => {
     for (const [name, type] of types) {
       assert.equal(name.endsWith('_total'), type === 'counter', `${name} is a ${type}`);
     }
-    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds',
-      'nodejs_eventloop_lag_p99_seconds', 'nodejs_eventloop_lag_max_seconds', 'nodejs_active_handles', 'nodejs_gc_duration_seconds']) {
+    for (const name of [
+      'process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'nodejs_heap_size_used_bytes',
+      'nodejs_eventloop_lag_seconds',
+      'nodejs_eventloop_lag_p99_seconds',
+      'nodejs_eventloop_lag_max_seconds',
+      'nodejs_active_handles',
+      'nodejs_gc_duration_seconds',
+    ]) {
       assert.ok(types.has(name), name);
     }
     const own = [...types.keys()].filter((n) => n.startsWith(METRIC_PREFIX)).sort();
-    assert.deepEqual(own, [
-      'build_info', 'identity_ambiguous', 'is_leader', 'is_standby', 'jobmanager_check_duration_seconds',
-      'jobmanager_check_failures_total', 'jobmanager_up', 'last_leadership_change_timestamp_seconds',
-      'leader_info_decode_errors_total', 'leader_info_stale', 'leader_source_connected', 'leadership_changes_total', 'pod_label_failing',
-      'pod_label_stale_leader_labels_removed_total', 'pod_label_update_failures_total', 'ready', 'role_known',
-      'zookeeper_connected', 'zookeeper_last_seen_timestamp_seconds', 'zookeeper_session_expirations_total',
-    ].map((n) => METRIC_PREFIX + n).sort());
+    assert.deepEqual(
+      own,
+      [
+        'build_info',
+        'identity_ambiguous',
+        'is_leader',
+        'is_standby',
+        'jobmanager_check_duration_seconds',
+        'jobmanager_check_failures_total',
+        'jobmanager_up',
+        'last_leadership_change_timestamp_seconds',
+        'leader_info_decode_errors_total',
+        'leader_info_stale',
+        'leader_source_connected',
+        'leadership_changes_total',
+        'pod_label_failing',
+        'pod_label_stale_leader_labels_removed_total',
+        'pod_label_update_failures_total',
+        'ready',
+        'role_known',
+        'zookeeper_connected',
+        'zookeeper_last_seen_timestamp_seconds',
+        'zookeeper_session_expirations_total',
+      ]
+        .map((n) => METRIC_PREFIX + n)
+        .sort(),
+    );
     // Every series of our own: only the labels we chose, so cardinality is fixed.
     const labelNames = new Set(
       [...text.matchAll(/^flink_ha_sidecar_\w+\{([^}]*)\}/gm)].flatMap((m) => [...m[1]!.matchAll(/(\w+)="/g)].map((l) => l[1]!)),

@@ -87,10 +87,19 @@ describe("the README's minimal JobManager pod", () => {
 
   it('shows the sidecar as a native sidecar with its three probes, and the JobManager beside it', () => {
     const readme = readmePodSpec();
-    assert.deepEqual(readme.initContainers.map((c) => [c.name, c['restartPolicy']]), [['ha-sidecar', 'Always']]);
+    assert.deepEqual(
+      readme.initContainers.map((c) => [c.name, c['restartPolicy']]),
+      [['ha-sidecar', 'Always']],
+    );
     const sidecar = readme.initContainers[0]!;
     for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe']) assert.ok(sidecar[probe], probe);
-    assert.deepEqual(readme.containers.map((c) => c.name), ['jobmanager']);
-    assert.deepEqual(readme.volumes.map((v) => v.name), ['flink-conf']);
+    assert.deepEqual(
+      readme.containers.map((c) => c.name),
+      ['jobmanager'],
+    );
+    assert.deepEqual(
+      readme.volumes.map((v) => v.name),
+      ['flink-conf'],
+    );
   });
 });

@@ -35,14 +35,20 @@ describe('reason codes', () => {
     const missing = Object.keys(REASONS).filter((code) => !listed.has(code));
     assert.deepEqual(missing, []);
     for (const [code, { check }] of Object.entries(REASONS)) {
-      const row = [...table.entries()].find(([name]) => name.split(' ')[0] === check.replace('jobmanager-livez', 'jobmanager') && (check !== 'jobmanager-livez' || name.includes('livez')));
+      const row = [...table.entries()].find(
+        ([name]) =>
+          name.split(' ')[0] === check.replace('jobmanager-livez', 'jobmanager') &&
+          (check !== 'jobmanager-livez' || name.includes('livez')),
+      );
       assert.ok(row?.[1].has(code), `${code} is listed in the ${check} row`);
     }
   });
 
   it('docs/endpoints.md names no code the sidecar does not report', () => {
     // Settings named in the explanations are no codes.
-    const unknown = [...readmeTable().values()].flatMap((codes) => [...codes]).filter((code) => !(code in REASONS) && !code.startsWith('--'));
+    const unknown = [...readmeTable().values()]
+      .flatMap((codes) => [...codes])
+      .filter((code) => !(code in REASONS) && !code.startsWith('--'));
     assert.deepEqual(unknown, []);
   });
 });

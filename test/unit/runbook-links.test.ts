@@ -40,7 +40,11 @@ interface AlertTests {
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
 function githubAnchor(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 /** The text of a Markdown section, from its heading line to the next heading of the same or a higher level. */
@@ -57,7 +61,12 @@ function section(markdown: string, heading: string): string {
 function codeBlocks(markdown: string, language: string): string[] {
   return [...markdown.matchAll(/^( *)```(\w*)\n([\s\S]*?)^\1```$/gm)]
     .filter((m) => m[2] === language)
-    .map((m) => m[3]!.split('\n').map((line) => line.slice(m[1]!.length)).join('\n'));
+    .map((m) =>
+      m[3]!
+        .split('\n')
+        .map((line) => line.slice(m[1]!.length))
+        .join('\n'),
+    );
 }
 
 const operations = readFileSync(OPERATIONS, 'utf8');
@@ -65,7 +74,10 @@ const runbookAnchors = new Set([...section(operations, '## Runbook').matchAll(/^
 
 /** Every alert of a rule file's groups, with its runbook_url. */
 const alertsOf = (groups: RuleGroups): { alert: string; url: string }[] =>
-  groups.groups.flatMap((g) => g.rules).filter((r) => r.alert !== undefined).map((r) => ({ alert: r.alert!, url: r.annotations?.['runbook_url'] ?? '' }));
+  groups.groups
+    .flatMap((g) => g.rules)
+    .filter((r) => r.alert !== undefined)
+    .map((r) => ({ alert: r.alert!, url: r.annotations?.['runbook_url'] ?? '' }));
 
 const ruleFileAlerts = (): { alert: string; url: string }[] => alertsOf(parse(readFileSync(RULES_FILE, 'utf8')) as RuleGroups);
 
@@ -92,9 +104,13 @@ describe('runbook links', () => {
   const files: [string, () => { alert: string; url: string }[]][] = [
     [RULES_FILE, ruleFileAlerts],
     [PROMETHEUS_RULE_FILE, () => alertsOf((parse(readFileSync(PROMETHEUS_RULE_FILE, 'utf8')) as { spec: RuleGroups }).spec)],
-    [ALERT_TESTS_FILE, () => (parse(readFileSync(ALERT_TESTS_FILE, 'utf8')) as AlertTests).tests
-      .flatMap((t) => t.alert_rule_test)
-      .flatMap((c) => (c.exp_alerts ?? []).map((a) => ({ alert: c.alertname, url: a.exp_annotations?.['runbook_url'] ?? '' })))],
+    [
+      ALERT_TESTS_FILE,
+      () =>
+        (parse(readFileSync(ALERT_TESTS_FILE, 'utf8')) as AlertTests).tests
+          .flatMap((t) => t.alert_rule_test)
+          .flatMap((c) => (c.exp_alerts ?? []).map((a) => ({ alert: c.alertname, url: a.exp_annotations?.['runbook_url'] ?? '' }))),
+    ],
   ];
   for (const [file, alerts] of files) {
     it(`${relative(PROJECT_ROOT, file)}: every runbook_url is RUNBOOK_BASE_URL#<the alert's section under "## Runbook">`, () => {
@@ -146,12 +162,12 @@ describe('runbook links', () => {
       symlinkSync(join(PROJECT_ROOT, 'manifests'), join(dir, 'manifests'));
       execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
       const rewritten = alertsOf(parse(readFileSync(join(dir, output), 'utf8')) as RuleGroups);
-      assert.deepEqual(rewritten, ruleFileAlerts().map(({ alert, url }) => ({ alert, url: url.replace(RUNBOOK_BASE_URL, base) })));
-      // Nothing but the runbook URLs changed.
-      assert.equal(
-        readFileSync(join(dir, output), 'utf8').split(base).join(RUNBOOK_BASE_URL),
-        readFileSync(RULES_FILE, 'utf8'),
+      assert.deepEqual(
+        rewritten,
+        ruleFileAlerts().map(({ alert, url }) => ({ alert, url: url.replace(RUNBOOK_BASE_URL, base) })),
       );
+      // Nothing but the runbook URLs changed.
+      assert.equal(readFileSync(join(dir, output), 'utf8').split(base).join(RUNBOOK_BASE_URL), readFileSync(RULES_FILE, 'utf8'));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -23,7 +23,10 @@ describe('Store', () => {
     });
     store.subscribe((next, previous, event) => seenBySecond.push({ previous, next, type: event.type }));
     store.dispatch({ type: 'zookeeperConnected', atMs: 10, sessionId: 'abc' });
-    assert.deepEqual(seenBySecond.map((s) => s.type), ['zookeeperConnected', 'restCheckSucceeded']);
+    assert.deepEqual(
+      seenBySecond.map((s) => s.type),
+      ['zookeeperConnected', 'restCheckSucceeded'],
+    );
     assert.equal(seenBySecond[1]!.previous, seenBySecond[0]!.next, 'the second change starts where the first ended');
     assert.equal(store.state, seenBySecond[1]!.next);
     assert.equal(store.state.jobmanager.status, 'healthy');

@@ -40,11 +40,12 @@ export function loadRestTls(tls: FlinkRestTls): https.AgentOptions {
 
 /** The certificates of a PKCS12 truststore, as PEM. */
 export function readTruststore(store: { file: string; password: string }): string[] {
-  const problem = (what: string): ConfigError =>
-    new ConfigError([`the REST truststore ${JSON.stringify(store.file)} ${what}`]);
+  const problem = (what: string): ConfigError => new ConfigError([`the REST truststore ${JSON.stringify(store.file)} ${what}`]);
   const bytes = readFileSync(store.file);
   if (bytes.length >= 4 && bytes.readUInt32BE(0) === JKS_MAGIC) {
-    throw problem('is a JKS keystore; only PKCS12 can be read: convert it (keytool -importkeystore -deststoretype PKCS12) or give FLINK_REST_CA_FILE');
+    throw problem(
+      'is a JKS keystore; only PKCS12 can be read: convert it (keytool -importkeystore -deststoretype PKCS12) or give FLINK_REST_CA_FILE',
+    );
   }
   // Loaded here only: most sidecars never read a truststore, and the library is large.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy load, as said above

@@ -78,7 +78,11 @@ export function createConfigMapApi(kubeConfig: KubeConfig, options: ConfigMapApi
 function statusError(err: unknown): unknown {
   const code = (err as { statusCode?: unknown }).statusCode;
   if (typeof code !== 'number') return err;
-  return new KubernetesError(`HTTP ${code}: ${(err as Error).message}`, code === 401 ? 'unauthorized' : code === 403 ? 'forbidden' : 'http-status', code);
+  return new KubernetesError(
+    `HTTP ${code}: ${(err as Error).message}`,
+    code === 401 ? 'unauthorized' : code === 403 ? 'forbidden' : 'http-status',
+    code,
+  );
 }
 
 function toWatchEvent(type: string, object: unknown): WatchEvent {
@@ -91,6 +95,10 @@ function toWatchEvent(type: string, object: unknown): WatchEvent {
     case 'BOOKMARK':
       return { type, resourceVersion: o.metadata?.resourceVersion ?? '' };
     default:
-      return { type: 'ERROR', code: typeof o.code === 'number' ? o.code : null, message: typeof o.message === 'string' ? o.message : `watch event ${type}` };
+      return {
+        type: 'ERROR',
+        code: typeof o.code === 'number' ? o.code : null,
+        message: typeof o.message === 'string' ? o.message : `watch event ${type}`,
+      };
   }
 }

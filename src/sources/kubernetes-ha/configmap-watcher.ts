@@ -140,7 +140,10 @@ export class ConfigMapWatcher {
           else this.stopWatch = stop;
         },
         (err: unknown) =>
-          finish({ kind: 'failed', err: err instanceof KubernetesError ? err : new KubernetesError(String(err), 'connection-error', null) }),
+          finish({
+            kind: 'failed',
+            err: err instanceof KubernetesError ? err : new KubernetesError(String(err), 'connection-error', null),
+          }),
       );
     });
   }
@@ -151,7 +154,10 @@ export class ConfigMapWatcher {
   }
 
   private report(err: KubernetesError): void {
-    this.options.logger.warn({ configMap: this.options.name, reason: err.reason, httpStatus: err.httpStatus, err: err.message }, 'watching the HA ConfigMap failed');
+    this.options.logger.warn(
+      { configMap: this.options.name, reason: err.reason, httpStatus: err.httpStatus, err: err.message },
+      'watching the HA ConfigMap failed',
+    );
     this.options.onFailed(this.options.clock(), err);
   }
 

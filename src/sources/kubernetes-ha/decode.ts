@@ -102,7 +102,10 @@ function decodeSeparate(data: Record<string, string>): ConfigMapLeaderInfo {
   // Absent, or cleared by a revoked leader (Flink 1.12 to 1.14).
   if ((address ?? '') === '' && (sessionId ?? '') === '') return { kind: 'absent' };
   if (address === undefined || sessionId === undefined) {
-    return { kind: 'undecodable', error: `the data has ${address === undefined ? 'sessionId but no address' : 'address but no sessionId'}` };
+    return {
+      kind: 'undecodable',
+      error: `the data has ${address === undefined ? 'sessionId but no address' : 'address but no sessionId'}`,
+    };
   }
   return published(sessionId, address, 'the data');
 }
@@ -111,7 +114,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function published(sessionId: string, address: string, where: string): ConfigMapLeaderInfo {
   if (address.length > MAX_TEXT) return { kind: 'undecodable', error: `${where}: the address is ${address.length} bytes long` };
-  if (!UUID.test(sessionId)) return { kind: 'undecodable', error: `${where}: the session id ${JSON.stringify(sessionId.slice(0, 80))} is not a UUID` };
+  if (!UUID.test(sessionId))
+    return { kind: 'undecodable', error: `${where}: the session id ${JSON.stringify(sessionId.slice(0, 80))} is not a UUID` };
   if (address === '') return { kind: 'undecodable', error: `${where}: the address is empty` };
   return { kind: 'published', address, sessionId: sessionId.toLowerCase(), target: null };
 }

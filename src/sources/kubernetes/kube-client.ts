@@ -30,7 +30,11 @@ export interface KubeClient {
    * null removes it, keys not named are left alone. With `resourceVersion`, the patch applies only
    * if the pod has not changed since (else a KubernetesError with reason `conflict`, HTTP 409).
    */
-  patchPodLabels(name: string, labels: Readonly<Record<string, string | null>>, options?: { resourceVersion?: string }): Promise<PodSummary>;
+  patchPodLabels(
+    name: string,
+    labels: Readonly<Record<string, string | null>>,
+    options?: { resourceVersion?: string },
+  ): Promise<PodSummary>;
 }
 
 /**

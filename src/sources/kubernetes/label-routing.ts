@@ -26,18 +26,29 @@ export interface LabelRoutingOptions {
  * that no change of the desired label is missed; stop it after `shutdownStarted` and before the
  * probe server drains.
  */
-export function startLabelRouting(options: LabelRoutingOptions, store: LabelerStore, clock: () => number, logger: Logger): PodLabeler | null {
+export function startLabelRouting(
+  options: LabelRoutingOptions,
+  store: LabelerStore,
+  clock: () => number,
+  logger: Logger,
+): PodLabeler | null {
   const s = options.settings;
   if (s.mode !== 'label') return null;
   if (s.podName === null || s.podNamespace === null) {
     throw new Error('label routing needs POD_NAME and POD_NAMESPACE (the settings checks report this at start)');
   }
   const client =
-    options.kubeClient ??
-    createKubeClient(loadInClusterKubeConfig(), s.podNamespace, { requestTimeoutMs: KUBERNETES_REQUEST_TIMEOUT_MS });
+    options.kubeClient ?? createKubeClient(loadInClusterKubeConfig(), s.podNamespace, { requestTimeoutMs: KUBERNETES_REQUEST_TIMEOUT_MS });
   const log = logger.child({ module: 'pod-labeler' });
   log.info(
-    { pod: s.podName, namespace: s.podNamespace, label: s.roleLabel, leader: s.leaderValue, standby: s.standbyValue, clusterLabel: s.clusterLabel },
+    {
+      pod: s.podName,
+      namespace: s.podNamespace,
+      label: s.roleLabel,
+      leader: s.leaderValue,
+      standby: s.standbyValue,
+      clusterLabel: s.clusterLabel,
+    },
     'label routing: keeping the role label on this pod',
   );
   const labeler = new PodLabeler({

@@ -129,8 +129,10 @@ export class PodLabeler {
     if (timer) this.o.timers.clearTimeout(timer);
     this.onIdle = null;
     if (!isRemoved(this.o.store.state)) {
-      this.log.warn({ label: this.o.settings.roleLabel, applied: this.o.store.state.podLabel.applied, timeoutMs },
-        'stopping without having removed the role label');
+      this.log.warn(
+        { label: this.o.settings.roleLabel, applied: this.o.store.state.podLabel.applied, timeoutMs },
+        'stopping without having removed the role label',
+      );
     }
     this.isStopping = true;
     this.unsubscribe?.();

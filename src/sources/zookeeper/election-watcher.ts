@@ -94,9 +94,7 @@ export class ElectionWatcher {
     if (generation !== this.generation) return;
     // A lost connection is the session's business: the reads start again on reconnect.
     if (err instanceof ZooKeeperError && (err.code === 'CONNECTION_LOSS' || err.code === 'SESSION_EXPIRED')) return;
-    this.options.onReadFailed(
-      err instanceof ZooKeeperError ? err : new ZooKeeperError(String(err), 'CLIENT_ERROR', path, { cause: err }),
-    );
+    this.options.onReadFailed(err instanceof ZooKeeperError ? err : new ZooKeeperError(String(err), 'CLIENT_ERROR', path, { cause: err }));
   }
 
   /** Reports once every path has been read at least once, so no half-read picture is ever seen. */

@@ -150,8 +150,7 @@ export function decodeLeaderInformation(data: Buffer | null | undefined): Leader
  * @throws RangeError if either value does not fit in 64 bits
  */
 export function formatUuid(msb: bigint, lsb: bigint): string {
-  const hex =
-    toUnsigned64(msb, 'msb').toString(16).padStart(16, '0') + toUnsigned64(lsb, 'lsb').toString(16).padStart(16, '0');
+  const hex = toUnsigned64(msb, 'msb').toString(16).padStart(16, '0') + toUnsigned64(lsb, 'lsb').toString(16).padStart(16, '0');
   return formatUuidHex(hex);
 }
 
@@ -201,10 +200,7 @@ function decode(buf: Buffer): LeaderInformation {
   pos += UUID_VALUE_BYTES;
 
   if (pos !== buf.length) {
-    throw new LeaderInfoDecodeError(
-      `expected end of data after the UUID, found ${buf.length - pos} more bytes ${excerpt(buf, pos)}`,
-      pos,
-    );
+    throw new LeaderInfoDecodeError(`expected end of data after the UUID, found ${buf.length - pos} more bytes ${excerpt(buf, pos)}`, pos);
   }
   return { address, sessionId: formatUuidHex(hex) };
 }
@@ -228,10 +224,7 @@ function readBlockData(buf: Buffer, start: number): BlockData {
   for (;;) {
     if (pos >= buf.length) {
       if (records === 0) {
-        throw new LeaderInfoDecodeError(
-          'expected block data 77 or 7A (the address written by writeUTF), found end of data',
-          pos,
-        );
+        throw new LeaderInfoDecodeError('expected block data 77 or 7A (the address written by writeUTF), found end of data', pos);
       }
       break;
     }
@@ -241,10 +234,7 @@ function readBlockData(buf: Buffer, start: number): BlockData {
     if (code === TC_BLOCKDATA) {
       headerBytes = 2;
       if (buf.length - pos < headerBytes) {
-        throw new LeaderInfoDecodeError(
-          'expected the 1-byte length of a 77 block data record, found end of data',
-          buf.length,
-        );
+        throw new LeaderInfoDecodeError('expected the 1-byte length of a 77 block data record, found end of data', buf.length);
       }
       length = buf[pos + 1] as number;
     } else if (code === TC_BLOCKDATALONG) {
@@ -447,10 +437,7 @@ function decodeModifiedUtf8(bytes: Buffer, start: number, end: number): string |
   let text = '';
   for (let i = 0; i < count; i += CHAR_CODE_CHUNK) {
     // A typed array is a valid argument list, so no per-character array is built.
-    text += String.fromCharCode.apply(
-      null,
-      units.subarray(i, Math.min(count, i + CHAR_CODE_CHUNK)) as unknown as number[],
-    );
+    text += String.fromCharCode.apply(null, units.subarray(i, Math.min(count, i + CHAR_CODE_CHUNK)) as unknown as number[]);
   }
   return text;
 }
@@ -493,10 +480,7 @@ function expectClassName(buf: Buffer, pos: number, expected: Uint8Array): void {
       throw new LeaderInfoDecodeError(`expected class java.util.UUID, found class ${name}`, pos);
     }
   }
-  throw new LeaderInfoDecodeError(
-    `expected class name java.util.UUID ${hexBytes(expected, 0, 2)}..., found ${excerpt(buf, pos)}`,
-    pos,
-  );
+  throw new LeaderInfoDecodeError(`expected class name java.util.UUID ${hexBytes(expected, 0, 2)}..., found ${excerpt(buf, pos)}`, pos);
 }
 
 /** Throws unless `expected` occurs at `pos`; the message shows expected and found bytes. */
@@ -518,10 +502,7 @@ function expectBytes(buf: Buffer, pos: number, expected: Uint8Array, what: strin
   }
   const foundBytes = Math.min(expected.length, available);
   const found = expected.length === 1 ? describeTypeCode(buf[pos] as number) : hexBytes(buf, pos, foundBytes);
-  throw new LeaderInfoDecodeError(
-    `expected ${what} ${hexBytes(expected, 0, expected.length)}, found ${found}`,
-    firstDifference,
-  );
+  throw new LeaderInfoDecodeError(`expected ${what} ${hexBytes(expected, 0, expected.length)}, found ${found}`, firstDifference);
 }
 
 function matches(buf: Buffer, pos: number, expected: Uint8Array): boolean {

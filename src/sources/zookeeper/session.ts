@@ -165,7 +165,10 @@ export class ZooKeeperSession {
       // session timeout without a connection the server has expired the session anyway: start
       // afresh. At most once per session timeout, so never a storm.
       if (nowMs - this.lastConnectedMs > this.options.sessionTimeoutMs) {
-        this.options.logger.warn({ notConnectedMs: Math.round(nowMs - this.lastConnectedMs) }, 'no ZooKeeper connection for a session timeout; starting a new client');
+        this.options.logger.warn(
+          { notConnectedMs: Math.round(nowMs - this.lastConnectedMs) },
+          'no ZooKeeper connection for a session timeout; starting a new client',
+        );
         this.client = null;
         client.close();
         this.connectNewClient();
@@ -182,15 +185,17 @@ export class ZooKeeperSession {
       this.options.onEvent({ type: 'zookeeperUnresponsive', atMs: this.options.clock(), detail });
       this.replaceClient();
     }, this.pingTimeoutMs);
-    exists(client, '/').then(
-      () => {
-        if (client === this.client) this.options.onEvent({ type: 'zookeeperAnswered', atMs: this.options.clock() });
-      },
-      () => undefined, // a failed ping is the client's own disconnect, reported through its state
-    ).finally(() => {
-      this.timers.clearTimeout(timer);
-      if (client === this.client) this.pingInFlight = false;
-    });
+    exists(client, '/')
+      .then(
+        () => {
+          if (client === this.client) this.options.onEvent({ type: 'zookeeperAnswered', atMs: this.options.clock() });
+        },
+        () => undefined, // a failed ping is the client's own disconnect, reported through its state
+      )
+      .finally(() => {
+        this.timers.clearTimeout(timer);
+        if (client === this.client) this.pingInFlight = false;
+      });
   }
 
   private tick(): void {

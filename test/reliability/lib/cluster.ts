@@ -38,7 +38,10 @@ export class Cluster {
   /** Moments a scenario names, shown with the transitions when RELIABILITY_VERBOSE=1. */
   readonly marks: { atMs: number; what: string }[] = [];
 
-  private constructor(readonly clusterId: string, readonly layout: Layout) {}
+  private constructor(
+    readonly clusterId: string,
+    readonly layout: Layout,
+  ) {}
 
   /**
    * Starts the JobManagers one after the other (the first leads), a sidecar beside each, waits
@@ -132,7 +135,14 @@ export class Cluster {
    * as sampled) against `boundMs`. Returns the JM's write time and the sidecar's ready time, on the
    * monotonic scale.
    */
-  async expectReadyLeader(t: TestContext, scenario: string, index: number, sinceEvent: number, boundMs: number, waitMs = 30_000): Promise<{ writtenMs: number; readyMs: number }> {
+  async expectReadyLeader(
+    t: TestContext,
+    scenario: string,
+    index: number,
+    sinceEvent: number,
+    boundMs: number,
+    waitMs = 30_000,
+  ): Promise<{ writtenMs: number; readyMs: number }> {
     const jm = this.jms[index]!;
     await jm.waitFor(/^leader rest_server /, waitMs, sinceEvent);
     const event = jm.events.slice(sinceEvent).find((e) => /^leader rest_server /.test(e.line))!;
@@ -152,7 +162,13 @@ export class Cluster {
     // The first 200 from the readiness the log shows (a sidecar may still answer 200 for a moment
     // after the fault, before it notices: that is not the recovery).
     const sampledAt = await this.sampler.firstReadyAfter(this.name(index), readyAt, boundMs + 10_000);
-    within(t, scenario, `${what} -> ${this.name(index)} /readyz 200 (sampled)`, Math.max(0, sampledAt - refMs), boundMs + BOUNDS.samplingSlackMs);
+    within(
+      t,
+      scenario,
+      `${what} -> ${this.name(index)} /readyz 200 (sampled)`,
+      Math.max(0, sampledAt - refMs),
+      boundMs + BOUNDS.samplingSlackMs,
+    );
     return readyAt;
   }
 
@@ -184,15 +200,19 @@ export class Cluster {
     const logOverlap = longestOverlap(fromLog);
     const sampledOverlap = longestOverlap(fromSamples);
     const describe = (o: typeof logOverlap) =>
-      o === null ? '' : `${o.a} and ${o.b} both ready for ${o.ms.toFixed(1)} ms from ${new Date(o.start).toISOString()}\n` +
-        this.sidecars.map((s, i) => `${this.name(i)}:\n${s.describe(20)}`).join('\n');
+      o === null
+        ? ''
+        : `${o.a} and ${o.b} both ready for ${o.ms.toFixed(1)} ms from ${new Date(o.start).toISOString()}\n` +
+          this.sidecars.map((s, i) => `${this.name(i)}:\n${s.describe(20)}`).join('\n');
     within(t, scenario, 'two ready at once (transition logs)', logOverlap?.ms ?? 0, overlapLogMs, describe(logOverlap));
     within(t, scenario, 'two ready at once (sampled /readyz)', sampledOverlap?.ms ?? 0, BOUNDS.overlapSampledMs, describe(sampledOverlap));
     if (process.env['RELIABILITY_VERBOSE'] === '1') {
       const t0 = Math.min(...this.sidecars.map((s) => s.spawnedAtMs));
       for (const [i, s] of this.sidecars.entries()) {
         for (const tr of s.transitions) {
-          t.diagnostic(`${scenario}: +${(tr.atMs - t0).toFixed(1)} ms ${this.name(i)} ${tr.from} -> ${tr.to} ready=${tr.ready} ${tr.reason}`);
+          t.diagnostic(
+            `${scenario}: +${(tr.atMs - t0).toFixed(1)} ms ${this.name(i)} ${tr.from} -> ${tr.to} ready=${tr.ready} ${tr.reason}`,
+          );
         }
       }
       for (const mark of this.marks) t.diagnostic(`${scenario}: +${(mark.atMs - t0).toFixed(1)} ms mark: ${mark.what}`);

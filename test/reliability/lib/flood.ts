@@ -24,7 +24,13 @@ async function client(port: number, agent: http.Agent, count: number, statuses: 
 }
 
 async function main(): Promise<void> {
-  const [port, keepAliveClients, keepAliveEach, closingClients, closingEach] = process.argv.slice(2).map(Number) as [number, number, number, number, number];
+  const [port, keepAliveClients, keepAliveEach, closingClients, closingEach] = process.argv.slice(2).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const statuses = new Map<number, number>();
   const keepAlive = new http.Agent({ keepAlive: true, maxSockets: keepAliveClients });
   const closing = new http.Agent({ keepAlive: false, maxSockets: Math.max(1, closingClients) });
@@ -36,7 +42,9 @@ async function main(): Promise<void> {
   keepAlive.destroy();
   closing.destroy();
   const total = [...statuses.values()].reduce((a, b) => a + b, 0);
-  process.stdout.write(`${JSON.stringify({ total, ms: Math.round(performance.now() - started), statuses: Object.fromEntries(statuses) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ total, ms: Math.round(performance.now() - started), statuses: Object.fromEntries(statuses) })}\n`,
+  );
 }
 
 void main();

@@ -20,5 +20,8 @@ export function within(t: TestContext, scenario: string, metric: string, valueMs
   t.diagnostic(`${scenario}: ${metric} = ${m.valueMs} ms (bound ${boundMs} ms)`);
   const file = process.env['RELIABILITY_REPORT'];
   if (file) appendFileSync(file, `${JSON.stringify(m)}\n`);
-  assert.ok(valueMs <= boundMs, `${scenario}: ${metric} was ${m.valueMs} ms, beyond the bound of ${boundMs} ms${context ? `\n${context}` : ''}`);
+  assert.ok(
+    valueMs <= boundMs,
+    `${scenario}: ${metric} was ${m.valueMs} ms, beyond the bound of ${boundMs} ms${context ? `\n${context}` : ''}`,
+  );
 }
