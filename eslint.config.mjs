@@ -75,7 +75,6 @@ export default defineConfig(
     // TEMPORARY: see above.
     files: ['test/unit/manifests.test.ts'],
     rules: {
-      '@typescript-eslint/no-unused-vars': 'off',
       '@typescript-eslint/no-unnecessary-type-parameters': 'off',
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-unnecessary-type-assertion': 'off',
