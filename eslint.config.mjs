@@ -56,30 +56,6 @@ export default defineConfig(
       '@typescript-eslint/no-unsafe-member-access': 'off',
     },
   },
-  {
-    // TEMPORARY, until the work in progress on these files lands: they are being edited elsewhere
-    // and were left untouched here. Each rule named is one that the file breaks today; remove this
-    // block once they are fixed there.
-    files: ['test/kube/kubernetes-ha-manifests.test.ts'],
-    rules: {
-      '@typescript-eslint/use-unknown-in-catch-callback-variable': 'off',
-      'no-useless-assignment': 'off',
-    },
-  },
-  {
-    // TEMPORARY: see above.
-    files: ['test/support/flink-kubernetes-ha.ts'],
-    rules: { '@typescript-eslint/await-thenable': 'off' },
-  },
-  {
-    // TEMPORARY: see above.
-    files: ['test/unit/manifests.test.ts'],
-    rules: {
-      '@typescript-eslint/no-unnecessary-type-parameters': 'off',
-      '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
-    },
-  },
   { files: ['**/*.mjs', '**/*.js'], extends: [tseslint.configs.disableTypeChecked] },
   prettier,
 );

@@ -48,17 +48,22 @@ let zk: ZooKeeperServer;
 let client: zookeeper.Client;
 const started: { jm: FlinkJobManager; sidecar?: SidecarProcess; conf: FlinkConfDir }[] = [];
 
-before(async () => {
-  for (const version of FLINK_VERSIONS) await fetchFlink(version);
-  zk = await sharedZooKeeper();
-  client = await connectClient(zk.connectString);
-}, { timeout: FETCH_TIMEOUT_MS });
+before(
+  async () => {
+    for (const version of FLINK_VERSIONS) await fetchFlink(version);
+    zk = await sharedZooKeeper();
+    client = await connectClient(zk.connectString);
+  },
+  { timeout: FETCH_TIMEOUT_MS },
+);
 
 after(async () => {
-  await Promise.all(started.map(async ({ jm, sidecar }) => {
-    await sidecar?.stop();
-    await jm.kill('SIGKILL');
-  }));
+  await Promise.all(
+    started.map(async ({ jm, sidecar }) => {
+      await sidecar?.stop();
+      await jm.kill('SIGKILL');
+    }),
+  );
   await Promise.all(started.map(({ conf }) => conf.remove()));
   client?.close();
   await zk?.destroy();
@@ -67,7 +72,10 @@ after(async () => {
 const unique = (): string => randomBytes(4).toString('hex');
 
 /** One JobManager on `conf` and a sidecar reading the same conf dir. */
-async function jobManagerWithSidecar(conf: FlinkConfDir, env: Record<string, string> = {}): Promise<{ jm: FlinkJobManager; sidecar: SidecarProcess }> {
+async function jobManagerWithSidecar(
+  conf: FlinkConfDir,
+  env: Record<string, string> = {},
+): Promise<{ jm: FlinkJobManager; sidecar: SidecarProcess }> {
   const jm = await startFlinkJobManager({ version: conf.version, confDir: conf });
   const entry: (typeof started)[number] = { jm, conf };
   started.push(entry);
@@ -106,23 +114,33 @@ describe('YAML 1.2 edge values as cluster-id and path root: the sidecar watches 
   ];
   for (const version of NEWEST) {
     test(`Flink ${version}`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      await Promise.all(CASES.map(async ({ clusterId, root }) => {
-        const conf = await writeFlinkConfDir({
-          version, zookeeperQuorum: zk.connectString, fileName: 'config.yaml',
-          clusterId, pathRoot: root,
-        });
-        const flink = await dumpFlinkConfig(version, conf.dir);
-        const path = `/${flink['high-availability.zookeeper.path.root']}/${flink['high-availability.cluster-id']}/leader/rest_server/connection_info`;
-        const { jm, sidecar } = await jobManagerWithSidecar(conf);
-        // Matched by this JobManager's own address: a node another version's run left has another port.
-        const written = await waitForZnode(client, path, (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.address === conf.restUrl, 60_000);
-        assert.ok(written.exists);
-        await sidecar.waitUntilReady(60_000);
-        t.diagnostic(`${version}: cluster-id ${clusterId} under root ${root} → ${path}; pid ${jm.pid}`);
-        await sidecar.stop();
-        await jm.kill('SIGTERM');
-        await jm.exited;
-      }));
+      await Promise.all(
+        CASES.map(async ({ clusterId, root }) => {
+          const conf = await writeFlinkConfDir({
+            version,
+            zookeeperQuorum: zk.connectString,
+            fileName: 'config.yaml',
+            clusterId,
+            pathRoot: root,
+          });
+          const flink = await dumpFlinkConfig(version, conf.dir);
+          const path = `/${flink['high-availability.zookeeper.path.root']}/${flink['high-availability.cluster-id']}/leader/rest_server/connection_info`;
+          const { jm, sidecar } = await jobManagerWithSidecar(conf);
+          // Matched by this JobManager's own address: a node another version's run left has another port.
+          const written = await waitForZnode(
+            client,
+            path,
+            (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.address === conf.restUrl,
+            60_000,
+          );
+          assert.ok(written.exists);
+          await sidecar.waitUntilReady(60_000);
+          t.diagnostic(`${version}: cluster-id ${clusterId} under root ${root} → ${path}; pid ${jm.pid}`);
+          await sidecar.stop();
+          await jm.kill('SIGTERM');
+          await jm.exited;
+        }),
+      );
     });
   }
 });
@@ -138,8 +156,26 @@ describe("REST over TLS configured once, in Flink's own security.ssl.rest.*", ()
     pki = makeThrowawayPki([`DNS:${SERVICE}`, 'DNS:flink-jobmanager']);
     otherPki = makeThrowawayPki([`DNS:${SERVICE}`]);
     // The JobManager's keystore: its key and a certificate for DNS names only, signed by the CA.
-    execFileSync('openssl', ['pkcs12', '-export', '-in', pki.serverCertFile, '-inkey', pki.serverKeyFile, '-certfile', pki.caFile,
-      '-name', 'rest', '-out', join(pki.dir, 'rest.keystore.p12'), '-passout', `pass:${KEYSTORE_PASSWORD}`], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'pkcs12',
+        '-export',
+        '-in',
+        pki.serverCertFile,
+        '-inkey',
+        pki.serverKeyFile,
+        '-certfile',
+        pki.caFile,
+        '-name',
+        'rest',
+        '-out',
+        join(pki.dir, 'rest.keystore.p12'),
+        '-passout',
+        `pass:${KEYSTORE_PASSWORD}`,
+      ],
+      { stdio: 'pipe' },
+    );
     pki.pkcs12Truststore(TRUSTSTORE_PASSWORD);
   });
   after(() => {
@@ -148,64 +184,79 @@ describe("REST over TLS configured once, in Flink's own security.ssl.rest.*", ()
   });
 
   for (const version of NEWEST) {
-    test(`Flink ${version}: chain verified, host name not; another CA refused; a required server name checked`, { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      const conf = await writeFlinkConfDir({
-        version, zookeeperQuorum: zk.connectString, clusterId: `tls-${unique()}`,
-        extra: {
-          'security.ssl.rest.enabled': 'true',
-          'security.ssl.rest.keystore': join(pki.dir, 'rest.keystore.p12'),
-          'security.ssl.rest.keystore-password': KEYSTORE_PASSWORD,
-          'security.ssl.rest.key-password': KEYSTORE_PASSWORD,
-          'security.ssl.rest.truststore': join(pki.dir, 'truststore.p12'),
-          'security.ssl.rest.truststore-password': TRUSTSTORE_PASSWORD,
-        },
-      });
-      const { sidecar } = await jobManagerWithSidecar(conf);
-      await sidecar.waitUntilReady(60_000);
-      const named = await extraSidecar(conf, { FLINK_REST_SERVER_NAME: SERVICE });
-      await named.waitUntilReady(60_000);
+    test(
+      `Flink ${version}: chain verified, host name not; another CA refused; a required server name checked`,
+      { timeout: TEST_TIMEOUT_MS },
+      async (t) => {
+        const conf = await writeFlinkConfDir({
+          version,
+          zookeeperQuorum: zk.connectString,
+          clusterId: `tls-${unique()}`,
+          extra: {
+            'security.ssl.rest.enabled': 'true',
+            'security.ssl.rest.keystore': join(pki.dir, 'rest.keystore.p12'),
+            'security.ssl.rest.keystore-password': KEYSTORE_PASSWORD,
+            'security.ssl.rest.key-password': KEYSTORE_PASSWORD,
+            'security.ssl.rest.truststore': join(pki.dir, 'truststore.p12'),
+            'security.ssl.rest.truststore-password': TRUSTSTORE_PASSWORD,
+          },
+        });
+        const { sidecar } = await jobManagerWithSidecar(conf);
+        await sidecar.waitUntilReady(60_000);
+        const named = await extraSidecar(conf, { FLINK_REST_SERVER_NAME: SERVICE });
+        await named.waitUntilReady(60_000);
 
-      const foreign = await extraSidecar(conf, { FLINK_REST_CA_FILE: otherPki.caFile });
-      const wrongName = await extraSidecar(conf, { FLINK_REST_SERVER_NAME: 'other.flink.svc' });
-      const refusedCa = await foreign.waitForVerbose(/jobmanager failed: connection-error \(.*certificate/i, 60_000);
-      await wrongName.waitForVerbose(/jobmanager failed: connection-error \(.*other\.flink\.svc/i, 60_000);
-      assert.equal(foreign.isReady, false);
-      assert.equal(wrongName.isReady, false);
-      t.diagnostic(`${version}: ${refusedCa.split('\n').find((l) => l.includes('jobmanager'))}`);
+        const foreign = await extraSidecar(conf, { FLINK_REST_CA_FILE: otherPki.caFile });
+        const wrongName = await extraSidecar(conf, { FLINK_REST_SERVER_NAME: 'other.flink.svc' });
+        const refusedCa = await foreign.waitForVerbose(/jobmanager failed: connection-error \(.*certificate/i, 60_000);
+        await wrongName.waitForVerbose(/jobmanager failed: connection-error \(.*other\.flink\.svc/i, 60_000);
+        assert.equal(foreign.isReady, false);
+        assert.equal(wrongName.isReady, false);
+        t.diagnostic(`${version}: ${refusedCa.split('\n').find((l) => l.includes('jobmanager'))}`);
 
-      for (const s of [sidecar, named, foreign, wrongName]) {
-        const text = s.lines.map((l) => JSON.stringify(l)).join('\n') + s.stderr;
-        assert.ok(!text.includes(KEYSTORE_PASSWORD) && !text.includes(TRUSTSTORE_PASSWORD), 'a password reached the log');
-      }
-    });
+        for (const s of [sidecar, named, foreign, wrongName]) {
+          const text = s.lines.map((l) => JSON.stringify(l)).join('\n') + s.stderr;
+          assert.ok(!text.includes(KEYSTORE_PASSWORD) && !text.includes(TRUSTSTORE_PASSWORD), 'a password reached the log');
+        }
+      },
+    );
   }
 });
 
 describe('ZooKeeper digest authorization with a creator ACL (Flink 1.20+)', () => {
   const SECRET = `zk-${unique()}-secret`;
   for (const version of NEWEST.filter((v) => flinkAtLeast(v, 1, 20))) {
-    test(`Flink ${version}: the sidecar reads the nodes with the JobManager's own credentials, and never shows them`, { timeout: TEST_TIMEOUT_MS }, async () => {
-      const clusterId = `auth-${unique()}`;
-      const conf = await writeFlinkConfDir({
-        version, zookeeperQuorum: zk.connectString, clusterId, fileName: 'config.yaml',
-        extra: {
-          'high-availability.zookeeper.client.acl': 'creator',
-          'high-availability.zookeeper.client.authorization': `"digest:'flink:${SECRET}'"`,
-        },
-      });
-      const debugPort = await findFreePort();
-      const { sidecar } = await jobManagerWithSidecar(conf, { SIDECAR_DEBUG_PORT: String(debugPort), SIDECAR_DEBUG_HOST: '127.0.0.1' });
-      await sidecar.waitUntilReady(60_000);
+    test(
+      `Flink ${version}: the sidecar reads the nodes with the JobManager's own credentials, and never shows them`,
+      { timeout: TEST_TIMEOUT_MS },
+      async () => {
+        const clusterId = `auth-${unique()}`;
+        const conf = await writeFlinkConfDir({
+          version,
+          zookeeperQuorum: zk.connectString,
+          clusterId,
+          fileName: 'config.yaml',
+          extra: {
+            'high-availability.zookeeper.client.acl': 'creator',
+            'high-availability.zookeeper.client.authorization': `"digest:'flink:${SECRET}'"`,
+          },
+        });
+        const debugPort = await findFreePort();
+        const { sidecar } = await jobManagerWithSidecar(conf, { SIDECAR_DEBUG_PORT: String(debugPort), SIDECAR_DEBUG_HOST: '127.0.0.1' });
+        await sidecar.waitUntilReady(60_000);
 
-      // The ACL is real: a client without the credentials may not read what the JobManager wrote.
-      const path = `/flink/${clusterId}/leader/rest_server/connection_info`;
-      const denied = await new Promise<string>((resolve) => client.getData(path, (err) => resolve(String(err))));
-      assert.match(denied, /NO_AUTH/);
+        // The ACL is real: a client without the credentials may not read what the JobManager wrote.
+        const path = `/flink/${clusterId}/leader/rest_server/connection_info`;
+        const denied = await new Promise<string>((resolve) => client.getData(path, (err) => resolve(String(err))));
+        assert.match(denied, /NO_AUTH/);
 
-      const debug = await Promise.all(['/debug/config', '/debug/state'].map(async (p) => (await fetch(`http://127.0.0.1:${debugPort}${p}`)).text()));
-      const everything = [...debug, ...sidecar.lines.map((l) => JSON.stringify(l)), sidecar.stderr].join('\n');
-      assert.match(debug[0]!, /zookeeperAuthorization/);
-      assert.ok(!everything.includes(SECRET), 'the digest credentials reached the log or debug output');
-    });
+        const debug = await Promise.all(
+          ['/debug/config', '/debug/state'].map(async (p) => (await fetch(`http://127.0.0.1:${debugPort}${p}`)).text()),
+        );
+        const everything = [...debug, ...sidecar.lines.map((l) => JSON.stringify(l)), sidecar.stderr].join('\n');
+        assert.match(debug[0]!, /zookeeperAuthorization/);
+        assert.ok(!everything.includes(SECRET), 'the digest credentials reached the log or debug output');
+      },
+    );
   }
 });

@@ -18,7 +18,7 @@ import { decodeLeaderInformation } from '../../src/sources/zookeeper/leader-info
 import {
   FLINK_1_17,
   FLINK_VERSIONS,
-    LOST_LEADERSHIP,
+  LOST_LEADERSHIP,
   dumpFlinkConfig,
   fetchFlink,
   flinkAtLeast,
@@ -46,12 +46,15 @@ let client: zookeeper.Client;
 const jobManagers: FlinkJobManager[] = [];
 const confDirs: FlinkConfDir[] = [];
 
-before(async () => {
-  // Fetched up front so that a cold cache does not eat into a test's own bound.
-  for (const version of [...FLINK_VERSIONS, FLINK_1_17]) await fetchFlink(version);
-  zk = await sharedZooKeeper();
-  client = await connectClient(zk.connectString);
-}, { timeout: FETCH_TIMEOUT_MS });
+before(
+  async () => {
+    // Fetched up front so that a cold cache does not eat into a test's own bound.
+    for (const version of [...FLINK_VERSIONS, FLINK_1_17]) await fetchFlink(version);
+    zk = await sharedZooKeeper();
+    client = await connectClient(zk.connectString);
+  },
+  { timeout: FETCH_TIMEOUT_MS },
+);
 
 after(async () => {
   await Promise.all(jobManagers.map((jm) => jm.kill('SIGKILL')));
@@ -68,21 +71,31 @@ function uniqueClusterId(version: string): string {
 async function startPair(t: TestContext, version: string): Promise<{ clusterId: string; jms: FlinkJobManager[] }> {
   const clusterId = uniqueClusterId(version);
   const first = await writeFlinkConfDir({
-    version, zookeeperQuorum: zk.connectString, clusterId, sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    version,
+    zookeeperQuorum: zk.connectString,
+    clusterId,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
   });
   const second = await writeFlinkConfDir({
-    version, zookeeperQuorum: zk.connectString, clusterId, sessionTimeoutMs: SESSION_TIMEOUT_MS,
+    version,
+    zookeeperQuorum: zk.connectString,
+    clusterId,
+    sessionTimeoutMs: SESSION_TIMEOUT_MS,
     storageDir: first.storageDir,
   });
   confDirs.push(first, second);
-  const jms = await Promise.all([first, second].map(async (confDir) => {
-    const calledAt = performance.now();
-    const jm = await startFlinkJobManager({ version, confDir });
-    jobManagers.push(jm);
-    t.diagnostic(`${version} JM pid ${jm.pid}: REST accepts connections ${ms(jm.restReadyAtMs - jm.spawnedAtMs)} ` +
-      `after spawn (${ms(jm.restReadyAtMs - calledAt)} with BashJavaUtils)`);
-    return jm;
-  }));
+  const jms = await Promise.all(
+    [first, second].map(async (confDir) => {
+      const calledAt = performance.now();
+      const jm = await startFlinkJobManager({ version, confDir });
+      jobManagers.push(jm);
+      t.diagnostic(
+        `${version} JM pid ${jm.pid}: REST accepts connections ${ms(jm.restReadyAtMs - jm.spawnedAtMs)} ` +
+          `after spawn (${ms(jm.restReadyAtMs - calledAt)} with BashJavaUtils)`,
+      );
+      return jm;
+    }),
+  );
   return { clusterId, jms };
 }
 
@@ -91,92 +104,123 @@ async function startPair(t: TestContext, version: string): Promise<{ clusterId: 
  * this leader session: the leader has confirmed every component, so the hand-over is complete.
  */
 async function waitForSettledLeader(clusterId: string, sessionId: string): Promise<void> {
-  await Promise.all(['rest_server', 'dispatcher', 'resource_manager'].map((component) =>
-    waitForZnode(client, `/flink/${clusterId}/leader/${component}/connection_info`,
-      (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.sessionId === sessionId, ZNODE_TIMEOUT_MS)));
+  await Promise.all(
+    ['rest_server', 'dispatcher', 'resource_manager'].map((component) =>
+      waitForZnode(
+        client,
+        `/flink/${clusterId}/leader/${component}/connection_info`,
+        (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.sessionId === sessionId,
+        ZNODE_TIMEOUT_MS,
+      ),
+    ),
+  );
 }
 
 for (const version of FLINK_VERSIONS) {
   describe(`Flink ${version}`, () => {
-    test('two JobManagers elect exactly one leader, publish it in ZooKeeper and fail over on kill -9', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      const { clusterId, jms } = await startPair(t, version);
-      const connectionInfo = `/flink/${clusterId}/leader/rest_server/connection_info`;
+    test(
+      'two JobManagers elect exactly one leader, publish it in ZooKeeper and fail over on kill -9',
+      { timeout: TEST_TIMEOUT_MS },
+      async (t) => {
+        const { clusterId, jms } = await startPair(t, version);
+        const connectionInfo = `/flink/${clusterId}/leader/rest_server/connection_info`;
 
-      const { leader, line } = await waitForLeader(jms, LEADER_TIMEOUT_MS);
-      const follower = jms.find((jm) => jm !== leader)!;
-      const sessionId = line.match[2];
-      assert.equal(line.match[1], leader.restUrl, 'the grant names the leader\'s own REST URL');
+        const { leader, line } = await waitForLeader(jms, LEADER_TIMEOUT_MS);
+        const follower = jms.find((jm) => jm !== leader)!;
+        const sessionId = line.match[2];
+        assert.equal(line.match[1], leader.restUrl, "the grant names the leader's own REST URL");
 
-      // Both take part in the election (one latch node each), and only one says it was granted.
-      await waitForZnode(client, `/flink/${clusterId}/leader/latch`, (s) => s.children?.length === 2, ZNODE_TIMEOUT_MS, 'children');
-      assert.deepEqual(await whoLeads(jms), [leader]);
+        // Both take part in the election (one latch node each), and only one says it was granted.
+        await waitForZnode(client, `/flink/${clusterId}/leader/latch`, (s) => s.children?.length === 2, ZNODE_TIMEOUT_MS, 'children');
+        assert.deepEqual(await whoLeads(jms), [leader]);
 
-      // Flink logs the grant before it writes the nodes: wait for the writes.
-      await waitForSettledLeader(clusterId, sessionId!);
-      const [published] = await readZnodes(client, [connectionInfo]);
-      assert.deepEqual(decodeLeaderInformation(published), { address: leader.restUrl, sessionId });
+        // Flink logs the grant before it writes the nodes: wait for the writes.
+        await waitForSettledLeader(clusterId, sessionId!);
+        const [published] = await readZnodes(client, [connectionInfo]);
+        assert.deepEqual(decodeLeaderInformation(published), { address: leader.restUrl, sessionId });
 
-      const answer = await fetch(`${leader.restUrl}/overview`);
-      t.diagnostic(`${version} leader's GET /overview: ${answer.status}; RSS leader ${await leader.rssKiB()} KiB, ` +
-        `follower ${await follower.rssKiB()} KiB`);
+        const answer = await fetch(`${leader.restUrl}/overview`);
+        t.diagnostic(
+          `${version} leader's GET /overview: ${answer.status}; RSS leader ${await leader.rssKiB()} KiB, ` +
+            `follower ${await follower.rssKiB()} KiB`,
+        );
 
-      const since = new Map([[follower, (await follower.logLines()).length]]);
-      const killedAt = performance.now();
-      await leader.kill('SIGKILL');
-      const takeover = await waitForLeader([follower], LEADER_TIMEOUT_MS, since);
-      t.diagnostic(`${version} failover after kill -9: ${ms(performance.now() - killedAt)} (session timeout ${SESSION_TIMEOUT_MS} ms)`);
-      assert.deepEqual(await whoLeads(jms), [follower]);
-      const republished = await waitForZnode(client, connectionInfo,
-        (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.address === follower.restUrl, ZNODE_TIMEOUT_MS);
-      assert.deepEqual(decodeLeaderInformation(republished.data), { address: follower.restUrl, sessionId: takeover.line.match[2] });
-      await waitForSettledLeader(clusterId, takeover.line.match[2]!);
-    });
+        const since = new Map([[follower, (await follower.logLines()).length]]);
+        const killedAt = performance.now();
+        await leader.kill('SIGKILL');
+        const takeover = await waitForLeader([follower], LEADER_TIMEOUT_MS, since);
+        t.diagnostic(`${version} failover after kill -9: ${ms(performance.now() - killedAt)} (session timeout ${SESSION_TIMEOUT_MS} ms)`);
+        assert.deepEqual(await whoLeads(jms), [follower]);
+        const republished = await waitForZnode(
+          client,
+          connectionInfo,
+          (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.address === follower.restUrl,
+          ZNODE_TIMEOUT_MS,
+        );
+        assert.deepEqual(decodeLeaderInformation(republished.data), { address: follower.restUrl, sessionId: takeover.line.match[2] });
+        await waitForSettledLeader(clusterId, takeover.line.match[2]!);
+      },
+    );
 
-    test('SIGTERM hands leadership over at once; a SIGSTOPped leader is replaced and steps down on SIGCONT', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      const { clusterId, jms } = await startPair(t, version);
-      const connectionInfo = `/flink/${clusterId}/leader/rest_server/connection_info`;
-      const { leader: first, line: granted } = await waitForLeader(jms, LEADER_TIMEOUT_MS);
-      const second = jms.find((jm) => jm !== first)!;
-      // A signal while a JobManager is still taking up leadership makes for other stories (see the
-      // report of this support code): act on settled leaders only.
-      await waitForSettledLeader(clusterId, granted.match[2]!);
+    test(
+      'SIGTERM hands leadership over at once; a SIGSTOPped leader is replaced and steps down on SIGCONT',
+      { timeout: TEST_TIMEOUT_MS },
+      async (t) => {
+        const { clusterId, jms } = await startPair(t, version);
+        const connectionInfo = `/flink/${clusterId}/leader/rest_server/connection_info`;
+        const { leader: first, line: granted } = await waitForLeader(jms, LEADER_TIMEOUT_MS);
+        const second = jms.find((jm) => jm !== first)!;
+        // A signal while a JobManager is still taking up leadership makes for other stories (see the
+        // report of this support code): act on settled leaders only.
+        await waitForSettledLeader(clusterId, granted.match[2]!);
 
-      // SIGSTOP: nothing happens until the stopped leader's ZooKeeper session expires.
-      const firstLines = (await first.logLines()).length;
-      const stoppedAt = performance.now();
-      await first.kill('SIGSTOP');
-      const takeover = await waitForLeader([second], LEADER_TIMEOUT_MS, new Map([[second, (await second.logLines()).length]]));
-      t.diagnostic(`${version} failover after SIGSTOP: ${ms(performance.now() - stoppedAt)}`);
-      // The stopped JVM cannot log its loss: by the logs both lead until it runs again.
-      assert.equal((await whoLeads(jms)).length, 2);
-      const resumedAt = performance.now();
-      await first.kill('SIGCONT');
-      await first.waitForLog(LOST_LEADERSHIP, LEADER_TIMEOUT_MS, { since: firstLines });
-      t.diagnostic(`${version} after SIGCONT the old leader logged 'lost leadership' within ${ms(performance.now() - resumedAt)}`);
-      assert.ok(first.isRunning(), 'the old leader stays up, as a contender, after SIGCONT');
-      assert.deepEqual(await whoLeads(jms), [second]);
-      await waitForSettledLeader(clusterId, takeover.line.match[2]!);
+        // SIGSTOP: nothing happens until the stopped leader's ZooKeeper session expires.
+        const firstLines = (await first.logLines()).length;
+        const stoppedAt = performance.now();
+        await first.kill('SIGSTOP');
+        const takeover = await waitForLeader([second], LEADER_TIMEOUT_MS, new Map([[second, (await second.logLines()).length]]));
+        t.diagnostic(`${version} failover after SIGSTOP: ${ms(performance.now() - stoppedAt)}`);
+        // The stopped JVM cannot log its loss: by the logs both lead until it runs again.
+        assert.equal((await whoLeads(jms)).length, 2);
+        const resumedAt = performance.now();
+        await first.kill('SIGCONT');
+        await first.waitForLog(LOST_LEADERSHIP, LEADER_TIMEOUT_MS, { since: firstLines });
+        t.diagnostic(`${version} after SIGCONT the old leader logged 'lost leadership' within ${ms(performance.now() - resumedAt)}`);
+        assert.ok(first.isRunning(), 'the old leader stays up, as a contender, after SIGCONT');
+        assert.deepEqual(await whoLeads(jms), [second]);
+        await waitForSettledLeader(clusterId, takeover.line.match[2]!);
 
-      // SIGTERM: Flink's shutdown removes the leader's nodes itself; no session expiry to wait for.
-      const handover = waitForLeader([first], LEADER_TIMEOUT_MS, new Map([[first, (await first.logLines()).length]]));
-      const termAt = performance.now();
-      await second.stop();
-      const exit = await second.exited;
-      const exitedAfterMs = performance.now() - termAt;
-      await handover;
-      t.diagnostic(`${version} SIGTERM: the leader exited (${exit.code ?? exit.signal}) after ${ms(exitedAfterMs)}, ` +
-        `the other JM led ${ms(performance.now() - termAt)} after the signal`);
-      assert.equal(exit.code, 143, 'Flink exits 128 + SIGTERM after a graceful shutdown');
-      assert.ok(performance.now() - termAt < SESSION_TIMEOUT_MS, 'handed over without waiting for a session to expire');
-      await waitForZnode(client, connectionInfo,
-        (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.address === first.restUrl, ZNODE_TIMEOUT_MS);
-      assert.deepEqual(await whoLeads(jms), [first]);
-    });
+        // SIGTERM: Flink's shutdown removes the leader's nodes itself; no session expiry to wait for.
+        const handover = waitForLeader([first], LEADER_TIMEOUT_MS, new Map([[first, (await first.logLines()).length]]));
+        const termAt = performance.now();
+        await second.stop();
+        const exit = await second.exited;
+        const exitedAfterMs = performance.now() - termAt;
+        await handover;
+        t.diagnostic(
+          `${version} SIGTERM: the leader exited (${exit.code ?? exit.signal}) after ${ms(exitedAfterMs)}, ` +
+            `the other JM led ${ms(performance.now() - termAt)} after the signal`,
+        );
+        assert.equal(exit.code, 143, 'Flink exits 128 + SIGTERM after a graceful shutdown');
+        assert.ok(performance.now() - termAt < SESSION_TIMEOUT_MS, 'handed over without waiting for a session to expire');
+        await waitForZnode(
+          client,
+          connectionInfo,
+          (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.address === first.restUrl,
+          ZNODE_TIMEOUT_MS,
+        );
+        assert.deepEqual(await whoLeads(jms), [first]);
+      },
+    );
 
     test('dumpFlinkConfig reads a written conf dir as Flink does', { timeout: TEST_TIMEOUT_MS }, async () => {
       const clusterId = uniqueClusterId(version);
       const conf = await writeFlinkConfDir({
-        version, zookeeperQuorum: zk.connectString, clusterId, sessionTimeoutMs: SESSION_TIMEOUT_MS, pathRoot: '/flink-root',
+        version,
+        zookeeperQuorum: zk.connectString,
+        clusterId,
+        sessionTimeoutMs: SESSION_TIMEOUT_MS,
+        pathRoot: '/flink-root',
         // Flink's standard YAML accepts nested keys; the legacy flink-conf.yaml reader does not.
         layout: flinkAtLeast(version, 1, 19) ? 'nested' : 'flat',
       });

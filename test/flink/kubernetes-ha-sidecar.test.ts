@@ -38,11 +38,14 @@ const OVERLAP_BOUND_MS = 50;
 let cp: ControlPlane;
 let account: FlinkHaAccount;
 
-before(async () => {
-  for (const version of KUBERNETES_HA_VERSIONS) await fetchFlink(version, { kubernetes: true });
-  cp = await startControlPlane();
-  account = await createFlinkHaAccount(cp);
-}, { timeout: FETCH_TIMEOUT_MS });
+before(
+  async () => {
+    for (const version of KUBERNETES_HA_VERSIONS) await fetchFlink(version, { kubernetes: true });
+    cp = await startControlPlane();
+    account = await createFlinkHaAccount(cp);
+  },
+  { timeout: FETCH_TIMEOUT_MS },
+);
 
 after(async () => {
   await cp?.stop();
@@ -57,14 +60,17 @@ for (const version of KUBERNETES_HA_VERSIONS) {
     let sampler: ReadinessSampler;
     const sidecarOf = (m: KubernetesHaMember): SidecarProcess => sidecars.get(m)!;
 
-    before(async () => {
-      cluster = await KubernetesHaCluster.start({ version, controlPlane: cp, account, leaseDurationMs: LEASE_MS });
-      for (const member of cluster.members) {
-        sidecars.set(member, await SidecarProcess.start({ confDir: member.conf.dir, checkIntervalMs: 500, checkTimeoutMs: 400 }));
-      }
-      sampler = new ReadinessSampler(cluster.members.map((m, i) => ({ name: `sidecar-${i}`, url: sidecarOf(m).url })));
-      sampler.start();
-    }, { timeout: TEST_TIMEOUT_MS });
+    before(
+      async () => {
+        cluster = await KubernetesHaCluster.start({ version, controlPlane: cp, account, leaseDurationMs: LEASE_MS });
+        for (const member of cluster.members) {
+          sidecars.set(member, await SidecarProcess.start({ confDir: member.conf.dir, checkIntervalMs: 500, checkTimeoutMs: 400 }));
+        }
+        sampler = new ReadinessSampler(cluster.members.map((m, i) => ({ name: `sidecar-${i}`, url: sidecarOf(m).url })));
+        sampler.start();
+      },
+      { timeout: TEST_TIMEOUT_MS },
+    );
 
     after(async () => {
       await sampler?.stop();
@@ -89,39 +95,49 @@ for (const version of KUBERNETES_HA_VERSIONS) {
       assert.match(ready, /\[\+\]leadership ok/);
     });
 
-    test(`kill -9 of the leader: the other sidecar is ready within the lease + 2 s`, { timeout: TEST_TIMEOUT_MS }, async (t: TestContext) => {
-      const { leader, standbys } = await settled();
-      const next = standbys[0]!;
-      const since = sidecarOf(next).lines.length;
-      const killedAt = monotonicNow();
-      await cluster.kill(leader.jm, 'SIGKILL');
-      const ready = await sidecarOf(next).waitForTransition('ready', (tr) => tr.ready, WAIT_MS, since);
-      t.diagnostic(`${version}: kill -9 -> the other sidecar ready ${ms(ready.atMs - killedAt)}`);
-      assert.ok(ready.atMs - killedAt <= LEASE_MS + 2000, `ready ${ms(ready.atMs - killedAt)} after the kill`);
-      assert.equal(sidecarOf(leader).isReady, false);
-      await cluster.restart(leader);
-    });
+    test(
+      `kill -9 of the leader: the other sidecar is ready within the lease + 2 s`,
+      { timeout: TEST_TIMEOUT_MS },
+      async (t: TestContext) => {
+        const { leader, standbys } = await settled();
+        const next = standbys[0]!;
+        const since = sidecarOf(next).lines.length;
+        const killedAt = monotonicNow();
+        await cluster.kill(leader.jm, 'SIGKILL');
+        const ready = await sidecarOf(next).waitForTransition('ready', (tr) => tr.ready, WAIT_MS, since);
+        t.diagnostic(`${version}: kill -9 -> the other sidecar ready ${ms(ready.atMs - killedAt)}`);
+        assert.ok(ready.atMs - killedAt <= LEASE_MS + 2000, `ready ${ms(ready.atMs - killedAt)} after the kill`);
+        assert.equal(sidecarOf(leader).isReady, false);
+        await cluster.restart(leader);
+      },
+    );
 
-    test('SIGTERM of the leader: the other sidecar is ready within 1 s of the new leader publishing', { timeout: TEST_TIMEOUT_MS }, async (t: TestContext) => {
-      const { leader, standbys, configMap } = await settled();
-      const next = standbys[0]!;
-      const informer = await cluster.watchConfigMap();
-      const oldValue = configMap.data?.[REST_SERVER_LEADER_KEY];
-      const since = sidecarOf(next).lines.length;
-      const stoppedAt = monotonicNow();
-      await cluster.kill(leader.jm, 'SIGTERM');
-      const ready = await sidecarOf(next).waitForTransition('ready', (tr) => tr.ready, WAIT_MS, since);
-      const published = informer.events.find((e) => {
-        const value = e.object.data?.[REST_SERVER_LEADER_KEY];
-        return value !== undefined && value !== oldValue;
-      });
-      assert.ok(published !== undefined, 'the watch saw the new leader publish');
-      const publishedAt = performance.timeOrigin + published.atMs;
-      t.diagnostic(`${version}: SIGTERM -> new leader published ${ms(publishedAt - stoppedAt)}, -> its sidecar ready ${ms(ready.atMs - stoppedAt)}`);
-      assert.ok(ready.atMs - publishedAt <= 1000, `ready ${ms(ready.atMs - publishedAt)} after the new leader published`);
-      assert.ok(ready.atMs - stoppedAt <= LEASE_MS + 2000, `ready ${ms(ready.atMs - stoppedAt)} after SIGTERM`);
-      await cluster.restart(leader);
-    });
+    test(
+      'SIGTERM of the leader: the other sidecar is ready within 1 s of the new leader publishing',
+      { timeout: TEST_TIMEOUT_MS },
+      async (t: TestContext) => {
+        const { leader, standbys, configMap } = await settled();
+        const next = standbys[0]!;
+        const informer = await cluster.watchConfigMap();
+        const oldValue = configMap.data?.[REST_SERVER_LEADER_KEY];
+        const since = sidecarOf(next).lines.length;
+        const stoppedAt = monotonicNow();
+        await cluster.kill(leader.jm, 'SIGTERM');
+        const ready = await sidecarOf(next).waitForTransition('ready', (tr) => tr.ready, WAIT_MS, since);
+        const published = informer.events.find((e) => {
+          const value = e.object.data?.[REST_SERVER_LEADER_KEY];
+          return value !== undefined && value !== oldValue;
+        });
+        assert.ok(published !== undefined, 'the watch saw the new leader publish');
+        const publishedAt = performance.timeOrigin + published.atMs;
+        t.diagnostic(
+          `${version}: SIGTERM -> new leader published ${ms(publishedAt - stoppedAt)}, -> its sidecar ready ${ms(ready.atMs - stoppedAt)}`,
+        );
+        assert.ok(ready.atMs - publishedAt <= 1000, `ready ${ms(ready.atMs - publishedAt)} after the new leader published`);
+        assert.ok(ready.atMs - stoppedAt <= LEASE_MS + 2000, `ready ${ms(ready.atMs - stoppedAt)} after SIGTERM`);
+        await cluster.restart(leader);
+      },
+    );
 
     test('never two sidecars ready at once (sampled every 5 ms)', { timeout: TEST_TIMEOUT_MS }, async (t: TestContext) => {
       await settled();
@@ -130,7 +146,10 @@ for (const version of KUBERNETES_HA_VERSIONS) {
       const samples = names.map((n) => sampler.samples.get(n)?.length ?? 0);
       const overlap = longestOverlap(new Map(names.map((n) => [n, sampler.readyIntervals(n)])));
       t.diagnostic(`${version}: ${samples.join(' + ')} samples; longest overlap ${overlap?.ms ?? 0} ms`);
-      assert.ok(samples.every((n) => n > 1000), 'the sampler ran');
+      assert.ok(
+        samples.every((n) => n > 1000),
+        'the sampler ran',
+      );
       assert.ok((overlap?.ms ?? 0) <= OVERLAP_BOUND_MS, `overlap ${JSON.stringify(overlap)}`);
     });
   });

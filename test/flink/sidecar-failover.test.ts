@@ -39,11 +39,14 @@ const LEADER_TIMEOUT_MS = 120_000;
 let zk: ZooKeeperServer;
 let client: zookeeper.Client;
 
-before(async () => {
-  for (const version of FLINK_VERSIONS) await fetchFlink(version);
-  zk = await startZooKeeper();
-  client = await connectClient(zk.connectString);
-}, { timeout: FETCH_TIMEOUT_MS });
+before(
+  async () => {
+    for (const version of FLINK_VERSIONS) await fetchFlink(version);
+    zk = await startZooKeeper();
+    client = await connectClient(zk.connectString);
+  },
+  { timeout: FETCH_TIMEOUT_MS },
+);
 
 after(async () => {
   client?.close();
@@ -59,15 +62,24 @@ for (const version of FLINK_VERSIONS) {
     let members: ClusterMember[];
     let sampler: ReadinessSampler;
 
-    before(async () => {
-      cluster = await FlinkSidecarCluster.start({
-        version, zookeeper: zk.connectString, clusterId, sessionTimeoutMs: SESSION_TIMEOUT_MS,
-        sidecar: { checkIntervalMs: CHECK_INTERVAL_MS, checkTimeoutMs: CHECK_TIMEOUT_MS },
-      }, client);
-      members = cluster.members;
-      sampler = new ReadinessSampler(members.map((m, i) => ({ name: `sidecar-${i}`, url: m.sidecar.url })));
-      sampler.start();
-    }, { timeout: TEST_TIMEOUT_MS });
+    before(
+      async () => {
+        cluster = await FlinkSidecarCluster.start(
+          {
+            version,
+            zookeeper: zk.connectString,
+            clusterId,
+            sessionTimeoutMs: SESSION_TIMEOUT_MS,
+            sidecar: { checkIntervalMs: CHECK_INTERVAL_MS, checkTimeoutMs: CHECK_TIMEOUT_MS },
+          },
+          client,
+        );
+        members = cluster.members;
+        sampler = new ReadinessSampler(members.map((m, i) => ({ name: `sidecar-${i}`, url: m.sidecar.url })));
+        sampler.start();
+      },
+      { timeout: TEST_TIMEOUT_MS },
+    );
 
     after(async () => {
       await sampler?.stop();
@@ -90,76 +102,99 @@ for (const version of FLINK_VERSIONS) {
       await waitForStatus(`${standby.sidecar.url}/readyz?standbyok=true`, 200, 30_000);
     });
 
-    test('SIGTERM of the leader: Flink gives leadership up, the other sidecar is ready within 1 s of the new write', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      const { leader, standby } = await settledLeader();
-      const signalledAt = monotonicNow();
-      await leader.jm.kill('SIGTERM');
-      await leader.jm.exited;
-      const next = await settledLeader();
-      assert.equal(next.leader, standby);
-      const readyAt = standby.sidecar.transitions.findLast((x) => x.ready)!.atMs;
-      t.diagnostic(`${version}: SIGTERM → new write ${ms(next.writtenAtMs - signalledAt)}; write → ready ${ms(readyAt - next.writtenAtMs)}`);
-      assert.ok(readyAt - next.writtenAtMs <= 1000, `ready ${ms(readyAt - next.writtenAtMs)} after the new leader's write`);
-      await leader.sidecar.waitUntilNotReady(5000);
-      await restart(leader);
-    });
+    test(
+      'SIGTERM of the leader: Flink gives leadership up, the other sidecar is ready within 1 s of the new write',
+      { timeout: TEST_TIMEOUT_MS },
+      async (t) => {
+        const { leader, standby } = await settledLeader();
+        const signalledAt = monotonicNow();
+        await leader.jm.kill('SIGTERM');
+        await leader.jm.exited;
+        const next = await settledLeader();
+        assert.equal(next.leader, standby);
+        const readyAt = standby.sidecar.transitions.findLast((x) => x.ready)!.atMs;
+        t.diagnostic(
+          `${version}: SIGTERM → new write ${ms(next.writtenAtMs - signalledAt)}; write → ready ${ms(readyAt - next.writtenAtMs)}`,
+        );
+        assert.ok(readyAt - next.writtenAtMs <= 1000, `ready ${ms(readyAt - next.writtenAtMs)} after the new leader's write`);
+        await leader.sidecar.waitUntilNotReady(5000);
+        await restart(leader);
+      },
+    );
 
-    test("kill -9 of the leader: the other sidecar is ready within Flink's session timeout + 2 s", { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      const { leader, standby } = await settledLeader();
-      const killedAt = monotonicNow();
-      await leader.jm.kill('SIGKILL');
-      const gone = await leader.sidecar.waitUntilNotReady(10_000);
-      const next = await settledLeader();
-      assert.equal(next.leader, standby);
-      const readyAt = standby.sidecar.transitions.findLast((x) => x.ready)!.atMs;
-      t.diagnostic(`${version}: kill -9 → old not ready ${ms((gone?.atMs ?? killedAt) - killedAt)}, → new ready ${ms(readyAt - killedAt)}`);
-      assert.ok(readyAt - killedAt <= SESSION_TIMEOUT_MS + 2000, `new leader's sidecar ready ${ms(readyAt - killedAt)} after kill -9`);
-      await restart(leader);
-    });
+    test(
+      "kill -9 of the leader: the other sidecar is ready within Flink's session timeout + 2 s",
+      { timeout: TEST_TIMEOUT_MS },
+      async (t) => {
+        const { leader, standby } = await settledLeader();
+        const killedAt = monotonicNow();
+        await leader.jm.kill('SIGKILL');
+        const gone = await leader.sidecar.waitUntilNotReady(10_000);
+        const next = await settledLeader();
+        assert.equal(next.leader, standby);
+        const readyAt = standby.sidecar.transitions.findLast((x) => x.ready)!.atMs;
+        t.diagnostic(
+          `${version}: kill -9 → old not ready ${ms((gone?.atMs ?? killedAt) - killedAt)}, → new ready ${ms(readyAt - killedAt)}`,
+        );
+        assert.ok(readyAt - killedAt <= SESSION_TIMEOUT_MS + 2000, `new leader's sidecar ready ${ms(readyAt - killedAt)} after kill -9`);
+        await restart(leader);
+      },
+    );
 
-    test('SIGSTOP of the leader: its sidecar is not ready within check interval + timeout + 0.5 s', { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      const { leader, standby } = await settledLeader();
-      const frozenAt = monotonicNow();
-      await leader.jm.kill('SIGSTOP');
-      const notReady = await leader.sidecar.waitUntilNotReady(10_000);
-      const after = notReady!.atMs - frozenAt;
-      t.diagnostic(`${version}: SIGSTOP → its sidecar not ready ${ms(after)} (${notReady!.reason})`);
-      assert.ok(after <= CHECK_INTERVAL_MS + CHECK_TIMEOUT_MS + 500, `not ready ${ms(after)} after SIGSTOP`);
-      // Its session expires and Flink elects the other; the frozen one is replaced, not thawed.
-      const since = new Map([[standby.jm, (await standby.jm.logLines()).length]]);
-      await waitForLeader([standby.jm], LEADER_TIMEOUT_MS, since);
-      await restart(leader);
-      assert.equal((await settledLeader()).leader, standby);
-    });
+    test(
+      'SIGSTOP of the leader: its sidecar is not ready within check interval + timeout + 0.5 s',
+      { timeout: TEST_TIMEOUT_MS },
+      async (t) => {
+        const { leader, standby } = await settledLeader();
+        const frozenAt = monotonicNow();
+        await leader.jm.kill('SIGSTOP');
+        const notReady = await leader.sidecar.waitUntilNotReady(10_000);
+        const after = notReady!.atMs - frozenAt;
+        t.diagnostic(`${version}: SIGSTOP → its sidecar not ready ${ms(after)} (${notReady!.reason})`);
+        assert.ok(after <= CHECK_INTERVAL_MS + CHECK_TIMEOUT_MS + 500, `not ready ${ms(after)} after SIGSTOP`);
+        // Its session expires and Flink elects the other; the frozen one is replaced, not thawed.
+        const since = new Map([[standby.jm, (await standby.jm.logLines()).length]]);
+        await waitForLeader([standby.jm], LEADER_TIMEOUT_MS, since);
+        await restart(leader);
+        assert.equal((await settledLeader()).leader, standby);
+      },
+    );
 
-    test("ZooKeeper stopped: the JobManagers answer Flink's election 503 (jm-reports-no-leader); restarted: one ready again", { timeout: TEST_TIMEOUT_MS }, async (t) => {
-      await settledLeader();
-      await zk.stop();
-      try {
-        for (const m of members) {
-          await m.sidecar.waitForCurrent('not ready', (x) => !x.ready, 10_000);
-          // The JobManager's own leader retrieval lost ZooKeeper: every endpoint answers the election 503.
-          const answer = await waitForElection503(m.conf.restUrl, 30_000);
-          const outcome = classifyAnswer(answer.status, answer.contentType, answer.body);
-          assert.equal(outcome.healthy ? 'healthy' : outcome.reason, 'jm-reports-no-leader', answer.body);
-          const verbose = await m.sidecar.waitForVerbose(/jobmanager failed: jm-reports-no-leader/, 30_000);
-          assert.match(verbose, /\[-\]zookeeper failed/);
+    test(
+      "ZooKeeper stopped: the JobManagers answer Flink's election 503 (jm-reports-no-leader); restarted: one ready again",
+      { timeout: TEST_TIMEOUT_MS },
+      async (t) => {
+        await settledLeader();
+        await zk.stop();
+        try {
+          for (const m of members) {
+            await m.sidecar.waitForCurrent('not ready', (x) => !x.ready, 10_000);
+            // The JobManager's own leader retrieval lost ZooKeeper: every endpoint answers the election 503.
+            const answer = await waitForElection503(m.conf.restUrl, 30_000);
+            const outcome = classifyAnswer(answer.status, answer.contentType, answer.body);
+            assert.equal(outcome.healthy ? 'healthy' : outcome.reason, 'jm-reports-no-leader', answer.body);
+            const verbose = await m.sidecar.waitForVerbose(/jobmanager failed: jm-reports-no-leader/, 30_000);
+            assert.match(verbose, /\[-\]zookeeper failed/);
+          }
+        } finally {
+          const restartedAt = monotonicNow();
+          await zk.start();
+          t.diagnostic(`${version}: ZooKeeper restarted`);
+          // This test's own client may have lost its session while the server was down (a client
+          // whose session expired is dead for good): watch with a new one.
+          client.close();
+          client = await connectClient(zk.connectString);
+          cluster.client = client;
+          const { leader } = await settledLeader();
+          const readyAt = leader.sidecar.transitions.findLast((x) => x.ready)!.atMs;
+          t.diagnostic(`${version}: ZooKeeper back → a sidecar ready ${ms(readyAt - restartedAt)}`);
+          assert.ok(
+            readyAt - restartedAt <= ZOOKEEPER_BACK_BOUND_MS,
+            `a sidecar ready ${ms(readyAt - restartedAt)} after ZooKeeper's restart`,
+          );
         }
-      } finally {
-        const restartedAt = monotonicNow();
-        await zk.start();
-        t.diagnostic(`${version}: ZooKeeper restarted`);
-        // This test's own client may have lost its session while the server was down (a client
-        // whose session expired is dead for good): watch with a new one.
-        client.close();
-        client = await connectClient(zk.connectString);
-        cluster.client = client;
-        const { leader } = await settledLeader();
-        const readyAt = leader.sidecar.transitions.findLast((x) => x.ready)!.atMs;
-        t.diagnostic(`${version}: ZooKeeper back → a sidecar ready ${ms(readyAt - restartedAt)}`);
-        assert.ok(readyAt - restartedAt <= ZOOKEEPER_BACK_BOUND_MS, `a sidecar ready ${ms(readyAt - restartedAt)} after ZooKeeper's restart`);
-      }
-    });
+      },
+    );
 
     test(`never two sidecars ready at once beyond ${OVERLAP_BOUND_MS} ms (sampled every 5 ms, and from the transition logs)`, async (t) => {
       await sampler.stop();
@@ -167,8 +202,13 @@ for (const version of FLINK_VERSIONS) {
       const sampled = longestOverlap(new Map(members.map((_m, i) => [`sidecar-${i}`, sampler.readyIntervals(`sidecar-${i}`)])));
       const logged = longestOverlap(new Map(members.map((m, i) => [`sidecar-${i}`, readyIntervalsFromLog(m.sidecar, end)])));
       const samples = members.map((_m, i) => sampler.samples.get(`sidecar-${i}`)?.length ?? 0);
-      t.diagnostic(`${version}: ${samples.join(' + ')} samples; longest overlap sampled ${sampled?.ms ?? 0} ms, logged ${logged?.ms ?? 0} ms`);
-      assert.ok(samples.every((n) => n > 1000), 'the sampler ran');
+      t.diagnostic(
+        `${version}: ${samples.join(' + ')} samples; longest overlap sampled ${sampled?.ms ?? 0} ms, logged ${logged?.ms ?? 0} ms`,
+      );
+      assert.ok(
+        samples.every((n) => n > 1000),
+        'the sampler ran',
+      );
       assert.ok((sampled?.ms ?? 0) <= OVERLAP_BOUND_MS, `sampled overlap ${JSON.stringify(sampled)}`);
       assert.ok((logged?.ms ?? 0) <= OVERLAP_BOUND_MS, `logged overlap ${JSON.stringify(logged)}`);
     });
@@ -176,7 +216,10 @@ for (const version of FLINK_VERSIONS) {
 }
 
 /** GET /config of a real JobManager until it answers Flink's election 503; its status, type and body. */
-async function waitForElection503(restUrl: string, timeoutMs: number): Promise<{ status: number; contentType: string | undefined; body: string }> {
+async function waitForElection503(
+  restUrl: string,
+  timeoutMs: number,
+): Promise<{ status: number; contentType: string | undefined; body: string }> {
   const deadline = monotonicNow() + timeoutMs;
   let last = 'no answer yet';
   while (monotonicNow() < deadline) {

@@ -41,7 +41,15 @@ import {
   type KubeObject,
 } from '../support/control-plane.js';
 import { FLINK_HA_CONFIGMAP_VERBS } from '../support/flink-kubernetes-ha.js';
-import { MANIFESTS_DIR, parseObjects, patchPodStatus, registerNode, renderOverlay, toYaml, type PodObject } from '../support/kubelet-standin.js';
+import {
+  MANIFESTS_DIR,
+  parseObjects,
+  patchPodStatus,
+  registerNode,
+  renderOverlay,
+  toYaml,
+  type PodObject,
+} from '../support/kubelet-standin.js';
 import { prometheusOperatorCrds } from '../support/prometheus-operator-crds.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -54,11 +62,10 @@ const CRD_NAME = 'flinkdeployments.flink.apache.org';
 
 /** The FlinkDeployment CRD file, fetched (once, into the cache) by scripts/fetch-operator-crd.sh. */
 async function operatorCrdFile(): Promise<string> {
-  const { stdout } = await promisify(execFile)('bash', [FETCH_CRD_SCRIPT], { timeout: 600_000 }).catch(
-    (err: { stderr?: string; message: string }) => {
-      throw new Error(`scripts/fetch-operator-crd.sh failed: ${err.stderr || err.message}`);
-    },
-  );
+  const { stdout } = await promisify(execFile)('bash', [FETCH_CRD_SCRIPT], { timeout: 600_000 }).catch((err: unknown) => {
+    const failed = err as { stderr?: string; message: string };
+    throw new Error(`scripts/fetch-operator-crd.sh failed: ${failed.stderr || failed.message}`);
+  });
   return stdout.trim();
 }
 
@@ -96,8 +103,11 @@ interface DeploymentObject extends KubeObject {
 }
 
 function operatorFiles(): string {
-  return readdirSync(OPERATOR_DIR).filter((f) => f.endsWith('.yaml')).sort()
-    .map((f) => readFileSync(join(OPERATOR_DIR, f), 'utf8')).join('\n---\n');
+  return readdirSync(OPERATOR_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => readFileSync(join(OPERATOR_DIR, f), 'utf8'))
+    .join('\n---\n');
 }
 
 function shippedFlinkDeployment(): FlinkDeployment {
@@ -145,7 +155,10 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
     t.diagnostic(`CRD: ${crdFile}`);
     const crd = JSON.parse(await cp.kubectlOk(['get', 'crd', CRD_NAME, '-o', 'json'])) as Crd;
     assert.ok(established(crd));
-    assert.deepEqual(crd.spec.versions.filter((v) => v.served).map((v) => v.name), ['v1beta1']);
+    assert.deepEqual(
+      crd.spec.versions.filter((v) => v.served).map((v) => v.name),
+      ['v1beta1'],
+    );
     const resources = await cp.kubectlOk(['api-resources', '--api-group=flink.apache.org', '-o', 'name']);
     assert.ok(resources.split('\n').includes(CRD_NAME), resources);
   });
@@ -154,19 +167,35 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
 
   it('accepts manifests/operator with server-side apply and strict validation, and stores the FlinkDeployment as written', async () => {
     operatorNamespace = await cp.createNamespace('operator');
-    const applied = await cp.kubectl(
-      ['apply', '--server-side', '--validate=strict', `--field-manager=${FIELD_MANAGER}`, '-n', operatorNamespace, '-f', OPERATOR_DIR],
-    );
+    const applied = await cp.kubectl([
+      'apply',
+      '--server-side',
+      '--validate=strict',
+      `--field-manager=${FIELD_MANAGER}`,
+      '-n',
+      operatorNamespace,
+      '-f',
+      OPERATOR_DIR,
+    ]);
     assert.equal(applied.code, 0, applied.stderr);
     assert.doesNotMatch(applied.stderr, /Warning/i, applied.stderr);
-    assert.deepEqual(applied.stdout.trim().split('\n').map((l) => l.replace(/ serverside-applied$/, '')).sort(), [
-      'flinkdeployment.flink.apache.org/flink-cluster',
-      'persistentvolumeclaim/flink-cluster-ha-storage',
-      'role.rbac.authorization.k8s.io/flink',
-      'rolebinding.rbac.authorization.k8s.io/flink-role-binding',
-      'serviceaccount/flink',
-    ]);
-    const stored = JSON.parse(await cp.kubectlOk(['get', 'flinkdeployment', 'flink-cluster', '-n', operatorNamespace, '-o', 'json'])) as FlinkDeployment;
+    assert.deepEqual(
+      applied.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/ serverside-applied$/, ''))
+        .sort(),
+      [
+        'flinkdeployment.flink.apache.org/flink-cluster',
+        'persistentvolumeclaim/flink-cluster-ha-storage',
+        'role.rbac.authorization.k8s.io/flink',
+        'rolebinding.rbac.authorization.k8s.io/flink-role-binding',
+        'serviceaccount/flink',
+      ],
+    );
+    const stored = JSON.parse(
+      await cp.kubectlOk(['get', 'flinkdeployment', 'flink-cluster', '-n', operatorNamespace, '-o', 'json']),
+    ) as FlinkDeployment;
     // Nothing pruned, nothing defaulted: the schema knows every field, the native sidecar's
     // restartPolicy and probes included.
     assert.deepEqual(stored.spec, shippedFlinkDeployment().spec);
@@ -188,31 +217,43 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
     // The control case: the shipped object under another name.
     assert.equal((await apply(variant('control', () => {}))).code, 0);
 
-    const typo = await apply(variant('typo', (fd) => {
-      delete fd.spec.jobManager['replicas'];
-      fd.spec.jobManager['replica'] = 2;
-    }));
+    const typo = await apply(
+      variant('typo', (fd) => {
+        delete fd.spec.jobManager['replicas'];
+        fd.spec.jobManager['replica'] = 2;
+      }),
+    );
     assert.notEqual(typo.code, 0);
     assert.match(typo.stderr, /\.spec\.jobManager\.replica: field not declared in schema/, typo.stderr);
 
-    const sidecarTypo = await apply(variant('sidecar-typo', (fd) => {
-      const sidecar = fd.spec.jobManager.podTemplate.spec.initContainers[0]!;
-      delete sidecar['restartPolicy'];
-      sidecar['restartpolicy'] = 'Always';
-    }));
+    const sidecarTypo = await apply(
+      variant('sidecar-typo', (fd) => {
+        const sidecar = fd.spec.jobManager.podTemplate.spec.initContainers[0]!;
+        delete sidecar['restartPolicy'];
+        sidecar['restartpolicy'] = 'Always';
+      }),
+    );
     assert.notEqual(sidecarTypo.code, 0);
-    assert.match(sidecarTypo.stderr, /initContainers\[name="ha-sidecar"\]\.restartpolicy: field not declared in schema|restartpolicy: field not declared in schema/, sidecarTypo.stderr);
+    assert.match(
+      sidecarTypo.stderr,
+      /initContainers\[name="ha-sidecar"\]\.restartpolicy: field not declared in schema|restartpolicy: field not declared in schema/,
+      sidecarTypo.stderr,
+    );
 
-    const wrongType = await apply(variant('wrong-type', (fd) => {
-      fd.spec.jobManager['replicas'] = 'two';
-    }));
+    const wrongType = await apply(
+      variant('wrong-type', (fd) => {
+        fd.spec.jobManager['replicas'] = 'two';
+      }),
+    );
     assert.notEqual(wrongType.code, 0);
     assert.match(wrongType.stderr, /\.spec\.jobManager\.replicas: expected numeric \(int or float\), got string/, wrongType.stderr);
 
     // Before operator 1.13 flinkConfiguration is a map of strings: the example quotes its numbers.
-    const unquoted = await apply(variant('unquoted', (fd) => {
-      fd.spec.flinkConfiguration['taskmanager.numberOfTaskSlots'] = 2;
-    }));
+    const unquoted = await apply(
+      variant('unquoted', (fd) => {
+        fd.spec.flinkConfiguration['taskmanager.numberOfTaskSlots'] = 2;
+      }),
+    );
     assert.notEqual(unquoted.code, 0);
     assert.match(unquoted.stderr, /\.spec\.flinkConfiguration\.taskmanager\.numberOfTaskSlots: expected string/, unquoted.stderr);
 
@@ -232,11 +273,18 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
 
   it('manifests/kubernetes-ha: accepted in a "restricted" namespace; admission mounts the token into every container of its pods, the sidecar included', async () => {
     haNamespace = await cp.createNamespace('kubernetes-ha');
-    await cp.kubectlOk(['label', 'namespace', haNamespace,
-      'pod-security.kubernetes.io/enforce=restricted', 'pod-security.kubernetes.io/warn=restricted']);
+    await cp.kubectlOk([
+      'label',
+      'namespace',
+      haNamespace,
+      'pod-security.kubernetes.io/enforce=restricted',
+      'pod-security.kubernetes.io/warn=restricted',
+    ]);
     const placed = await renderOverlay(cp, { resources: [KUBERNETES_HA_DIR], namespace: haNamespace });
     haObjects = placed.objects;
-    const applied = await cp.kubectl(['apply', '--server-side', '--validate=strict', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], { input: placed.yaml });
+    const applied = await cp.kubectl(['apply', '--server-side', '--validate=strict', `--field-manager=${FIELD_MANAGER}`, '-f', '-'], {
+      input: placed.yaml,
+    });
     assert.equal(applied.code, 0, applied.stderr);
     assert.doesNotMatch(applied.stderr, /Warning/i, applied.stderr);
     assert.equal(applied.stdout.trim().split('\n').length, placed.objects.length, applied.stdout);
@@ -262,7 +310,7 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
     }
   });
 
-  it("manifests/kubernetes-ha: the ServiceAccount may do on ConfigMaps what real JobManagers ask for (and delete, for clean-ups), in its namespace only, and nothing else", async () => {
+  it('manifests/kubernetes-ha: the ServiceAccount may do on ConfigMaps what real JobManagers ask for (and delete, for clean-ups), in its namespace only, and nothing else', async () => {
     const as = `system:serviceaccount:${haNamespace}:flink`;
     // What real JobManagers were seen to call (test/support/flink-kubernetes-ha.ts), patch among them.
     assert.ok(FLINK_HA_CONFIGMAP_VERBS.includes('patch'));
@@ -270,14 +318,21 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
       assert.equal(await canI(cp, as, verb, 'configmaps', haNamespace), true, `${verb} configmaps`);
       assert.equal(await canI(cp, as, verb, 'configmaps', 'default'), false, `${verb} configmaps in another namespace`);
     }
-    for (const [verb, resource] of [['deletecollection', 'configmaps'], ['get', 'pods'], ['get', 'secrets'],
-      ['create', 'leases.coordination.k8s.io'], ['list', 'events']] as const) {
+    for (const [verb, resource] of [
+      ['deletecollection', 'configmaps'],
+      ['get', 'pods'],
+      ['get', 'secrets'],
+      ['create', 'leases.coordination.k8s.io'],
+      ['list', 'events'],
+    ] as const) {
       assert.equal(await canI(cp, as, verb, resource, haNamespace), false, `${verb} ${resource}`);
     }
   });
 
   it("manifests/kubernetes-ha: with the ServiceAccount's own token, the sidecar's ConfigMap client lists and watches the leader ConfigMap as Flink writes it", async () => {
-    const config = haObjects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('flink-config-kubernetes-ha-')) as KubeObject & { data: Record<string, string> };
+    const config = haObjects.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('flink-config-kubernetes-ha-'),
+    ) as KubeObject & { data: Record<string, string> };
     const conf = parseYaml(config.data['config.yaml'] ?? '') as { kubernetes: { 'cluster-id': string } };
     const name = `${conf.kubernetes['cluster-id']}-cluster-config-map`;
 
@@ -293,26 +348,45 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
     let seen: (() => void) | undefined;
     const added = new Promise<void>((resolveAdded) => (seen = resolveAdded));
     const ended: (Error | null)[] = [];
-    let endedBeforeStop: (Error | null)[] = [];
-    const stop = await api.watch(name, before.resourceVersion, (e) => {
-      events.push(e);
-      if (e.type === 'ADDED') seen?.();
-    }, (err) => ended.push(err));
+    let endedBeforeStop: (Error | null)[];
+    const stop = await api.watch(
+      name,
+      before.resourceVersion,
+      (e) => {
+        events.push(e);
+        if (e.type === 'ADDED') seen?.();
+      },
+      (err) => ended.push(err),
+    );
     try {
       // Flink's write, with the same account: the leader's lock on a new ConfigMap.
-      const lock = JSON.stringify({ holderIdentity: 'jm-1', leaseDuration: 15, acquireTime: new Date().toISOString(), renewTime: new Date().toISOString(), leaderTransitions: 0 });
+      const lock = JSON.stringify({
+        holderIdentity: 'jm-1',
+        leaseDuration: 15,
+        acquireTime: new Date().toISOString(),
+        renewTime: new Date().toISOString(),
+        leaderTransitions: 0,
+      });
       await cp.kubectlOk(['create', '-f', '-', '-n', haNamespace], {
         kubeconfig: kubeconfigPath,
-        input: toYaml([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, annotations: { 'control-plane.alpha.kubernetes.io/leader': lock } } }]),
+        input: toYaml([
+          { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, annotations: { 'control-plane.alpha.kubernetes.io/leader': lock } } },
+        ]),
       });
-      await Promise.race([added, new Promise((_, reject) => setTimeout(() => reject(new Error(`no ADDED event: ${JSON.stringify(events)}`)), 10_000))]);
+      await Promise.race([
+        added,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no ADDED event: ${JSON.stringify(events)}`)), 10_000)),
+      ]);
     } finally {
       // (Ending it ourselves reports the abort through onEnd; only what came before counts.)
       endedBeforeStop = [...ended];
       stop();
     }
     assert.deepEqual(endedBeforeStop, [], 'the watch ended by itself');
-    assert.ok(events.some((e) => e.type === 'ADDED' && e.object.metadata?.name === name), JSON.stringify(events));
+    assert.ok(
+      events.some((e) => e.type === 'ADDED' && e.object.metadata?.name === name),
+      JSON.stringify(events),
+    );
     const after = await api.list(name);
     assert.equal(after.configMap?.metadata?.name, name);
     // The same token reaches nothing else.
@@ -355,7 +429,9 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
           phase: 'Running',
           podIP: `10.1.0.${i + 10}`,
           conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
-            type, status: type === 'Ready' || type === 'ContainersReady' ? ready : 'True', lastTransitionTime: now,
+            type,
+            status: type === 'Ready' || type === 'ContainersReady' ? ready : 'True',
+            lastTransitionTime: now,
           })),
         });
       }
@@ -370,14 +446,23 @@ describe('manifests/kubernetes-ha and manifests/operator against a real API serv
     const recreate = await settle(shipped);
     assert.deepEqual((recreate.spec.strategy as { type: string }).type, 'Recreate');
     assert.equal(recreate.status?.updatedReplicas, 2);
-    assert.deepEqual([condition(recreate, 'Available')?.status, condition(recreate, 'Available')?.reason], ['False', 'MinimumReplicasUnavailable']);
+    assert.deepEqual(
+      [condition(recreate, 'Available')?.status, condition(recreate, 'Available')?.reason],
+      ['False', 'MinimumReplicasUnavailable'],
+    );
 
     const nativeDefault = await settle(variants[0]!);
     assert.deepEqual(nativeDefault.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
-    assert.deepEqual([condition(nativeDefault, 'Available')?.status, condition(nativeDefault, 'Available')?.reason], ['False', 'MinimumReplicasUnavailable']);
+    assert.deepEqual(
+      [condition(nativeDefault, 'Available')?.status, condition(nativeDefault, 'Available')?.reason],
+      ['False', 'MinimumReplicasUnavailable'],
+    );
 
     const tolerant = await settle(variants[1]!);
-    assert.deepEqual([condition(tolerant, 'Available')?.status, condition(tolerant, 'Available')?.reason], ['True', 'MinimumReplicasAvailable']);
+    assert.deepEqual(
+      [condition(tolerant, 'Available')?.status, condition(tolerant, 'Available')?.reason],
+      ['True', 'MinimumReplicasAvailable'],
+    );
 
     // kubectl rollout status waits for every updated replica to be available: never, here.
     for (const d of [recreate, nativeDefault, tolerant]) {

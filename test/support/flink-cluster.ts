@@ -82,8 +82,12 @@ export class FlinkSidecarCluster {
     }
     const jm = leaders[0]!;
     const { sessionId } = await jm.leadership();
-    const written = await waitForZnode(this.client, this.connectionInfoPath,
-      (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.sessionId === sessionId, WRITE_TIMEOUT_MS);
+    const written = await waitForZnode(
+      this.client,
+      this.connectionInfoPath,
+      (s) => s.data !== undefined && decodeLeaderInformation(s.data)?.sessionId === sessionId,
+      WRITE_TIMEOUT_MS,
+    );
     const leader = this.members.find((m) => m.jm === jm)!;
     const standby = this.members.find((m) => m !== leader)!;
     assert.deepEqual(decodeLeaderInformation(written.data), { address: leader.conf.restUrl, sessionId });
@@ -99,10 +103,12 @@ export class FlinkSidecarCluster {
 
   /** Sidecars, then JobManagers, then their directories. */
   async stop(): Promise<void> {
-    await Promise.all(this.members.map(async (m) => {
-      await m.sidecar.stop();
-      await m.jm.kill('SIGKILL');
-    }));
+    await Promise.all(
+      this.members.map(async (m) => {
+        await m.sidecar.stop();
+        await m.jm.kill('SIGKILL');
+      }),
+    );
     await Promise.all(this.members.map((m) => m.conf.remove()));
   }
 }

@@ -335,10 +335,12 @@ export async function writeFlinkConfDir(opts: FlinkConfDirOptions): Promise<Flin
     'jobmanager.memory.jvm-metaspace.size': '128m',
     'jobmanager.memory.jvm-overhead.min': '64m',
     'jobmanager.memory.off-heap.size': '64m',
-    ...(opts.kubernetes !== undefined ? kubernetesHaEntries(opts.kubernetes, opts.clusterId) : {
-      'high-availability.type': 'zookeeper',
-      'high-availability.zookeeper.quorum': opts.zookeeperQuorum!,
-    }),
+    ...(opts.kubernetes !== undefined
+      ? kubernetesHaEntries(opts.kubernetes, opts.clusterId)
+      : {
+          'high-availability.type': 'zookeeper',
+          'high-availability.zookeeper.quorum': opts.zookeeperQuorum!,
+        }),
     ...(opts.pathRoot !== undefined ? { 'high-availability.zookeeper.path.root': opts.pathRoot } : {}),
     'high-availability.cluster-id': opts.clusterId,
     'high-availability.storageDir': `file://${storageDir}`,
@@ -397,14 +399,20 @@ function kubernetesHaEntries(conf: FlinkKubernetesHaConf, clusterId: string): Re
   const haKey = conf.haKey ?? 'type';
   const ms = (value: number): string => `${value} ms`;
   return {
-    ...(haKey === 'legacy' ? { 'high-availability': 'kubernetes' } : {
-      'high-availability.type': haKey === 'factory-class' ? KUBERNETES_HA_FACTORY_CLASS : 'kubernetes',
-    }),
+    ...(haKey === 'legacy'
+      ? { 'high-availability': 'kubernetes' }
+      : {
+          'high-availability.type': haKey === 'factory-class' ? KUBERNETES_HA_FACTORY_CLASS : 'kubernetes',
+        }),
     'kubernetes.cluster-id': clusterId,
     'kubernetes.namespace': conf.namespace,
     'kubernetes.config.file': conf.kubeconfigFile,
-    ...(conf.leaseDurationMs !== undefined ? { 'high-availability.kubernetes.leader-election.lease-duration': ms(conf.leaseDurationMs) } : {}),
-    ...(conf.renewDeadlineMs !== undefined ? { 'high-availability.kubernetes.leader-election.renew-deadline': ms(conf.renewDeadlineMs) } : {}),
+    ...(conf.leaseDurationMs !== undefined
+      ? { 'high-availability.kubernetes.leader-election.lease-duration': ms(conf.leaseDurationMs) }
+      : {}),
+    ...(conf.renewDeadlineMs !== undefined
+      ? { 'high-availability.kubernetes.leader-election.renew-deadline': ms(conf.renewDeadlineMs) }
+      : {}),
     ...(conf.retryPeriodMs !== undefined ? { 'high-availability.kubernetes.leader-election.retry-period': ms(conf.retryPeriodMs) } : {}),
   };
 }
@@ -415,7 +423,9 @@ export function sessionTimeoutValue(version: string, ms: number): string {
 }
 
 function flatYaml(entries: Record<string, string>): string {
-  return Object.entries(entries).map(([key, value]) => `${key}: ${value}\n`).join('');
+  return Object.entries(entries)
+    .map(([key, value]) => `${key}: ${value}\n`)
+    .join('');
 }
 
 interface YamlTree {
@@ -444,7 +454,8 @@ function nestedYaml(entries: Record<string, string>): string {
   const render = (node: YamlTree, indent: string): string =>
     Object.entries(node)
       .map(([segment, child]) =>
-        typeof child === 'string' ? `${indent}${segment}: ${child}\n` : `${indent}${segment}:\n${render(child, `${indent}  `)}`)
+        typeof child === 'string' ? `${indent}${segment}: ${child}\n` : `${indent}${segment}:\n${render(child, `${indent}  `)}`,
+      )
       .join('');
   return render(root, '');
 }
@@ -597,10 +608,12 @@ export async function startFlinkJobManager(opts: StartFlinkJobManagerOptions): P
     `-Dlog4j.configuration=file:${join(confDir, 'log4j.properties')}`,
     `-Dlog4j.configurationFile=file:${join(confDir, 'log4j.properties')}`,
     `-Dlogback.configurationFile=file:${join(confDir, 'logback.xml')}`,
-    '-classpath', classPath,
+    '-classpath',
+    classPath,
     ENTRYPOINT_CLASS,
     ...resources.dynamicParams,
-    '--configDir', confDir,
+    '--configDir',
+    confDir,
     // 2.x's entrypoint parser knows only --configDir and -D.
     ...(flinkAtLeast(version, 2, 0) ? [] : ['--executionMode', 'cluster']),
   ];
@@ -619,8 +632,9 @@ export async function startFlinkJobManager(opts: StartFlinkJobManagerOptions): P
     return jm;
   } catch (err) {
     await terminate(child, 'SIGKILL');
-    throw new Error(`Flink ${version} JobManager (conf ${confDir}) did not start: ${(err as Error).message}\n` +
-      await jm.tail(), { cause: err });
+    throw new Error(`Flink ${version} JobManager (conf ${confDir}) did not start: ${(err as Error).message}\n` + (await jm.tail()), {
+      cause: err,
+    });
   }
 }
 
@@ -629,14 +643,17 @@ async function jobManagerResourceParams(classPath: string, confDir: string): Pro
   let output: string;
   try {
     ({ stdout: output } = await promisify(execFile)(
-      'java', ['-cp', classPath, BASH_JAVA_UTILS_CLASS, 'GET_JM_RESOURCE_PARAMS', '--configDir', confDir],
+      'java',
+      ['-cp', classPath, BASH_JAVA_UTILS_CLASS, 'GET_JM_RESOURCE_PARAMS', '--configDir', confDir],
       { maxBuffer: 4 * 1024 * 1024 },
     ));
   } catch (err) {
     const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
     throw new Error(`BashJavaUtils GET_JM_RESOURCE_PARAMS failed for ${confDir}:\n${stdout}${stderr}`, { cause: err });
   }
-  const results = output.split('\n').filter((line) => line.startsWith(BASH_JAVA_UTILS_PREFIX))
+  const results = output
+    .split('\n')
+    .filter((line) => line.startsWith(BASH_JAVA_UTILS_PREFIX))
     .map((line) => line.slice(BASH_JAVA_UTILS_PREFIX.length).trim());
   if (results.length !== 2) throw new Error(`BashJavaUtils GET_JM_RESOURCE_PARAMS: expected 2 result lines:\n${output}`);
   const split = (line: string): string[] => line.split(/\s+/).filter((word) => word !== '');
@@ -749,9 +766,10 @@ class RunningJobManager implements FlinkJobManager {
         hasExited: () => this.log.closed || signal?.aborted === true,
         waiters: this.log.waiters,
         timeoutMs,
-        exitedError: () => signal?.aborted === true
-          ? new Error(`waiting for ${pattern} was aborted`)
-          : new Error(`the JobManager exited (${describeExit(this.exitInfo)}) before logging ${pattern}`),
+        exitedError: () =>
+          signal?.aborted === true
+            ? new Error(`waiting for ${pattern} was aborted`)
+            : new Error(`the JobManager exited (${describeExit(this.exitInfo)}) before logging ${pattern}`),
         timeoutError: () => new Error(`no log line matching ${pattern} within ${timeoutMs} ms`),
       });
       return { line, index, match: regex.exec(line)! };
@@ -793,8 +811,10 @@ class RunningJobManager implements FlinkJobManager {
   }
 
   async tail(): Promise<string> {
-    return `--- ${this.logFile} (last ${LOG_TAIL_LINES} lines) ---\n${await readTail(this.logFile, LOG_TAIL_LINES)}\n` +
-      `--- ${this.outFile} ---\n${await readTail(this.outFile, 20)}`;
+    return (
+      `--- ${this.logFile} (last ${LOG_TAIL_LINES} lines) ---\n${await readTail(this.logFile, LOG_TAIL_LINES)}\n` +
+      `--- ${this.outFile} ---\n${await readTail(this.outFile, 20)}`
+    );
   }
 }
 
@@ -964,7 +984,8 @@ export async function dumpFlinkConfig(version: string, confDir: string): Promise
   let stdout: string;
   try {
     ({ stdout } = await promisify(execFile)(
-      'java', ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', [classes, ...jars].join(':'), 'FlinkConfDump', confDir],
+      'java',
+      ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', [classes, ...jars].join(':'), 'FlinkConfDump', confDir],
       { maxBuffer: 16 * 1024 * 1024 },
     ));
   } catch (err) {

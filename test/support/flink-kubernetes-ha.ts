@@ -158,11 +158,15 @@ export async function createFlinkHaAccount(cp: ControlPlane, opts: FlinkHaAccoun
   const objects = [
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: serviceAccount, namespace } },
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'flink-ha', namespace },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'flink-ha', namespace },
       rules: [{ apiGroups: [''], resources: ['configmaps'], verbs }],
     },
     {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'flink-ha', namespace },
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'flink-ha', namespace },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'flink-ha' },
       subjects: [{ kind: 'ServiceAccount', name: serviceAccount, namespace }],
     },
@@ -253,15 +257,22 @@ export class KubernetesHaCluster {
     await fetchFlink(version, { kubernetes: true });
     const confs: FlinkConfDir[] = [];
     for (const haKey of haKeys) {
-      confs.push(await writeFlinkConfDir({
-        version, kubernetes: { ...kubernetes, haKey }, clusterId, extra: options.extra, storageDir: confs[0]?.storageDir,
-      }));
+      confs.push(
+        await writeFlinkConfDir({
+          version,
+          kubernetes: { ...kubernetes, haKey },
+          clusterId,
+          extra: options.extra,
+          storageDir: confs[0]?.storageDir,
+        }),
+      );
     }
-    const started = await Promise.allSettled(confs.map((conf) =>
-      startFlinkJobManager({ version, confDir: conf, startTimeoutMs: options.startTimeoutMs })));
+    const started = await Promise.allSettled(
+      confs.map((conf) => startFlinkJobManager({ version, confDir: conf, startTimeoutMs: options.startTimeoutMs })),
+    );
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed !== undefined) {
-      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.kill('SIGKILL') : undefined)));
+      await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.kill('SIGKILL') : Promise.resolve())));
       await Promise.all(confs.map((conf) => conf.remove()));
       throw failed.reason;
     }
@@ -305,8 +316,10 @@ export class KubernetesHaCluster {
    * before.
    */
   async watchConfigMap(): Promise<Informer<HaConfigMap>> {
-    const informer = await Informer.start<HaConfigMap>(this.options.controlPlane,
-      `/api/v1/namespaces/${this.namespace}/configmaps?fieldSelector=${encodeURIComponent(`metadata.name=${this.configMapName}`)}`);
+    const informer = await Informer.start<HaConfigMap>(
+      this.options.controlPlane,
+      `/api/v1/namespaces/${this.namespace}/configmaps?fieldSelector=${encodeURIComponent(`metadata.name=${this.configMapName}`)}`,
+    );
     this.informers.add(informer);
     return informer;
   }
@@ -315,7 +328,9 @@ export class KubernetesHaCluster {
   waitForConfigMap(predicate: (configMap: HaConfigMap) => boolean, timeoutMs: number): Promise<HaConfigMap> {
     return this.options.controlPlane.waitFor<HaConfigMap>(
       `/api/v1/namespaces/${this.namespace}/configmaps?fieldSelector=${encodeURIComponent(`metadata.name=${this.configMapName}`)}`,
-      predicate, { timeoutMs });
+      predicate,
+      { timeoutMs },
+    );
   }
 
   /** The JobManager's lock identity, from the line its leader elector logs at start. */
@@ -349,8 +364,10 @@ export class KubernetesHaCluster {
     const jm = leaders[0]!;
     const { sessionId, url } = await jm.leadership();
     const lockIdentity = await this.lockIdentity(jm);
-    const configMap = await this.waitForConfigMap((cm) => leaderRecord(cm)?.holderIdentity === lockIdentity &&
-      cm.data?.[REST_SERVER_LEADER_KEY] === `${sessionId},${url}`, left());
+    const configMap = await this.waitForConfigMap(
+      (cm) => leaderRecord(cm)?.holderIdentity === lockIdentity && cm.data?.[REST_SERVER_LEADER_KEY] === `${sessionId},${url}`,
+      left(),
+    );
     const leader = this.memberOf(jm);
     return {
       leader,
@@ -371,8 +388,11 @@ export class KubernetesHaCluster {
    * The first JobManager other than `except` to log a grant after `since` (logPositions() taken
    * before `except` was stopped): who took over, and its leader session ID.
    */
-  async nextLeader(except: FlinkJobManager, since: ReadonlyMap<FlinkJobManager, number>,
-    timeoutMs = DEFAULT_LEADER_TIMEOUT_MS): Promise<{ jm: FlinkJobManager; sessionId: string }> {
+  async nextLeader(
+    except: FlinkJobManager,
+    since: ReadonlyMap<FlinkJobManager, number>,
+    timeoutMs = DEFAULT_LEADER_TIMEOUT_MS,
+  ): Promise<{ jm: FlinkJobManager; sessionId: string }> {
     const others = this.jobManagers.filter((jm) => jm !== except && jm.isRunning());
     const { leader, line } = await waitForLeader(others, timeoutMs, since);
     return { jm: leader, sessionId: line.match[2]! };
@@ -387,7 +407,9 @@ export class KubernetesHaCluster {
   async restart(member: KubernetesHaMember): Promise<FlinkJobManager> {
     await member.jm.kill('SIGKILL');
     member.jm = await startFlinkJobManager({
-      version: this.options.version, confDir: member.conf, startTimeoutMs: this.options.startTimeoutMs,
+      version: this.options.version,
+      confDir: member.conf,
+      startTimeoutMs: this.options.startTimeoutMs,
     });
     return member.jm;
   }
@@ -399,7 +421,11 @@ export class KubernetesHaCluster {
   async captureConfigMap(file: string, configMap?: HaConfigMap): Promise<HaConfigMap> {
     const current = configMap ?? (await this.readConfigMap());
     if (current === undefined) throw new Error(`${this.configMapName} does not exist`);
-    const { managedFields: _managed, uid: _uid, ...metadata } = current.metadata as HaConfigMap['metadata'] & {
+    const {
+      managedFields: _managed,
+      uid: _uid,
+      ...metadata
+    } = current.metadata as HaConfigMap['metadata'] & {
       managedFields?: unknown;
       uid?: string;
     };

@@ -258,19 +258,17 @@ function mergeValue(dest: unknown, patch: unknown, field: string, where: string)
     if (mergeKey === undefined || !Array.isArray(dest)) return patch;
     const items: unknown[] = patch;
     const existing: unknown[] = dest;
-    // As kustomize orders them: elements new to the list first (in the patch's order), then the
-    // existing ones in their order, each merged with its patch element.
+    // As kustomize orders them: the patch's elements first, in the patch's order (each merged with
+    // the existing element of its key, if any), then the existing elements the patch does not name,
+    // in their order.
     const keyOf = (e: unknown): unknown => (isObject(e) ? e[mergeKey] : undefined);
-    const destKeys = new Set(existing.map(keyOf));
-    const byKey = new Map(items.filter(isObject).map((e) => [e[mergeKey], e]));
-    const added = items.filter((e) => !destKeys.has(keyOf(e)) && !(isObject(e) && e.$patch === 'delete'));
-    const kept = existing.flatMap((e) => {
-      const p = byKey.get(keyOf(e));
-      if (p === undefined) return [e];
-      if (p.$patch === 'delete') return [];
-      return [mergeValue(e, p, `${field}[]`, where)];
+    const named = new Set(items.map(keyOf));
+    const patched = items.flatMap((p) => {
+      if (isObject(p) && p.$patch === 'delete') return [];
+      const match = existing.find((e) => keyOf(e) === keyOf(p));
+      return [match === undefined ? p : mergeValue(match, p, `${field}[]`, where)];
     });
-    return [...added, ...kept];
+    return [...patched, ...existing.filter((e) => !named.has(keyOf(e)))];
   }
   return patch;
 }

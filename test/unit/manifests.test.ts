@@ -21,7 +21,17 @@ import type { IDeployment, IStatefulSet } from 'kubernetes-models/apps/v1';
 import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import type { IRole, IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import type { IConfigMap, IContainer, IPersistentVolumeClaim, IPodSpec, IPodTemplateSpec, IProbe, IService, IServiceAccount, IVolume } from 'kubernetes-models/v1';
+import type {
+  IConfigMap,
+  IContainer,
+  IPersistentVolumeClaim,
+  IPodSpec,
+  IPodTemplateSpec,
+  IProbe,
+  IService,
+  IServiceAccount,
+  IVolume,
+} from 'kubernetes-models/v1';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { loadConfig, SERVICE_ACCOUNT_DIR, type Config } from '../../src/config/index.js';
 import { parseLegacyFlinkConf } from '../../src/flink-conf/parse-legacy.js';
@@ -109,6 +119,7 @@ function ofKind<T>(objects: readonly KubeObject[], kind: string): (T & KubeObjec
   return objects.filter((o) => o.kind === kind) as (T & KubeObject)[];
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T names the kind's type for the caller
 function named<T>(objects: readonly KubeObject[], kind: string, name: string): T & KubeObject {
   const found = ofKind<T>(objects, kind).filter((o) => o.metadata.name === name);
   assert.equal(found.length, 1, `${kind} ${name}: ${found.length} found`);
@@ -218,11 +229,16 @@ function labelSelectorMatches(selector: LabelSelector, labels: Record<string, st
   return (selector.matchExpressions ?? []).every((e) => {
     const value = labels[e.key];
     switch (e.operator) {
-      case 'In': return value !== undefined && (e.values ?? []).includes(value);
-      case 'NotIn': return value === undefined || !(e.values ?? []).includes(value);
-      case 'Exists': return value !== undefined;
-      case 'DoesNotExist': return value === undefined;
-      default: return assert.fail(`unknown selector operator ${e.operator}`);
+      case 'In':
+        return value !== undefined && (e.values ?? []).includes(value);
+      case 'NotIn':
+        return value === undefined || !(e.values ?? []).includes(value);
+      case 'Exists':
+        return value !== undefined;
+      case 'DoesNotExist':
+        return value === undefined;
+      default:
+        return assert.fail(`unknown selector operator ${e.operator}`);
     }
   });
 }
@@ -247,7 +263,9 @@ function admittedBy(
     if (!rule.from || rule.from.length === 0) return true;
     return rule.from.some((peer) => {
       if (peer.ipBlock) return true;
-      const inNamespace = peer.namespaceSelector ? labelSelectorMatches(peer.namespaceSelector, namespaceLabels) : source.namespace === namespace;
+      const inNamespace = peer.namespaceSelector
+        ? labelSelectorMatches(peer.namespaceSelector, namespaceLabels)
+        : source.namespace === namespace;
       return inNamespace && (peer.podSelector === undefined || labelSelectorMatches(peer.podSelector, source.labels));
     });
   });
@@ -317,7 +335,9 @@ function mountedFiles(objects: readonly KubeObject[], spec: IPodSpec, c: IContai
 /** Whether Kubernetes mounts the service account token into the pod's containers. */
 function automountsToken(objects: readonly KubeObject[], spec: IPodSpec): boolean {
   if (spec.automountServiceAccountToken !== undefined) return spec.automountServiceAccountToken;
-  const account = ofKind<IServiceAccount>(objects, 'ServiceAccount').find((a) => a.metadata.name === (spec.serviceAccountName ?? 'default'));
+  const account = ofKind<IServiceAccount>(objects, 'ServiceAccount').find(
+    (a) => a.metadata.name === (spec.serviceAccountName ?? 'default'),
+  );
   return account?.automountServiceAccountToken ?? true;
 }
 
@@ -404,7 +424,23 @@ function flinkBytes(text: string): number {
   const m = /^([0-9]+)\s*([a-z]*)$/i.exec(text.trim());
   assert.ok(m, `not a Flink memory size: ${text}`);
   const unit = (m[2] ?? '').toLowerCase();
-  const powers: Record<string, number> = { '': 0, b: 0, bytes: 0, k: 1, kb: 1, kibibytes: 1, m: 2, mb: 2, mebibytes: 2, g: 3, gb: 3, gibibytes: 3, t: 4, tb: 4, tebibytes: 4 };
+  const powers: Record<string, number> = {
+    '': 0,
+    b: 0,
+    bytes: 0,
+    k: 1,
+    kb: 1,
+    kibibytes: 1,
+    m: 2,
+    mb: 2,
+    mebibytes: 2,
+    g: 3,
+    gb: 3,
+    gibibytes: 3,
+    t: 4,
+    tb: 4,
+    tebibytes: 4,
+  };
   const power = powers[unit];
   assert.ok(power !== undefined, `unknown unit in ${text}`);
   return Number(m[1]) * 1024 ** power;
@@ -488,7 +524,11 @@ describe('manifests: Flink configuration', () => {
       assert.ok(jmConfigMap, `${name}: the JobManager does not mount a ConfigMap at /opt/flink/conf`);
       assert.equal(configMapAt(tm, containerNamed(tm.spec, 'taskmanager'), '/opt/flink/conf'), jmConfigMap, `${name}: TaskManager`);
       assert.equal(configMapAt(jm, sidecarOf(jm.spec), config.flinkConfDir), jmConfigMap, `${name}: sidecar at its FLINK_CONF_DIR`);
-      assert.equal(config.flinkConfFile, posix.join(config.flinkConfDir, flinkConfFileName(objects)), `${name}: the sidecar reads another file`);
+      assert.equal(
+        config.flinkConfFile,
+        posix.join(config.flinkConfDir, flinkConfFileName(objects)),
+        `${name}: the sidecar reads another file`,
+      );
       for (const c of [containerNamed(jm.spec, 'jobmanager'), containerNamed(tm.spec, 'taskmanager')]) {
         const env = (c.env ?? []).map((e) => e.name);
         assert.ok(!env.includes('FLINK_PROPERTIES') && !env.includes('FLINK_CONF_DIR'), `${name}: ${c.name} overrides the file`);
@@ -503,7 +543,10 @@ describe('manifests: Flink configuration', () => {
       for (const key of ['high-availability.storageDir', 'state.checkpoints.dir', 'state.savepoints.dir']) {
         const url = new URL(flinkValue(conf, key));
         if (url.protocol !== 'file:') {
-          assert.ok(['s3:', 's3a:', 's3p:', 'gs:', 'abfss:', 'hdfs:', 'oss:'].includes(url.protocol), `${name}: ${key} is on ${url.protocol}`);
+          assert.ok(
+            ['s3:', 's3a:', 's3p:', 'gs:', 'abfss:', 'hdfs:', 'oss:'].includes(url.protocol),
+            `${name}: ${key} is on ${url.protocol}`,
+          );
           continue;
         }
         for (const t of [templateOf(objects, 'jobmanager'), templateOf(objects, 'taskmanager')]) {
@@ -551,7 +594,8 @@ describe('manifests: Flink configuration', () => {
         }
       }
       for (const [c, container] of containers) {
-        for (const p of container.ports ?? []) assert.ok(carried.has(`${c}/${p.name ?? ''}`), `${name}: ${c} port ${p.name} is in no Flink key`);
+        for (const p of container.ports ?? [])
+          assert.ok(carried.has(`${c}/${p.name ?? ''}`), `${name}: ${c} port ${p.name} is in no Flink key`);
       }
       const service = named<IService>(objects, 'Service', 'flink-jobmanager');
       const jm = containers.get('jobmanager') as IContainer;
@@ -566,7 +610,8 @@ describe('manifests: Flink configuration', () => {
   it('starts each JobManager with its pod IP as its address and publishes no shared REST address', () => {
     for (const [name, objects] of flinkRenderings()) {
       const conf = flinkConf(objects);
-      for (const key of ['rest.address', 'jobmanager.rpc.address']) assert.equal(conf.get(key), undefined, `${name}: ${key} is shared by every JobManager`);
+      for (const key of ['rest.address', 'jobmanager.rpc.address'])
+        assert.equal(conf.get(key), undefined, `${name}: ${key} is shared by every JobManager`);
       const jm = containerNamed(templateOf(objects, 'jobmanager').spec, 'jobmanager');
       assert.deepEqual(jm.args, ['jobmanager', '$(POD_IP)'], name);
       assert.equal(jm.env?.find((e) => e.name === 'POD_IP')?.valueFrom?.fieldRef?.fieldPath, 'status.podIP', name);
@@ -588,7 +633,10 @@ describe('manifests: Services and selectors', () => {
         if (service.metadata.name.startsWith('zookeeper')) assert.equal(owner.kind, 'StatefulSet', `${name}: ${service.metadata.name}`);
         for (const p of service.spec?.ports ?? []) {
           const spec = templates.find((t) => t.owner === owner)?.spec as IPodSpec;
-          assert.ok(containersOf(spec).some((c) => portOf(c, p.targetPort ?? p.port) !== undefined), `${name}: ${service.metadata.name} port ${p.name}`);
+          assert.ok(
+            containersOf(spec).some((c) => portOf(c, p.targetPort ?? p.port) !== undefined),
+            `${name}: ${service.metadata.name} port ${p.name}`,
+          );
         }
       }
     }
@@ -596,13 +644,15 @@ describe('manifests: Services and selectors', () => {
 
   it('the PodMonitor scrapes /metrics on the sidecar port of the JobManager pods alone', async () => {
     for (const [name, objects] of flinkRenderings()) {
-      const monitor = named<{ spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string; path: string }[] } }>(
-        objects,
-        'PodMonitor',
-        'flink-ha-sidecar',
-      );
+      const monitor = named<{
+        spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string; path: string }[] };
+      }>(objects, 'PodMonitor', 'flink-ha-sidecar');
       const selected = podTemplates(objects).filter((t) => selects(monitor.spec.selector.matchLabels, t.labels));
-      assert.deepEqual(selected.map((t) => component(t.labels)), ['jobmanager'], name);
+      assert.deepEqual(
+        selected.map((t) => component(t.labels)),
+        ['jobmanager'],
+        name,
+      );
       const sidecar = sidecarOf(templateOf(objects, 'jobmanager').spec);
       for (const endpoint of monitor.spec.podMetricsEndpoints) {
         assert.equal(portOf(sidecar, endpoint.port), sidecarConfig(objects).port, `${name}: PodMonitor port ${endpoint.port}`);
@@ -613,7 +663,7 @@ describe('manifests: Services and selectors', () => {
     const app = createApp({
       getState: () => assert.fail('/metrics must not read the state'),
       clock: () => 0,
-      metrics: { contentType: 'text/plain; version=0.0.4', render: async () => 'up 1\n' },
+      metrics: { contentType: 'text/plain; version=0.0.4', render: () => Promise.resolve('up 1\n') },
     });
     const server: Server = createServer(app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -642,7 +692,10 @@ describe('manifests: probes', () => {
           for (const [kind, probe] of probesOf(c)) {
             if (!probe.httpGet) continue;
             const where = `${name}: ${c.name} ${kind}`;
-            assert.ok(served.includes(new URL(probe.httpGet.path ?? '/', 'http://pod').pathname), `${where}: ${probe.httpGet.path} is not in PROBES`);
+            assert.ok(
+              served.includes(new URL(probe.httpGet.path ?? '/', 'http://pod').pathname),
+              `${where}: ${probe.httpGet.path} is not in PROBES`,
+            );
             const isSidecar = c === sidecarOf(templateOf(objects, 'jobmanager').spec);
             // A named port is looked up among the probed container's own ports: only the sidecar has ha-probes.
             if (!isSidecar) assert.equal(typeof probe.httpGet.port, 'number', `${where}: a named port would not resolve`);
@@ -684,7 +737,10 @@ describe('manifests: probes', () => {
       const jm = containerNamed(spec, 'jobmanager');
       assert.ok(window(jm.livenessProbe) >= sessionS, `${name}: the JobManager is restarted sooner than S`);
       if (jm.livenessProbe?.httpGet?.path === '/jobmanager/livez') {
-        assert.ok(config.jobmanagerLivenessGraceMs >= 2 * config.flinkSessionTimeoutMs, `${name}: the /jobmanager/livez grace is under 2 S`);
+        assert.ok(
+          config.jobmanagerLivenessGraceMs >= 2 * config.flinkSessionTimeoutMs,
+          `${name}: the /jobmanager/livez grace is under 2 S`,
+        );
       }
       assert.ok((spec.terminationGracePeriodSeconds ?? 30) * 1000 > config.shutdownTimeoutMs, `${name}: no time for the sidecar to stop`);
     }
@@ -728,7 +784,7 @@ describe('manifests: the leader handover in readiness mode', () => {
 });
 
 describe("manifests: the sidecar's settings", () => {
-  it("takes the ZooKeeper settings and the REST port from the mounted Flink file, with nothing overriding them", () => {
+  it('takes the ZooKeeper settings and the REST port from the mounted Flink file, with nothing overriding them', () => {
     for (const [name, objects] of renderingsWithSource('zookeeper')) {
       const conf = flinkConf(objects);
       const config = sidecarConfig(objects);
@@ -820,7 +876,10 @@ describe('manifests: resources', () => {
       assert.equal(bytesOf(tm.resources?.requests?.memory), memory, `${name}: TaskManager memory request and limit differ`);
       assert.ok(flinkBytes(flinkValue(conf, 'taskmanager.memory.process.size')) <= memory, `${name}: TaskManager process size`);
       const jm = containerNamed(templateOf(objects, 'jobmanager').spec, 'jobmanager');
-      assert.ok(flinkBytes(flinkValue(conf, 'jobmanager.memory.process.size')) <= bytesOf(jm.resources?.limits?.memory), `${name}: JobManager`);
+      assert.ok(
+        flinkBytes(flinkValue(conf, 'jobmanager.memory.process.size')) <= bytesOf(jm.resources?.limits?.memory),
+        `${name}: JobManager`,
+      );
     }
   });
 });
@@ -840,7 +899,8 @@ describe('manifests: security', () => {
           assert.deepEqual(sc?.capabilities?.drop, ['ALL'], where);
           assert.equal(sc?.capabilities?.add, undefined, where);
           for (const kind of ['requests', 'limits'] as const) {
-            for (const resource of ['cpu', 'memory']) assert.ok(c.resources?.[kind]?.[resource] !== undefined, `${where}: no ${kind}.${resource}`);
+            for (const resource of ['cpu', 'memory'])
+              assert.ok(c.resources?.[kind]?.[resource] !== undefined, `${where}: no ${kind}.${resource}`);
           }
         }
       }
@@ -870,12 +930,17 @@ describe('manifests: security', () => {
           const tokenMounts = (c.volumeMounts ?? []).filter((m) =>
             (t.spec.volumes?.find((v) => v.name === m.name)?.projected?.sources ?? []).some((s) => s.serviceAccountToken !== undefined),
           );
-          const isLabelSidecar = isJobManagerDeployment(t.owner) && c === sidecarOf(t.spec) && sidecarConfig(r.objects).routingMode === 'label';
+          const isLabelSidecar =
+            isJobManagerDeployment(t.owner) && c === sidecarOf(t.spec) && sidecarConfig(r.objects).routingMode === 'label';
           if (!isLabelSidecar) {
             assert.deepEqual(tokenMounts, [], `${name}: ${c.name} gets a token`);
             continue;
           }
-          assert.deepEqual(tokenMounts.map((m) => m.mountPath), [SERVICE_ACCOUNT_DIR], `${name}: where the sidecar's client looks`);
+          assert.deepEqual(
+            tokenMounts.map((m) => m.mountPath),
+            [SERVICE_ACCOUNT_DIR],
+            `${name}: where the sidecar's client looks`,
+          );
           const account = named<IServiceAccount>(r.objects, 'ServiceAccount', t.spec.serviceAccountName ?? '');
           assert.equal(account.automountServiceAccountToken, false, `${name}: the account would mount its token into every container`);
         }
@@ -898,26 +963,44 @@ describe('manifests: security', () => {
       const jmPolicies = policies.filter((p) => selects(p.spec?.podSelector.matchLabels, jm.labels));
       assert.equal(jmPolicies.length, 1, `${name}: JobManager NetworkPolicies`);
       for (const t of podTemplates(objects)) {
-        assert.ok(policies.some((p) => selects(p.spec?.podSelector.matchLabels, t.labels)), `${name}: ${t.owner.metadata.name} has no NetworkPolicy`);
+        assert.ok(
+          policies.some((p) => selects(p.spec?.podSelector.matchLabels, t.labels)),
+          `${name}: ${t.owner.metadata.name} has no NetworkPolicy`,
+        );
       }
       const policy = jmPolicies[0] as INetworkPolicy & KubeObject;
       for (const rule of policy.spec?.ingress ?? []) {
         assert.ok(rule.ports && rule.ports.length > 0, `${name}: a rule without ports opens every port`);
         for (const p of rule.ports) {
-          const number = containersOf(jm.spec).map((c) => portOf(c, p.port)).find((n) => n !== undefined);
+          const number = containersOf(jm.spec)
+            .map((c) => portOf(c, p.port))
+            .find((n) => n !== undefined);
           assert.ok(number !== undefined, `${name}: NetworkPolicy port ${String(p.port)} is no port of the JobManager pod`);
         }
       }
-      const admits = (port: number, source: PeerPod): boolean => admittedBy(policy, namespace, port, source, (p) => containersOf(jm.spec).map((c) => portOf(c, p)).find((n) => n !== undefined));
+      const admits = (port: number, source: PeerPod): boolean =>
+        admittedBy(policy, namespace, port, source, (p) =>
+          containersOf(jm.spec)
+            .map((c) => portOf(c, p))
+            .find((n) => n !== undefined),
+        );
       const rest = Number(flinkValue(flinkConf(objects), 'rest.port'));
       const anyone: PeerPod = { namespace: 'elsewhere', namespaceLabels: {}, labels: {} };
       const neighbour: PeerPod = { namespace, namespaceLabels: {}, labels: { app: 'anything' } };
-      const ingress: PeerPod = { namespace: 'ingress-nginx', namespaceLabels: { [REST_ACCESS_LABEL]: REST_ACCESS_VALUE }, labels: { 'app.kubernetes.io/name': 'ingress-nginx' } };
+      const ingress: PeerPod = {
+        namespace: 'ingress-nginx',
+        namespaceLabels: { [REST_ACCESS_LABEL]: REST_ACCESS_VALUE },
+        labels: { 'app.kubernetes.io/name': 'ingress-nginx' },
+      };
       const prometheus: PeerPod = { namespace: 'monitoring', namespaceLabels: {}, labels: { 'app.kubernetes.io/name': 'prometheus' } };
       // Jar upload is code execution: never from anywhere.
       assert.equal(admits(rest, anyone), false, `${name}: the REST port is open to every namespace`);
       assert.equal(admits(rest, neighbour), true, `${name}: the REST port from the cluster's own namespace`);
-      assert.equal(admits(rest, ingress), true, `${name}: the REST port from a namespace labelled ${REST_ACCESS_LABEL}=${REST_ACCESS_VALUE}`);
+      assert.equal(
+        admits(rest, ingress),
+        true,
+        `${name}: the REST port from a namespace labelled ${REST_ACCESS_LABEL}=${REST_ACCESS_VALUE}`,
+      );
       assert.equal(admits(rest, { ...ingress, namespaceLabels: { [REST_ACCESS_LABEL]: 'no' } }), false, `${name}: another label value`);
       assert.equal(admits(rest, prometheus), false, `${name}: the REST port from Prometheus`);
       assert.equal(admits(config.port, prometheus), true, `${name}: the sidecar's port from Prometheus`);
@@ -929,7 +1012,7 @@ describe('manifests: security', () => {
     }
   });
 
-  it('opens ZooKeeper\'s client port to the JobManagers and TaskManagers of the Flink cluster in its namespace only, its quorum ports to the servers', () => {
+  it("opens ZooKeeper's client port to the JobManagers and TaskManagers of the Flink cluster in its namespace only, its quorum ports to the servers", () => {
     const zk = rendering('zookeeper');
     const [sts] = ofKind<IStatefulSet>(zk, 'StatefulSet');
     assert.ok(sts?.spec?.template.metadata?.labels);
@@ -940,7 +1023,8 @@ describe('manifests: security', () => {
     assert.equal(policies.length, 1);
     const policy = policies[0] as INetworkPolicy & KubeObject;
     assert.deepEqual(policy.spec?.policyTypes, ['Ingress']);
-    const admits = (port: string, source: PeerPod): boolean => admittedBy(policy, zkNamespace, namedPort(server, port), source, (p) => portOf(server, p));
+    const admits = (port: string, source: PeerPod): boolean =>
+      admittedBy(policy, zkNamespace, namedPort(server, port), source, (p) => portOf(server, p));
     const peerServer: PeerPod = { namespace: zkNamespace, namespaceLabels: {}, labels: zkLabels };
     for (const port of ['quorum', 'election']) {
       assert.equal(admits(port, peerServer), true, port);
@@ -955,8 +1039,16 @@ describe('manifests: security', () => {
         assert.equal(admits('client', { ...pod, namespace: 'elsewhere' }), false, `${name}: ${role} pods of another namespace`);
         for (const port of ['quorum', 'election']) assert.equal(admits(port, pod), false, `${name}: ${role} on ${port}`);
       }
-      assert.equal(admits('client', { namespace: flinkNamespace, namespaceLabels: {}, labels: { app: 'web' } }), false, `${name}: other pods of Flink's namespace`);
-      assert.equal(admits('client', { namespace: zkNamespace, namespaceLabels: {}, labels: { app: 'web' } }), false, `${name}: other pods of ZooKeeper's namespace`);
+      assert.equal(
+        admits('client', { namespace: flinkNamespace, namespaceLabels: {}, labels: { app: 'web' } }),
+        false,
+        `${name}: other pods of Flink's namespace`,
+      );
+      assert.equal(
+        admits('client', { namespace: zkNamespace, namespaceLabels: {}, labels: { app: 'web' } }),
+        false,
+        `${name}: other pods of ZooKeeper's namespace`,
+      );
     }
     assert.equal(admits('client', { namespace: 'elsewhere', namespaceLabels: {}, labels: {} }), false, 'anyone');
   });
@@ -978,8 +1070,12 @@ describe('manifests: rollouts and drains', () => {
   it('readiness mode: Recreate, no PodDisruptionBudget, and a Service that routes on readiness alone', () => {
     for (const [name, objects] of byMode('readiness')) {
       const shipped = [
-        'base', 'base+components/flink-conf-legacy', 'base+components/jobmanager-livez',
-        'kubernetes-ha', 'kubernetes-ha+components/flink-conf-legacy', 'kubernetes-ha+components/jobmanager-livez',
+        'base',
+        'base+components/flink-conf-legacy',
+        'base+components/jobmanager-livez',
+        'kubernetes-ha',
+        'kubernetes-ha+components/flink-conf-legacy',
+        'kubernetes-ha+components/jobmanager-livez',
       ];
       assert.deepEqual(shipped.includes(name), true, name);
       assert.equal(templateOf(objects, 'jobmanager').owner.metadata.annotations?.['flink-ha-sidecar/routing-mode'], 'readiness', name);
@@ -1007,7 +1103,11 @@ describe('manifests: rollouts and drains', () => {
       assert.equal(budgets[0]?.spec?.unhealthyPodEvictionPolicy, 'AlwaysAllow', name);
 
       const service = named<IService>(objects, 'Service', 'flink-jobmanager');
-      assert.equal(service.spec?.selector?.[config.roleLabel], config.roleLabelLeaderValue, `${name}: the Service selects the leader label`);
+      assert.equal(
+        service.spec?.selector?.[config.roleLabel],
+        config.roleLabelLeaderValue,
+        `${name}: the Service selects the leader label`,
+      );
       assert.notEqual(service.spec?.publishNotReadyAddresses, true, `${name}: would route to a leader whose JobManager is down`);
       assert.equal(jm.labels[config.roleLabel], undefined, `${name}: new pods would be routed to before their sidecar decides`);
       assert.equal(deployment.spec?.selector.matchLabels?.[config.roleLabel], undefined, `${name}: relabelling would orphan pods`);
@@ -1018,17 +1118,26 @@ describe('manifests: rollouts and drains', () => {
     }
   });
 
-  it('label mode: the Role grants exactly the pod calls the sidecar makes (kube-client.ts), bound to the pods\' account', () => {
+  it("label mode: the Role grants exactly the pod calls the sidecar makes (kube-client.ts), bound to the pods' account", () => {
     const source = readFileSync(join(REPO_DIR, 'src', 'sources', 'kubernetes', 'kube-client.ts'), 'utf8');
     assert.match(source, /makeApiClient\(k8s\.CoreV1Api\)/, 'the client no longer uses the core API group alone');
-    const VERB: Readonly<Record<string, string>> = { read: 'get', list: 'list', patch: 'patch', create: 'create', replace: 'update', delete: 'delete' };
+    const VERB: Readonly<Record<string, string>> = {
+      read: 'get',
+      list: 'list',
+      patch: 'patch',
+      create: 'create',
+      replace: 'update',
+      delete: 'delete',
+    };
     const calls = [...source.matchAll(/\bapi\.(read|list|patch|create|replace|delete)Namespaced([A-Z][A-Za-z]*?)\(/g)];
     assert.ok(calls.length > 0, 'no API calls found in kube-client.ts');
     const needed = new Set(calls.map(([, op, kind]) => `/${(kind ?? '').toLowerCase()}s/${VERB[op ?? ''] ?? ''}`));
     for (const [name, objects] of byMode('label')) {
       const jm = templateOf(objects, 'jobmanager');
       const bindings = ofKind<IRoleBinding>(objects, 'RoleBinding').filter((b) =>
-        (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === jm.spec.serviceAccountName && s.namespace === jm.owner.metadata.namespace),
+        (b.subjects ?? []).some(
+          (s) => s.kind === 'ServiceAccount' && s.name === jm.spec.serviceAccountName && s.namespace === jm.owner.metadata.namespace,
+        ),
       );
       assert.equal(bindings.length, 1, `${name}: RoleBindings of the JobManagers' account`);
       assert.equal(ofKind(objects, 'ClusterRoleBinding').length, 0, name);
@@ -1067,16 +1176,29 @@ describe('manifests: rollouts and drains', () => {
       assert.equal(spec.failurePolicy, 'Fail', name);
       // Updates (patches are updates to admission) of pods themselves.
       const rules = spec.matchConstraints?.resourceRules ?? [];
-      assert.ok(rules.some((r) => r.apiGroups?.includes('') && r.resources?.includes('pods') && r.operations?.includes('UPDATE')), `${name}: pod updates unmatched`);
+      assert.ok(
+        rules.some((r) => r.apiGroups?.includes('') && r.resources?.includes('pods') && r.operations?.includes('UPDATE')),
+        `${name}: pod updates unmatched`,
+      );
       // The account the JobManager pods run as, in any namespace, and no one else.
       const conditions = spec.matchConditions ?? [];
       assert.equal(conditions.length, 1, name);
       const pattern = /^request\.userInfo\.username\.matches\('(.+)'\)$/.exec(conditions[0]?.expression ?? '');
       assert.ok(pattern?.[1], `${name}: ${conditions[0]?.expression}`);
       const username = new RegExp(pattern[1]);
-      assert.ok(username.test(`system:serviceaccount:${jm.owner.metadata.namespace}:${jm.spec.serviceAccountName}`), `${name}: not the sidecar's account`);
-      assert.ok(username.test(`system:serviceaccount:another-flink:${jm.spec.serviceAccountName}`), `${name}: the account in another namespace`);
-      for (const other of ['kubernetes-admin', `system:serviceaccount:${jm.owner.metadata.namespace}:default`, `system:serviceaccount:x:${jm.spec.serviceAccountName}-2`]) {
+      assert.ok(
+        username.test(`system:serviceaccount:${jm.owner.metadata.namespace}:${jm.spec.serviceAccountName}`),
+        `${name}: not the sidecar's account`,
+      );
+      assert.ok(
+        username.test(`system:serviceaccount:another-flink:${jm.spec.serviceAccountName}`),
+        `${name}: the account in another namespace`,
+      );
+      for (const other of [
+        'kubernetes-admin',
+        `system:serviceaccount:${jm.owner.metadata.namespace}:default`,
+        `system:serviceaccount:x:${jm.spec.serviceAccountName}-2`,
+      ]) {
         assert.equal(username.test(other), false, `${name}: ${other}`);
       }
       // The label the sidecar keeps, the annotation, and the JobManagers' own label.
@@ -1084,11 +1206,17 @@ describe('manifests: rollouts and drains', () => {
       assert.equal(variable('roleLabel'), `'${config.roleLabel}'`, `${name}: the sidecar's ROLE_LABEL`);
       assert.equal(variable('deletionCost'), "'controller.kubernetes.io/pod-deletion-cost'", name);
       assert.equal(jm.labels['app.kubernetes.io/component'], 'jobmanager');
-      assert.ok((spec.validations ?? []).some((v) => v.expression.includes("'app.kubernetes.io/component'") && v.expression.includes("'jobmanager'")), name);
+      assert.ok(
+        (spec.validations ?? []).some(
+          (v) => v.expression.includes("'app.kubernetes.io/component'") && v.expression.includes("'jobmanager'"),
+        ),
+        name,
+      );
       for (const v of spec.validations ?? []) assert.ok(v.message, `${name}: a refusal without a message`);
     }
     for (const [name, objects] of byMode('readiness')) {
-      for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) assert.equal(ofKind(objects, kind).length, 0, `${name}: ${kind}`);
+      for (const kind of ['ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'])
+        assert.equal(ofKind(objects, kind).length, 0, `${name}: ${kind}`);
     }
   });
 });
@@ -1111,7 +1239,11 @@ describe('manifests: placement', () => {
         assert.ok(term.labelSelector && labelSelectorMatches(term.labelSelector, t.labels), `${where}: the selector misses its own pods`);
         for (const other of templates) {
           if (other.owner === t.owner) continue;
-          assert.equal(labelSelectorMatches(term.labelSelector, other.labels), false, `${where}: the selector matches ${other.owner.metadata.name}`);
+          assert.equal(
+            labelSelectorMatches(term.labelSelector, other.labels),
+            false,
+            `${where}: the selector matches ${other.owner.metadata.name}`,
+          );
         }
         assert.equal(anti?.preferredDuringSchedulingIgnoredDuringExecution, undefined, where);
         checked += 1;
@@ -1149,7 +1281,10 @@ describe('manifests: Flink 1.17 and 1.18 (components/flink-conf-legacy)', () => 
   });
 
   it('renders on every Flink kustomization: Flink 1.18 images, and the JobManager, its sidecar and the TaskManager see flink-conf.yaml and no config.yaml', () => {
-    assert.deepEqual(legacyRenderings().map(([name]) => name), ['base', 'kubernetes-ha', 'label-mode'].map((k) => `${k}+${LEGACY}`));
+    assert.deepEqual(
+      legacyRenderings().map(([name]) => name),
+      ['base', 'kubernetes-ha', 'label-mode'].map((k) => `${k}+${LEGACY}`),
+    );
     for (const [name, objects] of legacyRenderings()) {
       assert.deepEqual(flinkImageVersion(objects), [1, 18], name);
       for (const t of [templateOf(objects, 'jobmanager'), templateOf(objects, 'taskmanager')]) {
@@ -1189,12 +1324,19 @@ describe('manifests: Flink 1.17 and 1.18 (components/flink-conf-legacy)', () => 
       assert.ok(text !== undefined, name);
       const files = new Map([...mountedFiles(objects, jm.spec, sidecar)].filter(([f]) => !f.startsWith('/opt/flink/conf/')));
       files.set('/etc/flink-legacy/flink-conf.yaml', text);
-      const elsewhere = loadSidecarConfig({ ...sidecar, env: [...(sidecar.env ?? []), { name: 'FLINK_CONF_DIR', value: '/etc/flink-legacy' }] }, files);
+      const elsewhere = loadSidecarConfig(
+        { ...sidecar, env: [...(sidecar.env ?? []), { name: 'FLINK_CONF_DIR', value: '/etc/flink-legacy' }] },
+        files,
+      );
       assert.equal(elsewhere.flinkConfFile, '/etc/flink-legacy/flink-conf.yaml', name);
       assert.equal(elsewhere.flinkConfFacts.format, 'legacy', name);
       const { flinkConfDir: _dir, ...same } = settings(elsewhere) as Record<string, unknown>;
       const { flinkConfDir: _baseDir, ...expected } = settings(standard) as Record<string, unknown>;
-      assert.deepEqual(same, { ...expected, sources: { ...(expected.sources as Record<string, unknown>), flinkConfDir: 'environment' } }, name);
+      assert.deepEqual(
+        same,
+        { ...expected, sources: { ...(expected.sources as Record<string, unknown>), flinkConfDir: 'environment' } },
+        name,
+      );
     }
   });
 });
@@ -1221,9 +1363,17 @@ const FLINK_KUBERNETES_HA_VERBS = ['create', 'delete', 'get', 'list', 'patch', '
 /** `/<resource>/<verb>` for every call the sidecar's Kubernetes source makes (src/sources/kubernetes-ha/configmap-api.ts). */
 function kubernetesSourceCalls(): Set<string> {
   const source = readFileSync(join(REPO_DIR, 'src', 'sources', 'kubernetes-ha', 'configmap-api.ts'), 'utf8');
-  const VERB: Readonly<Record<string, string>> = { read: 'get', list: 'list', patch: 'patch', create: 'create', replace: 'update', delete: 'delete' };
-  const calls = [...source.matchAll(/\bapi\.(read|list|patch|create|replace|delete)Namespaced([A-Z][A-Za-z]*?)\(/g)]
-    .map(([, op, kind]) => `/${(kind ?? '').toLowerCase()}s/${VERB[op ?? ''] ?? ''}`);
+  const VERB: Readonly<Record<string, string>> = {
+    read: 'get',
+    list: 'list',
+    patch: 'patch',
+    create: 'create',
+    replace: 'update',
+    delete: 'delete',
+  };
+  const calls = [...source.matchAll(/\bapi\.(read|list|patch|create|replace|delete)Namespaced([A-Z][A-Za-z]*?)\(/g)].map(
+    ([, op, kind]) => `/${(kind ?? '').toLowerCase()}s/${VERB[op ?? ''] ?? ''}`,
+  );
   const watches = [...source.matchAll(/\bwatcher\.watch\(\s*`[^`]*\/([a-z]+)`/g)].map(([, resource]) => `/${resource ?? ''}/watch`);
   assert.ok(calls.length > 0 && watches.length > 0, 'no list or watch found in configmap-api.ts');
   return new Set([...calls, ...watches]);
@@ -1245,7 +1395,10 @@ describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
   const KUBERNETES_HA = ['kubernetes-ha', 'kubernetes-ha+components/flink-conf-legacy', 'kubernetes-ha+components/jobmanager-livez'];
 
   it("is the only kustomization whose sidecar reads Kubernetes HA, and it reads it from Flink's file", () => {
-    assert.deepEqual(renderingsWithSource('kubernetes').map(([name]) => name), KUBERNETES_HA);
+    assert.deepEqual(
+      renderingsWithSource('kubernetes').map(([name]) => name),
+      KUBERNETES_HA,
+    );
     for (const [name, objects] of renderingsWithSource('kubernetes')) {
       assert.equal(sidecarConfig(objects).sources.leaderSource, 'flink-conf', name);
     }
@@ -1268,7 +1421,7 @@ describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
     assert.equal(log4j('kubernetes-ha'), log4j('base'));
   });
 
-  it('the sidecar takes the cluster-id, the namespace (the one every object is in) and the REST port from the mounted file, and the pod\'s service account', () => {
+  it("the sidecar takes the cluster-id, the namespace (the one every object is in) and the REST port from the mounted file, and the pod's service account", () => {
     for (const [name, objects] of renderingsWithSource('kubernetes')) {
       const conf = flinkConf(objects);
       const config = sidecarConfig(objects);
@@ -1303,9 +1456,15 @@ describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
       const sidecar = sidecarOf(spec);
       const window = (p: IProbe | undefined): number => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
       assert.ok((sidecar.readinessProbe?.failureThreshold ?? 3) >= 2, `${name}: one failed probe empties the Service`);
-      assert.ok((sidecar.readinessProbe?.periodSeconds ?? 10) * 10 <= leaseS + retryS, `${name}: readiness period against ${leaseS + retryS} s`);
+      assert.ok(
+        (sidecar.readinessProbe?.periodSeconds ?? 10) * 10 <= leaseS + retryS,
+        `${name}: readiness period against ${leaseS + retryS} s`,
+      );
       assert.ok(window(sidecar.livenessProbe) >= leaseS, `${name}: the sidecar is restarted sooner than a lease`);
-      assert.ok(window(containerNamed(spec, 'jobmanager').livenessProbe) >= leaseS, `${name}: the JobManager is restarted sooner than a lease`);
+      assert.ok(
+        window(containerNamed(spec, 'jobmanager').livenessProbe) >= leaseS,
+        `${name}: the JobManager is restarted sooner than a lease`,
+      );
       assert.ok((spec.terminationGracePeriodSeconds ?? 30) * 1000 > config.shutdownTimeoutMs, `${name}: no time for the sidecar to stop`);
     }
   });
@@ -1324,13 +1483,19 @@ describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
       for (const t of [jm, tm]) assert.equal(t.spec.automountServiceAccountToken, true, `${name}: ${t.owner.metadata.name}`);
 
       const bindings = ofKind<IRoleBinding>(objects, 'RoleBinding').filter((b) =>
-        (b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === accountName && s.namespace === jm.owner.metadata.namespace),
+        (b.subjects ?? []).some(
+          (s) => s.kind === 'ServiceAccount' && s.name === accountName && s.namespace === jm.owner.metadata.namespace,
+        ),
       );
       assert.equal(bindings.length, 1, name);
       assert.equal(bindings[0]?.roleRef.kind, 'Role', name);
       for (const kind of ['ClusterRole', 'ClusterRoleBinding']) assert.equal(ofKind(objects, kind).length, 0, `${name}: ${kind}`);
       const granted = grants(named<IRole>(objects, 'Role', bindings[0]?.roleRef.name ?? ''));
-      assert.deepEqual([...granted].sort(), FLINK_KUBERNETES_HA_VERBS.map((v) => `/configmaps/${v}`), name);
+      assert.deepEqual(
+        [...granted].sort(),
+        FLINK_KUBERNETES_HA_VERBS.map((v) => `/configmaps/${v}`),
+        name,
+      );
       for (const call of needed) assert.ok(granted.has(call), `${name}: the sidecar's ${call} is not granted`);
     }
   });
@@ -1340,7 +1505,8 @@ describe('manifests: Kubernetes HA (manifests/kubernetes-ha)', () => {
       for (const t of [templateOf(objects, 'jobmanager'), templateOf(objects, 'taskmanager')]) {
         for (const c of containersOf(t.spec)) {
           const files = mountedFiles(objects, t.spec, c);
-          for (const file of ['token', 'ca.crt']) assert.ok(files.has(posix.join(SERVICE_ACCOUNT_DIR, file)), `${name}: ${c.name} has no ${file}`);
+          for (const file of ['token', 'ca.crt'])
+            assert.ok(files.has(posix.join(SERVICE_ACCOUNT_DIR, file)), `${name}: ${c.name} has no ${file}`);
         }
       }
     }
@@ -1356,7 +1522,11 @@ function operatorObjects(): KubeObject[] {
   return readdirSync(OPERATOR_DIR)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
-    .flatMap((f) => parseAllDocuments(readFileSync(join(OPERATOR_DIR, f), 'utf8')).map((d) => d.toJS() as KubeObject).filter((o) => o !== null));
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(join(OPERATOR_DIR, f), 'utf8'))
+        .map((d) => d.toJS() as KubeObject)
+        .filter((o) => o !== null),
+    );
 }
 
 interface FlinkDeployment extends KubeObject {
@@ -1392,7 +1562,11 @@ describe('manifests: the Flink Kubernetes Operator example (manifests/operator)'
   it('is not a kustomization (plain files for kubectl apply -f), so the manifest tiers above do not render it', () => {
     assert.equal(FOUND.kustomizations.includes('operator'), false);
     assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
-      'FlinkDeployment/flink-cluster', 'PersistentVolumeClaim/flink-cluster-ha-storage', 'Role/flink', 'RoleBinding/flink-role-binding', 'ServiceAccount/flink',
+      'FlinkDeployment/flink-cluster',
+      'PersistentVolumeClaim/flink-cluster-ha-storage',
+      'Role/flink',
+      'RoleBinding/flink-role-binding',
+      'ServiceAccount/flink',
     ]);
     for (const o of objects) assert.equal(o.metadata.namespace, undefined, `${o.kind} ${o.metadata.name}: kubectl -n decides`);
   });
@@ -1448,9 +1622,18 @@ describe('manifests: the Flink Kubernetes Operator example (manifests/operator)'
     }
     // config.yaml as Flink's native integration writes it for the JobManagers: the flinkConfiguration
     // and what the operator adds (kubernetes.cluster-id, kubernetes.namespace), one `key: value` a line.
-    const written = { ...fd.spec.flinkConfiguration, 'kubernetes.cluster-id': fd.metadata.name, 'kubernetes.namespace': FIELD_VALUES['metadata.namespace'] };
+    const written = {
+      ...fd.spec.flinkConfiguration,
+      'kubernetes.cluster-id': fd.metadata.name,
+      'kubernetes.namespace': FIELD_VALUES['metadata.namespace'],
+    };
     const files = new Map<string, string>([
-      [posix.join(FLINK_CONF_DIR_IN_POD, 'config.yaml'), Object.entries(written).map(([k, v]) => `${k}: ${String(v)}`).join('\n') + '\n'],
+      [
+        posix.join(FLINK_CONF_DIR_IN_POD, 'config.yaml'),
+        Object.entries(written)
+          .map(([k, v]) => `${k}: ${String(v)}`)
+          .join('\n') + '\n',
+      ],
       [posix.join(SERVICE_ACCOUNT_DIR, 'token'), 'token'],
       [posix.join(SERVICE_ACCOUNT_DIR, 'ca.crt'), 'certificate'],
     ]);
@@ -1468,13 +1651,20 @@ describe('manifests: the Flink Kubernetes Operator example (manifests/operator)'
 
   it('both pod templates and every core object validate against the Kubernetes API schema, with no unknown field', () => {
     const fd = deployment();
-    const asPodTemplate = (name: string, template: IPodTemplateSpec | undefined): KubeObject =>
-      ({ apiVersion: 'v1', kind: 'PodTemplate', metadata: { name }, template: template ?? {} }) as KubeObject;
+    const asPodTemplate = (name: string, template: IPodTemplateSpec | undefined): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'PodTemplate',
+      metadata: { name },
+      template: template ?? {},
+    });
     // The JobManager's template as the operator merges it onto the common one: no field is in both,
     // so the merge is their union.
     const common = fd.spec.podTemplate?.spec ?? { containers: [] };
     const jm = fd.spec.jobManager?.podTemplate?.spec ?? { containers: [] };
-    assert.deepEqual(Object.keys(common).filter((k) => k in jm), []);
+    assert.deepEqual(
+      Object.keys(common).filter((k) => k in jm),
+      [],
+    );
     const core = [
       asPodTemplate('common', fd.spec.podTemplate),
       asPodTemplate('jobmanager', { spec: { ...common, ...jm } }),
@@ -1493,8 +1683,9 @@ describe('manifests: the Flink Kubernetes Operator example (manifests/operator)'
     const granted = grants(role);
     for (const call of kubernetesSourceCalls()) assert.ok(granted.has(call), `the sidecar's ${call} is not granted`);
     const chart = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'];
-    assert.deepEqual([...granted].sort(), [
-      ...['/configmaps', '/pods', 'apps/deployments', 'apps/deployments/finalizers'].flatMap((r) => chart.map((v) => `${r}/${v}`)),
-    ].sort());
+    assert.deepEqual(
+      [...granted].sort(),
+      [...['/configmaps', '/pods', 'apps/deployments', 'apps/deployments/finalizers'].flatMap((r) => chart.map((v) => `${r}/${v}`))].sort(),
+    );
   });
 });
