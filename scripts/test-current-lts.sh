@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the unit tests and the built binary on the current Node.js LTS, the line the container image
-# ships (Dockerfile: node:26-slim), next to the Node 20 line this machine runs. The LTS binary comes
-# from the npm registry (the `node` package ships it), kept in .cache/ between runs.
+# ships (Dockerfile: built on node:26-trixie-slim, run on distroless nodejs26), next to the Node 20
+# line this machine runs. The LTS binary comes from the npm registry (the `node` package ships it),
+# kept in .cache/ between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -40,7 +40,7 @@ import {
 } from './values.js';
 
 /**
- * The shipped readiness probe (manifests/base/jobmanager.yaml: periodSeconds 2, failureThreshold 1,
+ * The shipped readiness probe (manifests/base/jobmanager.yaml: periodSeconds 1, failureThreshold 2,
  * timeoutSeconds 1) plus 0.5 s for the kubelet's status update and the EndpointSlice controller.
  */
 export const DEFAULT_LEADER_HANDOVER_DELAY_MS = 3500;
@@ -500,7 +500,7 @@ export const SETTINGS: SettingSpecs = {
       'Readiness mode: a JobManager that takes over from another is Ready only this long after the',
       "other was last seen leading, so the kubelet has marked the old leader's pod not ready first",
       "and the Service never lists both. Set it to the readiness probe's periodSeconds x",
-      'failureThreshold + timeoutSeconds, plus 0.5 s (the shipped probe: 2 s x 1 + 1 s + 0.5 s);',
+      'failureThreshold + timeoutSeconds, plus 0.5 s (the shipped probe: 1 s x 2 + 1 s + 0.5 s);',
       '0 makes a new leader Ready at once.',
     ],
     parse: parseMs(0, MAX_MS),

@@ -1,6 +1,7 @@
 /**
- * Covers: every kustomization under manifests/ (readiness mode's base, the label-mode overlay,
- * zookeeper, monitoring) and the jobmanager-livez component on each Flink kustomization, rendered
+ * Covers: every kustomization under manifests/ (readiness mode's base, the label-mode and
+ * kubernetes-ha overlays, zookeeper, monitoring) and each component (jobmanager-livez,
+ * flink-conf-legacy) on each Flink kustomization, rendered
  * by the built kubectl's Kustomize and applied with `kubectl apply --server-side` to a real
  * kube-apiserver, each into a fresh namespace that enforces the Pod Security Standards'
  * `restricted` profile. The API server's validation (with strict field validation) and admission

@@ -97,10 +97,10 @@ for (const mode of ['readiness', 'label'] as const) {
         path: '/readyz',
         containerPort: 8090,
         initialDelaySeconds: 0,
-        periodSeconds: 2,
+        periodSeconds: 1,
         timeoutSeconds: 1,
         successThreshold: 1,
-        failureThreshold: 1,
+        failureThreshold: 2,
       });
       const svc = JSON.parse(await cp.kubectlOk(['get', 'service', 'flink-jobmanager', '-n', s.namespace, '-o', 'json'])) as {
         spec: { selector: Record<string, string> };
