@@ -195,7 +195,7 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
       : null;
   const decodeErrors = new Counter({
     name: name('leader_info_decode_errors_total'),
-    help: 'Leader information nodes whose content could not be decoded; a re-read of the same content is not counted again.',
+    help: "Leader information (znodes, or the HA ConfigMap's entry) whose content could not be decoded; the same content seen again is not counted again.",
     registers,
   });
   const checkDuration = new Histogram({
@@ -231,6 +231,13 @@ export function createMetrics(opts: MetricsOptions): SidecarMetrics {
       case 'electionObserved': {
         const fresh = newlyUndecodable(previous.election.observations, next.election.observations);
         if (fresh > 0) decodeErrors.inc(fresh);
+        break;
+      }
+      case 'configMapObserved': {
+        // A new error, not the same one seen again in a later version (a renewal, say).
+        const info = event.version?.leaderInfo;
+        const before = previous.kubernetes[event.name]?.version?.leaderInfo;
+        if (info?.kind === 'undecodable' && !(before?.kind === 'undecodable' && before.error === info.error)) decodeErrors.inc();
         break;
       }
       case 'restCheckSucceeded':

@@ -6,13 +6,14 @@
  * two ready at once (beyond the 50 ms two samplers' skew allows, as in the other suites).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigMapLockContender } from '../support/configmap-lock-contender.js';
 import { startControlPlane, type ControlPlane } from '../support/control-plane.js';
-import { monotonicNow, SidecarProcess } from '../support/sidecar-process.js';
+import { monotonicNow, SIDECAR_MAIN, SidecarProcess } from '../support/sidecar-process.js';
 import { longestOverlap, ReadinessSampler } from '../reliability/lib/readiness.js';
 
 /** Short Flink timings, so that expiries happen within a test: lease 3 s, renew deadline 2 s, retry 0.5 s. */
@@ -160,6 +161,17 @@ describe('Kubernetes source: sidecars beside contenders that elect as Flink does
     await delay(LEASE_MS + 500);
     assert.equal(leader.sidecar.isReady, true, 'renewals keep the lease fresh');
     await neverTwoReady(sampler, members);
+
+    // `status` reads the ConfigMap once, with the sidecar's settings.
+    const status = spawnSync(process.execPath, [SIDECAR_MAIN, 'status', '--json'], {
+      env: { PATH: process.env.PATH ?? '', ...leader.sidecar.env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    assert.equal(status.status, 0, status.stderr);
+    const shown = JSON.parse(status.stdout) as { configMaps: { configMap: string; version: { lock: { holder: string } } }[] };
+    assert.equal(shown.configMaps[0]!.configMap, leader.contender.configMapName);
+    assert.equal(shown.configMaps[0]!.version.lock.holder, leader.contender.identity);
   });
 
   it('moves readiness to the new leader on a graceful stop (release) at once, never both', async () => {

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import type { LocalIdentity } from '../../src/core/identity.js';
 import type { ConfigMapVersion, LockObservation, SidecarEvent, SidecarState } from '../../src/core/model.js';
 import { haConfigMapName, watchedConfigMaps } from '../../src/core/kubernetes-reading.js';
+import { describeLeaderSource } from '../../src/core/leader-source.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { targetOf } from '../support/leader-target.js';
@@ -186,5 +187,22 @@ describe('Kubernetes source: no leader', () => {
   it('is unknown for undecodable leader information', () => {
     const v: ConfigMapVersion = { resourceVersion: '9', lock: lock('A', 't2'), leaderInfo: { kind: 'undecodable', error: 'no comma' } };
     assert.deepEqual(role(reduce(watchedLeaderA(), seen(2000, v))), ['unknown', 'leader-info-undecodable', false]);
+  });
+});
+
+describe('Kubernetes source: /debug/state', () => {
+  it('shows each ConfigMap with its lock, lease age and the writer of its leader information', () => {
+    const s = tick(watchedLeaderA(), 2200);
+    const described = describeLeaderSource(s) as { source: string; layout: unknown; kubernetes: Record<string, unknown>[] };
+    assert.equal(described.source, 'kubernetes');
+    assert.deepEqual(described.layout, { setting: '1.15', inUse: '1.15' });
+    const [cm] = described.kubernetes;
+    assert.equal(cm!.configMap, CM);
+    assert.equal(cm!.exists, true);
+    assert.equal(cm!.writer, 'A');
+    assert.equal(cm!.leaseAgeMs, 1000);
+    assert.equal(cm!.leaseExpiresInMs, LEASE_MS - 1000);
+    assert.deepEqual((cm!.connection as { status: string }).status, 'connected');
+    assert.equal((cm!.lock as { holder: string }).holder, 'A');
   });
 });

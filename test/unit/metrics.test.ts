@@ -245,6 +245,29 @@ describe('leader information decode errors', () => {
     observe(store, 6000, election([S_ME], bad(S_ME, 'truncated')));
     assert.equal(await value(metrics, 'leader_info_decode_errors_total'), 3);
   });
+
+  it('with the Kubernetes source: a new error in the ConfigMap once, not again in its later versions', async () => {
+    const settings = testCoreSettings({ leaderSource: 'kubernetes', kubernetesClusterId: 'c' });
+    const store = new Store(initialState('1.15', identity, 0, settings));
+    const metrics = createMetrics({ store, version: '1.2.3', leaderSource: 'kubernetes', layoutSetting: '1.15', clusterId: 'c' });
+    const lock = (renewTime: string) =>
+      ({ kind: 'record', holder: 'a', leaseDurationMs: 15_000, acquireTime: null, renewTime, leaderTransitions: 0 }) as const;
+    const seen = (atMs: number, renewTime: string, error: string) =>
+      store.dispatch({
+        type: 'configMapObserved',
+        atMs,
+        name: 'c-cluster-config-map',
+        continuous: true,
+        version: { resourceVersion: String(atMs), lock: lock(renewTime), leaderInfo: { kind: 'undecodable', error } },
+      });
+    seen(1000, 't1', 'no comma');
+    seen(2000, 't2', 'no comma');
+    assert.equal(await value(metrics, 'leader_info_decode_errors_total'), 1);
+    seen(3000, 't3', 'not a UUID');
+    assert.equal(await value(metrics, 'leader_info_decode_errors_total'), 2);
+    assert.equal(await value(metrics, 'leader_source_connected'), 1);
+    assert.equal((await metrics.render()).includes('zookeeper_connected'), false, 'no ZooKeeper metrics without ZooKeeper');
+  });
 });
 
 describe('JobManager checks', () => {
