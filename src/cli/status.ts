@@ -1,5 +1,6 @@
 import zookeeper, { type Client } from 'node-zookeeper-client';
 import type { Config } from '../config/index.js';
+import { escapeText } from '../core/printable.js';
 import { describeElection, withHexSessionIds, type ElectionView } from '../core/election-view.js';
 import { ZooKeeperError } from '../errors.js';
 import { readElectionOnce } from '../sources/zookeeper/election-watcher.js';
@@ -101,12 +102,16 @@ export function formatView(namespace: string, view: ElectionView): string {
   const latches = new Map(view.components.map((c) => [c.latchPath, c.participants]));
   for (const [latchPath, participants] of latches) {
     lines.push(`latch ${latchPath}: ${participants.length === 0 ? 'no contenders' : ''}`.trimEnd());
-    participants.forEach((p, i) => lines.push(`  ${i + 1}. ${p.node}  ZK session ${p.owner}${p.leads ? '  (holds the latch)' : ''}`));
+    participants.forEach((p, i) =>
+      lines.push(`  ${i + 1}. ${escapeText(p.node)}  ZK session ${p.owner}${p.leads ? '  (holds the latch)' : ''}`),
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function table(header: string[], rows: string[][]): string[] {
+/** Columns padded to their widest cell; every cell escaped, since znode names and leader information are anyone's text. */
+export function table(header: string[], rawRows: string[][]): string[] {
+  const rows = rawRows.map((r) => r.map(escapeText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: string[]) =>
     r

@@ -63,7 +63,7 @@ function debugProblems(values: PartialValues): string[] {
   const problems: string[] = [];
   if (!isLoopbackHost(host) && token === null) {
     problems.push(
-      `${label(SETTINGS.debugHost)}: ${show(host)} is not a loopback address; debug endpoints bound there need ` +
+      `${label(SETTINGS.debugHost)}: ${show(host)} is not a loopback address (127.x.x.x or ::1); debug endpoints bound there need ` +
         `${label(SETTINGS.debugTokenFile)}, or set ${label(SETTINGS.debugPort)} to 0 to turn them off`,
     );
   }
@@ -75,8 +75,9 @@ function debugProblems(values: PartialValues): string[] {
   return problems;
 }
 
+/** Literal loopback addresses only: the name `localhost` may resolve to anything where /etc/hosts says so. */
 function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /**

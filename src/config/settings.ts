@@ -33,6 +33,7 @@ import {
   parseQuorum,
   parseReadableFile,
   parseRestUrl,
+  parseTokenFile,
   parseZooKeeperAuthorization,
   REST_TRUSTSTORE_KEYS,
   REST_TRUSTSTORE_PASSWORD_KEYS,
@@ -472,8 +473,11 @@ export const SETTINGS: SettingSpecs = {
     valueHint: '<file>',
     unset: { value: null, help: 'none' },
     section: 'Debug endpoints',
-    help: ['A file holding the bearer token that every debug request must send (Authorization: Bearer).'],
-    parse: parseReadableFile,
+    help: [
+      'A file holding the bearer token that every debug request must send (Authorization: Bearer):',
+      'at least 32 characters without whitespace.',
+    ],
+    parse: parseTokenFile,
   },
   routingMode: {
     flag: 'routing-mode',

@@ -3,7 +3,7 @@
  * returns the normalised value or the problems, worded to follow the setting's name (precedence.ts
  * adds "--flag / VARIABLE: ", flink-sources.ts the Flink key and file).
  */
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseFlinkDuration } from '../flink-conf/flink-duration.js';
 import { FlinkMapSyntaxError, parseFlinkMap } from '../flink-conf/flink-map.js';
@@ -261,11 +261,15 @@ export function parseQuorum(raw: string): Parsed<ZooKeeperQuorum> {
 
 // --- Flink REST URL -------------------------------------------------------------------------------
 
-/** Replaces a password so that a problem line never prints one. */
-export function redactPassword(url: URL): string {
-  if (url.password === '') return url.href;
+/**
+ * Replaces the user name and password so that a problem line never prints them: a token is often
+ * given as the user name alone (`http://TOKEN@host`).
+ */
+export function redactCredentials(url: URL): string {
+  if (url.username === '' && url.password === '') return url.href;
   const copy = new URL(url.href);
-  copy.password = '***';
+  if (copy.username !== '') copy.username = '***';
+  if (copy.password !== '') copy.password = '***';
   return copy.href;
 }
 
@@ -277,7 +281,7 @@ export function parseRestUrl(raw: string): Parsed<URL> {
     const hint = raw.includes('://') ? '' : ` (include the scheme, e.g. http://${raw})`;
     return fail(`${show(raw)} is not a URL${hint}`);
   }
-  const shown = show(redactPassword(url));
+  const shown = show(redactCredentials(url));
   const problems: string[] = [];
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     problems.push(`${shown} is not an http or https URL`);
@@ -352,6 +356,34 @@ export function parseReadableFile(raw: string): Parsed<string | null> {
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** The shortest debug token taken: 32 characters of a random token are beyond guessing. */
+export const MIN_DEBUG_TOKEN_LENGTH = 32;
+
+/**
+ * A file holding the debug endpoints' bearer token: readable, and its content (surrounding
+ * whitespace trimmed, as the server trims it) at least MIN_DEBUG_TOKEN_LENGTH characters without
+ * whitespace, since a token with a space inside could never be sent in an Authorization header.
+ * The token is read here only to be checked; it is never kept in the settings nor quoted.
+ */
+export function parseTokenFile(raw: string): Parsed<string | null> {
+  const readable = parseReadableFile(raw);
+  if (!readable.ok) return readable;
+  let token: string;
+  try {
+    token = readFileSync(raw, 'utf8').trim();
+  } catch (error) {
+    return fail(`${show(raw)} cannot be read (${String((error as { code?: unknown }).code ?? error)})`);
+  }
+  if (token === '') return fail(`${show(raw)} is empty: it must hold the token`);
+  if (/\s/.test(token)) return fail(`${show(raw)}: the token has whitespace inside, which an Authorization header cannot carry`);
+  if (token.length < MIN_DEBUG_TOKEN_LENGTH) {
+    return fail(
+      `${show(raw)}: the token has ${token.length} characters; use at least ${MIN_DEBUG_TOKEN_LENGTH} (e.g. openssl rand -hex 32)`,
+    );
+  }
+  return ok(raw);
 }
 
 // --- Flink's REST endpoint --------------------------------------------------------------------------

@@ -44,6 +44,10 @@ export const REASONS = {
     meaning: 'the leader information was written by a session (or lock holder) that no longer holds the latch (or lock)',
   },
   'leader-address-invalid': { check: 'leadership', meaning: 'the published address is not an http(s) URL' },
+  'leader-address-unprintable': {
+    check: 'leadership',
+    meaning: 'the published address holds characters other than printable ASCII without whitespace (control characters, escapes)',
+  },
   'identity-ambiguous': { check: 'leadership', meaning: 'the leader URL could be any JobManager (loopback, unspecified or shared host)' },
   'leader-host-unresolvable': { check: 'leadership', meaning: "the leader URL's host does not resolve" },
   'leader-configmap-absent': {

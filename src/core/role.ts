@@ -1,4 +1,5 @@
 import { matchLeader, type LocalIdentity } from './identity.js';
+import { escapeText, isPrintableToken } from './printable.js';
 import type { SourceReading } from './leader-source.js';
 import type { Layout, Verdict } from './model.js';
 import type { Reason } from './reasons.js';
@@ -19,6 +20,16 @@ export function decideRole(reading: SourceReading, identity: LocalIdentity): Rol
   if (leader.kind === 'none') return unknown(leader.reason, leader.detail, layout);
   const { address, sessionId, holder, target } = leader.claim;
   const currentLeader = { address, sessionId, owner: holder };
+  if (!isPrintableToken(address)) {
+    return {
+      ...unknown(
+        'leader-address-unprintable',
+        `"${escapeText(address)}" has characters other than printable ASCII without whitespace`,
+        layout,
+      ),
+      currentLeader,
+    };
+  }
   if (target === null) {
     return { ...unknown('leader-host-unresolvable', `${address} has not been looked up yet`, layout), currentLeader };
   }

@@ -1,5 +1,6 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { SidecarState } from '../core/model.js';
+import { escapeText } from '../core/printable.js';
 import { jobmanagerLiveness, leadership, liveness, readiness, readinessStandbyOk, standby, type ProbeResult } from '../core/verdicts.js';
 
 export interface AppDeps {
@@ -92,8 +93,9 @@ function probeBody(state: SidecarState, result: ProbeResult): Record<string, unk
 
 /** kube-apiserver's verbose health format: `[+]name ok` / `[-]name failed: reason`, then a summary. */
 function sendVerbose(res: Response, path: string, result: ProbeResult): void {
+  // Details may quote what the election holds: escaped, so that no line can be forged.
   const lines = result.checks.map((c) =>
-    c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.reason}${c.detail ? ` (${c.detail})` : ''}`,
+    c.ok ? `[+]${c.name} ok` : `[-]${c.name} failed: ${c.reason}${c.detail ? ` (${escapeText(c.detail)})` : ''}`,
   );
   const name = path.replace(/^\//, '').replace(/\//g, ' ');
   lines.push(`${name} check ${result.ok ? 'passed' : 'failed'}`);

@@ -38,6 +38,14 @@ const CERT = tlsFile('cert.pem');
 const CERT_2 = tlsFile('cert-2.pem');
 const KEY = tlsFile('key.pem');
 const KEY_2 = tlsFile('key-2.pem');
+/** Debug token files: a good one each, and the kinds the settings refuse. */
+const tokenFile = (name: string, text: string): string => {
+  const path = join(TLS_DIR, name);
+  writeFileSync(path, text);
+  return path;
+};
+const TOKEN = tokenFile('token', `${'a1b2c3d4'.repeat(5)}\n`);
+const TOKEN_2 = tokenFile('token-2', `${'e5f6a7b8'.repeat(5)}\n`);
 const A_DIRECTORY = join(TLS_DIR, 'a-directory');
 mkdirSync(A_DIRECTORY);
 
@@ -158,7 +166,7 @@ describe('config defaults', () => {
   });
 
   it('allows debug endpoints off the loopback interface with a token, or turned off', () => {
-    assert.equal(load([], { ...QUORUM, SIDECAR_DEBUG_HOST: '0.0.0.0', SIDECAR_DEBUG_TOKEN_FILE: KEY }).debugHost, '0.0.0.0');
+    assert.equal(load([], { ...QUORUM, SIDECAR_DEBUG_HOST: '0.0.0.0', SIDECAR_DEBUG_TOKEN_FILE: TOKEN }).debugHost, '0.0.0.0');
     assert.equal(load([], { ...QUORUM, SIDECAR_DEBUG_HOST: '0.0.0.0', SIDECAR_DEBUG_PORT: '0' }).debugPort, 0);
   });
 
@@ -393,7 +401,7 @@ const SETTING_CASES: {
   },
   { name: 'debugHost', flag: 'debug-host', env: 'SIDECAR_DEBUG_HOST', raw: '[::1]', other: 'localhost', expected: '::1' },
   { name: 'debugPort', flag: 'debug-port', env: 'SIDECAR_DEBUG_PORT', raw: '0', other: '9091', expected: 0 },
-  { name: 'debugTokenFile', flag: 'debug-token-file', env: 'SIDECAR_DEBUG_TOKEN_FILE', raw: KEY, other: KEY_2, expected: KEY },
+  { name: 'debugTokenFile', flag: 'debug-token-file', env: 'SIDECAR_DEBUG_TOKEN_FILE', raw: TOKEN, other: TOKEN_2, expected: TOKEN },
   // 'label' alone is refused here (no pod, no in-cluster credentials): test/unit/label-config.test.ts covers it.
   { name: 'routingMode', flag: 'routing-mode', env: 'ROUTING_MODE', raw: 'readiness', other: 'label', expected: 'readiness' },
   { name: 'podName', flag: 'pod-name', env: 'POD_NAME', raw: 'flink-jm-0', other: 'flink-jm-1', expected: 'flink-jm-0' },
@@ -677,9 +685,14 @@ const INVALID_CASES: { title: string; argv?: string[]; env?: Env; problems: stri
     problems: ['--flink-rest-url / FLINK_REST_URL: "ftp://jm:8081/" is not an http or https URL'],
   },
   {
-    title: 'REST URL with credentials (password hidden)',
+    title: 'REST URL with credentials (user name and password hidden)',
     env: { FLINK_REST_URL: 'http://admin:s3cret@jm:8081' },
-    problems: ['--flink-rest-url / FLINK_REST_URL: "http://admin:***@jm:8081/" must not contain credentials'],
+    problems: ['--flink-rest-url / FLINK_REST_URL: "http://***:***@jm:8081/" must not contain credentials'],
+  },
+  {
+    title: 'REST URL with a token as its user name (hidden)',
+    env: { FLINK_REST_URL: 'http://tok3n-abcdef@jm:8081' },
+    problems: ['--flink-rest-url / FLINK_REST_URL: "http://***@jm:8081/" must not contain credentials'],
   },
   {
     title: 'REST URL with a query',
@@ -712,8 +725,35 @@ const INVALID_CASES: { title: string; argv?: string[]; env?: Env; problems: stri
     title: 'debug endpoints on every address without a token',
     env: { SIDECAR_DEBUG_HOST: '0.0.0.0' },
     problems: [
-      '--debug-host / SIDECAR_DEBUG_HOST: "0.0.0.0" is not a loopback address; debug endpoints bound there need ' +
+      '--debug-host / SIDECAR_DEBUG_HOST: "0.0.0.0" is not a loopback address (127.x.x.x or ::1); debug endpoints bound there need ' +
         '--debug-token-file / SIDECAR_DEBUG_TOKEN_FILE, or set --debug-port / SIDECAR_DEBUG_PORT to 0 to turn them off',
+    ],
+  },
+  {
+    title: 'debug endpoints on the name localhost without a token (only literal loopback addresses count)',
+    env: { SIDECAR_DEBUG_HOST: 'localhost' },
+    problems: [
+      '--debug-host / SIDECAR_DEBUG_HOST: "localhost" is not a loopback address (127.x.x.x or ::1); debug endpoints bound there need ' +
+        '--debug-token-file / SIDECAR_DEBUG_TOKEN_FILE, or set --debug-port / SIDECAR_DEBUG_PORT to 0 to turn them off',
+    ],
+  },
+  {
+    title: 'an empty debug token file',
+    env: { SIDECAR_DEBUG_TOKEN_FILE: tokenFile('token-empty', ' \n\n') },
+    problems: [`--debug-token-file / SIDECAR_DEBUG_TOKEN_FILE: "${join(TLS_DIR, 'token-empty')}" is empty: it must hold the token`],
+  },
+  {
+    title: 'a debug token with a space inside',
+    env: { SIDECAR_DEBUG_TOKEN_FILE: tokenFile('token-space', `${'x'.repeat(20)} ${'y'.repeat(20)}\n`) },
+    problems: [
+      `--debug-token-file / SIDECAR_DEBUG_TOKEN_FILE: "${join(TLS_DIR, 'token-space')}": the token has whitespace inside, which an Authorization header cannot carry`,
+    ],
+  },
+  {
+    title: 'a short debug token (never quoted)',
+    env: { SIDECAR_DEBUG_TOKEN_FILE: tokenFile('token-short', 'hunter2\n') },
+    problems: [
+      `--debug-token-file / SIDECAR_DEBUG_TOKEN_FILE: "${join(TLS_DIR, 'token-short')}": the token has 7 characters; use at least 32 (e.g. openssl rand -hex 32)`,
     ],
   },
   {

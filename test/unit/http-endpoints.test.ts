@@ -148,6 +148,25 @@ describe('probe endpoints', () => {
     assert.equal(live.text, '[+]zookeeper-supervisor ok\nlivez check passed\n');
   });
 
+  it('?verbose cannot be forged by a leader address with control characters: refused, and escaped', async () => {
+    const forged = 'http://10.0.0.5:8081/\n[+]leadership ok\n\u001b[2J';
+    const [observation] = election('10.0.0.5', 'a');
+    const leaderInfo = { kind: 'published' as const, owner: 'a', address: forged, sessionId: 'x', target: targetOf(forged) };
+    current = stateFrom([...base, { type: 'electionObserved', atMs: 12, observations: [{ ...observation!, leaderInfo }] }]);
+    const res = await request(srv.server).get('/readyz?verbose').expect(503);
+    const lines = res.text.split('\n');
+    assert.equal(lines.filter((l) => l.startsWith('[+]leadership')).length, 0, res.text);
+    assert.ok(
+      lines.includes(
+        '[-]leadership failed: leader-address-unprintable ("http://10.0.0.5:8081/\\n[+]leadership ok\\n\\u{1b}[2J" has characters other than printable ASCII without whitespace)',
+      ),
+      res.text,
+    );
+    const controls = Array.from(res.text).filter((c) => c !== '\n' && (c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f));
+    assert.deepEqual(controls, [], 'no control character but the line ends');
+    current = states.leader;
+  });
+
   it('/jobmanager/livez passes for a healthy JM', async () => {
     current = states.leaderJmDown;
     const res = await request(srv.server).get('/jobmanager/livez').expect(200);
