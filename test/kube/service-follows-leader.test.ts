@@ -24,6 +24,7 @@ import { DEFAULT_LEADER_HANDOVER_DELAY_MS } from '../../src/config/index.js';
 import { ensureControlPlaneBinaries, startControlPlane, type ControlPlane } from '../support/control-plane.js';
 import { isPodReady, ServiceScenario, type JobManagerPod, type RoutingMode } from '../support/kubelet-standin.js';
 import { sharedZooKeeper, type ZooKeeperServer } from '../support/zookeeper-server.js';
+import { LEADER_DELETION_COST, POD_DELETION_COST } from '../../src/sources/kubernetes/pod-labeler.js';
 
 /**
  * Flink's ZooKeeper session timeout for the stand-ins: after a SIGKILL the new leader is elected
@@ -86,7 +87,10 @@ for (const mode of ['readiness', 'label'] as const) {
           const l = o.get(leader.name);
           const st = o.get(standby.name);
           if (l === undefined || st === undefined || !isPodReady(l)) return false;
-          return mode === 'readiness' ? !isPodReady(st) : l.metadata.labels?.['flink-ha-sidecar/role'] === 'leader';
+          if (mode === 'readiness') return !isPodReady(st);
+          // The leader's pod also costs more to delete, so a rollout removes the standby first.
+          const cost = (pod: typeof l) => (pod.metadata as { annotations?: Record<string, string> }).annotations?.[POD_DELETION_COST];
+          return l.metadata.labels?.['flink-ha-sidecar/role'] === 'leader' && cost(l) === LEADER_DELETION_COST && cost(st) === undefined;
         },
         SETTLE_MS,
       );

@@ -26,14 +26,15 @@ export interface KubeClient {
   /** Pods matching an equality-based label selector (`k=v,k2=v2`). */
   listPods(labelSelector: string): Promise<PodSummary[]>;
   /**
-   * JSON merge patch (application/merge-patch+json) of the pod's labels: a string sets a label,
-   * null removes it, keys not named are left alone. With `resourceVersion`, the patch applies only
-   * if the pod has not changed since (else a KubernetesError with reason `conflict`, HTTP 409).
+   * JSON merge patch (application/merge-patch+json) of the pod's labels (and `annotations`, when
+   * given): a string sets a key, null removes it, keys not named are left alone. With
+   * `resourceVersion`, the patch applies only if the pod has not changed since (else a
+   * KubernetesError with reason `conflict`, HTTP 409).
    */
   patchPodLabels(
     name: string,
     labels: Readonly<Record<string, string | null>>,
-    options?: { resourceVersion?: string },
+    options?: { resourceVersion?: string; annotations?: Readonly<Record<string, string | null>> },
   ): Promise<PodSummary>;
 }
 
@@ -118,6 +119,7 @@ export function createKubeClient(kubeConfig: KubeConfig, namespace: string, opti
     patchPodLabels: (name, labels, opts = {}) =>
       call(`PATCH pod ${namespace}/${name}`, async () => {
         const metadata: Record<string, unknown> = { labels };
+        if (opts.annotations !== undefined) metadata.annotations = opts.annotations;
         if (opts.resourceVersion !== undefined) metadata.resourceVersion = opts.resourceVersion;
         return summarize(await api.patchNamespacedPod({ name, namespace, body: { metadata }, fieldManager: FIELD_MANAGER }, mergePatch));
       }),

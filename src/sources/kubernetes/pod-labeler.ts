@@ -24,6 +24,11 @@ import type { KubeClient, PodSummary } from './kube-client.js';
 import { KubernetesError } from './kubernetes-error.js';
 import type { LabelRoutingSettings } from './settings.js';
 
+/** The ReplicaSet controller deletes pods with a lower cost first (Kubernetes 1.22+). */
+export const POD_DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';
+/** The leader's cost; other pods have none (0). */
+export const LEADER_DELETION_COST = '100';
+
 /** The part of the Store the labeler uses. */
 export interface LabelerStore {
   readonly state: SidecarState;
@@ -256,7 +261,11 @@ export class PodLabeler {
     try {
       // The resourceVersion makes this a no-op (409) if the pod changed since the list, e.g. its
       // own sidecar relabelled it standby meanwhile: the list is then read again.
-      await this.o.client.patchPodLabels(pod.name, { [this.o.settings.roleLabel]: null }, { resourceVersion: pod.resourceVersion });
+      await this.o.client.patchPodLabels(
+        pod.name,
+        { [this.o.settings.roleLabel]: null },
+        { resourceVersion: pod.resourceVersion, annotations: { [POD_DELETION_COST]: null } },
+      );
     } catch (err) {
       if (err instanceof KubernetesError && err.reason === 'not-found') return;
       throw err;
@@ -269,7 +278,10 @@ export class PodLabeler {
     const { roleLabel, leaderValue, standbyValue, podName } = this.o.settings;
     this.operation = { operation: 'label-own-pod', podName };
     const text = value === 'leader' ? leaderValue : value === 'standby' ? standbyValue : null;
-    await this.o.client.patchPodLabels(podName, { [roleLabel]: text });
+    // The leader's pod costs more to delete, so a rolling update or scale-down of the ReplicaSet
+    // removes standbys first: one failover per rollout instead of up to two.
+    const cost = value === 'leader' ? LEADER_DELETION_COST : null;
+    await this.o.client.patchPodLabels(podName, { [roleLabel]: text }, { annotations: { [POD_DELETION_COST]: cost } });
     if (this.o.store.state.podLabel.applied !== value) {
       this.log.info({ pod: podName, label: roleLabel, value: text }, text === null ? 'role label removed' : `role label set: ${text}`);
     }
