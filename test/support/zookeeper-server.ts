@@ -7,7 +7,7 @@
  * when the test process exits (exit-cleanup.ts), so a failed or interrupted run leaves nothing behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -232,17 +232,50 @@ export function javaClassPath(jars: readonly string[]): string {
 }
 
 /** A port that was free a moment ago on 127.0.0.1 (the OS picks it; racy only against other processes). */
-export function findFreePort(): Promise<number> {
+/**
+ * The lowest port the kernel hands out for outgoing connections (Linux's ip_local_port_range;
+ * 32768 elsewhere). A port picked below it cannot be taken, between the pick and the server's
+ * bind, by one of the many client connections a test run makes.
+ */
+function ephemeralPortsStart(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11_000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+const PICK_FROM = 10_000;
+const PICK_BELOW = ephemeralPortsStart();
+
+function bindsOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.unref();
     probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
+    probe.listen(port, '127.0.0.1', () => {
       const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => (port > 0 ? resolve(port) : reject(new Error('could not find a free port'))));
+      const bound = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => (bound > 0 ? resolve(bound) : reject(new Error('could not find a free port'))));
     });
   });
+}
+
+/**
+ * A port free on 127.0.0.1 now, for a server configured before it starts (ZooKeeper, Flink, the
+ * control plane). Picked at random below the ephemeral range (see ephemeralPortsStart), so only
+ * another listener can take it before the server binds; the kernel's choice if none is free there.
+ */
+export async function findFreePort(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = PICK_FROM + Math.floor(Math.random() * (PICK_BELOW - PICK_FROM));
+    try {
+      return await bindsOn(port);
+    } catch {
+      // Taken: try another.
+    }
+  }
+  return bindsOn(0);
 }
 
 /** Sends a four-letter word and returns the whole answer (the server closes after answering). */
