@@ -10,6 +10,11 @@
 #     and alert rules are checked with promtool, and test/integration/prometheus.test.ts runs a real
 #     Prometheus server on loopback. (On a machine with systemd, the package also enables its own
 #     prometheus service on :9090; the tests never use it.)
+#   - amtool and Alertmanager (package prometheus-alertmanager, 0.25, about 10 MB, no dependencies
+#     beyond the base system), only when amtool is missing: the Alertmanager inhibition example is
+#     checked with amtool and run in a real Alertmanager on loopback
+#     (test/integration/alertmanager-inhibition.test.ts). With systemd the package enables its own
+#     service on :9093 likewise; the tests never use it.
 # Idempotent: does nothing (and needs no root) when everything is already there.
 # INSTALL_SYSTEM_DEPS_JAVA_DIR points the jar checks elsewhere (the test of this script uses it).
 set -euo pipefail
@@ -42,13 +47,16 @@ missing_packages() {
   if ! command -v promtool >/dev/null 2>&1; then
     echo prometheus
   fi
+  if ! command -v amtool >/dev/null 2>&1; then
+    echo prometheus-alertmanager
+  fi
 }
 
 main() {
   local packages
   packages=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
   if [[ -z "$packages" ]]; then
-    echo "install-system-deps: ZooKeeper, Curator, javac, Maven and promtool already present"
+    echo "install-system-deps: ZooKeeper, Curator, javac, Maven, promtool and amtool already present"
     return 0
   fi
 
@@ -72,7 +80,7 @@ main() {
   # later as a confusing ClassNotFoundException inside a test.
   local still_missing
   still_missing=$(missing_packages | tr '\n' ' ' | sed 's/ *$//')
-  [[ -z "$still_missing" ]] || fail "still missing after install: $still_missing (expected jars in $JAVA_DIR: ${REQUIRED_JARS[*]}, and javac, mvn and promtool on PATH)"
+  [[ -z "$still_missing" ]] || fail "still missing after install: $still_missing (expected jars in $JAVA_DIR: ${REQUIRED_JARS[*]}, and javac, mvn, promtool and amtool on PATH)"
   echo "install-system-deps: done"
 }
 

@@ -2,7 +2,8 @@
  * The alerting rules in manifests/monitoring/ checked by Prometheus's own tool: `promtool check
  * rules` on the plain rule file and on the spec of the generated PrometheusRule, `promtool test
  * rules` on test/monitoring/alerts.test.yaml (every alert fires when it should and stays silent
- * when it should not), and the manifests' consistency with each other and with the README and
+ * when it should not; a crash of the leader, which keeps its leadership for the session timeout,
+ * pages no one), and the manifests' consistency with each other and with the README and
  * docs/operations.md (each alert's runbook_url is RUNBOOK_BASE_URL and the anchor of its section).
  */
 import assert from 'node:assert/strict';
@@ -16,11 +17,13 @@ import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import {
   ALERT_TESTS_FILE,
+  FAILOVER_ALERTS,
   MONITORING_DIR,
   PROMETHEUS_RULE_FILE,
   RULES_FILE,
   RUNBOOK_BASE_URL,
   expectedFiles,
+  failoverFor,
   renderPrometheusRule,
 } from '../monitoring/prometheus-rule.js';
 
@@ -66,6 +69,12 @@ function readYaml(file: string): unknown {
 
 const rules = (): Rule[] => (readYaml(RULES_FILE) as RuleFile).groups.flatMap((g) => g.rules);
 const alerts = (): Rule[] => rules().filter((r) => r.alert !== undefined);
+/** The group of alerts that only feed Alertmanager's inhibition (alertmanager-inhibition.yaml). */
+const INHIBITION_GROUP = 'flink-ha-sidecar-inhibition';
+const inhibitionSources = (): string[] =>
+  (readYaml(RULES_FILE) as RuleFile).groups.filter((g) => g.name === INHIBITION_GROUP).flatMap((g) => g.rules.map((r) => r.alert!));
+/** Alerts about all sidecars at once, with no cluster to name. */
+const GLOBAL_ALERTS = ['FlinkHASidecarMetricsAbsent'];
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
 function githubAnchor(heading: string): string {
@@ -89,7 +98,23 @@ describe('promtool', () => {
   it('check rules passes on the plain rule file, with every alert', async () => {
     const out = await promtool('check', 'rules', RULES_FILE);
     assert.match(out, new RegExp(`SUCCESS: ${rules().length} rules found`));
-    assert.equal(alerts().length, 7);
+    assert.deepEqual(
+      alerts().map((r) => r.alert),
+      [
+        'FlinkHANoLeader',
+        'FlinkHAMultipleLeaders',
+        'FlinkHALeadershipFlapping',
+        'FlinkHASidecarLeaderSourceDisconnected',
+        'FlinkHALeaderInfoStale',
+        'FlinkHALeaderJobManagerDown',
+        'FlinkHAIdentityAmbiguous',
+        'FlinkHASidecarDown',
+        'FlinkHASidecarsMissing',
+        'FlinkHASidecarMetricsAbsent',
+        'FlinkHAStandbyJobManager',
+      ],
+    );
+    assert.deepEqual(inhibitionSources(), ['FlinkHAStandbyJobManager']);
   });
 
   it('check rules passes on the spec of the PrometheusRule', async () => {
@@ -140,14 +165,35 @@ describe('every alert is actionable', () => {
 
   for (const rule of alerts()) {
     it(`${rule.alert}: severity, summary, description, an absolute runbook_url to its section in docs/operations.md; grouped by namespace and cluster_id`, () => {
-      assert.match(rule.labels?.['severity'] ?? '', /^(critical|warning)$/);
+      // `none`: an inhibition source, never to be delivered (alertmanager-inhibition.yaml routes it nowhere).
+      const severities = inhibitionSources().includes(rule.alert!) ? /^none$/ : /^(critical|warning)$/;
+      assert.match(rule.labels?.['severity'] ?? '', severities);
       assert.ok((rule.annotations?.['summary'] ?? '').length > 20, 'summary');
       assert.ok((rule.annotations?.['description'] ?? '').length > 50, 'description');
       const url = rule.annotations?.['runbook_url'] ?? '';
       assert.equal(url, `${RUNBOOK_BASE_URL}#${githubAnchor(rule.alert!)}`);
       assert.ok(runbookAnchors.has(githubAnchor(rule.alert!)), `docs/operations.md has no "### ${rule.alert}" under "## Runbook"`);
-      assert.match(rule.expr, /by \(namespace, cluster_id(, pod)?\)/);
-      assert.match(rule.expr, /group_left \(cluster_id\) flink_ha_sidecar_build_info/);
+      if (GLOBAL_ALERTS.includes(rule.alert!)) {
+        assert.match(rule.expr, /^absent\(flink_ha_sidecar_build_info\)\s*$/);
+        return;
+      }
+      assert.match(rule.expr, /by \(namespace, cluster_id(, pod)?(, [a-z_]+)?\)/);
+      // The cluster comes from build_info: joined on the target's labels, or its last hour's samples.
+      assert.match(
+        rule.expr,
+        /group_left \(cluster_id(, [a-z_]+)?\) flink_ha_sidecar_build_info|last_over_time\(flink_ha_sidecar_build_info\[1h\]\)/,
+      );
+    });
+  }
+});
+
+describe('the failover alerts outlast a crashed leader', () => {
+  for (const name of FAILOVER_ALERTS) {
+    it(`${name}: for: is failoverFor(), ${failoverFor()} with the shipped inputs, and longer than the 1m that paged on every crash`, () => {
+      const rule = alerts().find((r) => r.alert === name);
+      assert.ok(rule, name);
+      assert.equal(rule.for, failoverFor());
+      assert.equal(rule.for, '90s');
     });
   }
 });
@@ -178,10 +224,10 @@ describe('manifests', () => {
     assert.match(readFileSync(README, 'utf8'), /ports: \[\{ name: ha-probes, containerPort: 8090 \}\]/);
   });
 
-  it('the kustomization lists both resources', () => {
+  it('the kustomization lists the PodMonitor, the PrometheusRule and the dashboard ConfigMap', () => {
     const k = readYaml(join(MONITORING_DIR, 'kustomization.yaml')) as { kind: string; resources: string[] };
     assert.equal(k.kind, 'Kustomization');
-    assert.deepEqual([...k.resources].sort(), ['pod-monitor.yaml', 'prometheus-rule.yaml']);
+    assert.deepEqual([...k.resources].sort(), ['grafana-dashboard.yaml', 'pod-monitor.yaml', 'prometheus-rule.yaml']);
     for (const r of k.resources) assert.ok(existsSync(join(MONITORING_DIR, r)), r);
   });
 
@@ -196,6 +242,6 @@ describe('manifests', () => {
       .split(/^---$/m)
       .map((doc) => (parse(doc) as { kind: string }).kind)
       .sort();
-    assert.deepEqual(kinds, ['PodMonitor', 'PrometheusRule']);
+    assert.deepEqual(kinds, ['ConfigMap', 'PodMonitor', 'PrometheusRule']);
   });
 });

@@ -1,21 +1,25 @@
 /**
  * End to end through a real Prometheus server: two sidecars over a real ZooKeeper, with
- * Flink-like JobManagers contending through Curator's LeaderLatch, are scraped every second; a
- * failover moves `is_leader` and raises `leadership_changes_total`, as Prometheus's query API
- * shows. The same Prometheus evaluates the alert rules against the real series (no errors, none
- * firing), a real scrape passes `promtool check metrics`, and no scrape reaches the sidecars' logs.
+ * Flink-like JobManagers contending through Curator's LeaderLatch, are scraped every second, with
+ * the PodMonitor's own relabeling; a failover moves `is_leader` and raises
+ * `leadership_changes_total`, as Prometheus's query API shows. The same Prometheus evaluates the
+ * alert rules against the real series (no errors; only the inhibition source fires, for the
+ * standby), runs every query of the Grafana dashboard with its variables set (each returns
+ * series), a real scrape passes `promtool check metrics`, no scrape reaches the sidecars' logs, and
+ * when the sidecars stop, the expressions of FlinkHASidecarDown, FlinkHASidecarsMissing and
+ * FlinkHASidecarMetricsAbsent find them gone.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { stringify } from 'yaml';
-import { RULES_FILE } from '../monitoring/prometheus-rule.js';
+import { parse, stringify } from 'yaml';
+import { DASHBOARD_FILE, POD_MONITOR_FILE, RULES_FILE } from '../monitoring/prometheus-rule.js';
 import { FakeJobManager } from '../support/fake-jobmanager.js';
 import { isReady, startTestSidecar, type TestSidecar } from '../support/sidecar-harness.js';
 import { useZooKeeper } from '../support/zookeeper-fixture.js';
@@ -25,6 +29,8 @@ const PROMETHEUS = '/usr/bin/prometheus';
 const PROMTOOL = '/usr/bin/promtool';
 const NAMESPACE = 'it';
 const PODS = ['jm-a', 'jm-b'] as const;
+/** The JobManager Deployment the pods belong to, as the PodMonitor's relabeling finds it. */
+const DEPLOYMENT = 'flink-jobmanager';
 const START_TIMEOUT_MS = 20_000;
 /**
  * Scrapes every second, so a change shows in queries within a few seconds; the very first scrape
@@ -36,6 +42,28 @@ const POLL_MS = 200;
 interface Sample {
   metric: Record<string, string>;
   value: [number, string];
+}
+
+interface RuleFile {
+  groups: { rules: { alert?: string; expr: string }[] }[];
+}
+
+/** The expression of an alert of the shipped rule file. */
+function alertExpr(name: string): string {
+  const rule = (parse(readFileSync(RULES_FILE, 'utf8')) as RuleFile).groups.flatMap((g) => g.rules).find((r) => r.alert === name);
+  assert.ok(rule, `no alert ${name}`);
+  return rule.expr;
+}
+
+/** The PodMonitor's relabelings as Prometheus's relabel_configs (the Operator's translation: the same fields, snake_case). */
+function podMonitorRelabelConfigs(): Record<string, unknown>[] {
+  const monitor = parse(readFileSync(POD_MONITOR_FILE, 'utf8')) as {
+    spec: { podMetricsEndpoints: { relabelings?: Record<string, unknown>[] }[] };
+  };
+  const snake = (key: string): string => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  return monitor.spec.podMetricsEndpoints
+    .flatMap((e) => e.relabelings ?? [])
+    .map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [snake(k), v])));
 }
 
 interface RunningPrometheus {
@@ -160,11 +188,19 @@ before(async () => {
     scrape_configs: [
       {
         job_name: 'flink-ha-sidecar',
-        // The labels a PodMonitor would give: the alert rules join on them.
+        // The labels a PodMonitor would give: the alert rules join on them. Kubernetes service
+        // discovery's meta labels for a pod of a Deployment's ReplicaSet, from which the
+        // PodMonitor's relabeling takes `deployment`.
         static_configs: sidecars.map((s, i) => ({
           targets: [`127.0.0.1:${s.running.address.port}`],
-          labels: { namespace: NAMESPACE, pod: PODS[i] },
+          labels: {
+            namespace: NAMESPACE,
+            pod: PODS[i],
+            __meta_kubernetes_pod_controller_kind: 'ReplicaSet',
+            __meta_kubernetes_pod_controller_name: `${DEPLOYMENT}-5d8f7c9b4`,
+          },
         })),
+        relabel_configs: podMonitorRelabelConfigs(),
       },
     ],
   });
@@ -238,8 +274,17 @@ describe('a real Prometheus scraping two sidecars', () => {
     );
   });
 
-  it('evaluates every alert rule on the real series without errors, and none fires', async () => {
+  it("the PodMonitor's relabeling gives every series the pod's Deployment", async () => {
+    const labelled = await byPod(`flink_ha_sidecar_build_info{deployment="${DEPLOYMENT}"}`);
+    assert.deepEqual(labelled, { 'jm-a': 1, 'jm-b': 1 });
+    // Kubernetes service discovery's meta labels are gone after relabeling.
+    const meta = await query('{__name__="flink_ha_sidecar_build_info", __meta_kubernetes_pod_controller_kind!=""}');
+    assert.deepEqual(meta, []);
+  });
+
+  it('evaluates every alert rule on the real series without errors; only the inhibition source fires, for the healthy standby', async () => {
     type RuleState = { name: string; health: string; lastError?: string; lastEvaluation: string };
+    const ruleCount = (parse(readFileSync(RULES_FILE, 'utf8')) as RuleFile).groups.flatMap((g) => g.rules).length;
     const rulesNow = async (): Promise<RuleState[]> => {
       const body = (await (await fetch(`${prometheus!.url}/api/v1/rules`)).json()) as { data: { groups: { rules: RuleState[] }[] } };
       return body.data.groups.flatMap((g) => g.rules);
@@ -247,16 +292,74 @@ describe('a real Prometheus scraping two sidecars', () => {
     const evaluated = await eventually(
       'every rule evaluated',
       rulesNow,
-      (rules) => rules.length === 7 && rules.every((r) => !r.lastEvaluation.startsWith('0001-')),
+      (rules) => rules.length === ruleCount && rules.every((r) => !r.lastEvaluation.startsWith('0001-')),
     );
+    assert.ok(ruleCount >= 11, `${ruleCount} rules`);
     for (const r of evaluated) assert.equal(r.health, 'ok', `${r.name}: ${r.lastError}`);
-    const body = (await (await fetch(`${prometheus!.url}/api/v1/alerts`)).json()) as {
-      data: { alerts: { labels: { alertname: string }; state: string }[] };
-    };
-    assert.deepEqual(
-      body.data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels.alertname),
-      [],
+    type Alert = { labels: Record<string, string>; state: string };
+    const firing = await eventually(
+      'FlinkHAStandbyJobManager firing for jm-a',
+      async () => {
+        const body = (await (await fetch(`${prometheus!.url}/api/v1/alerts`)).json()) as { data: { alerts: Alert[] } };
+        return body.data.alerts.filter((a) => a.state === 'firing').map((a) => a.labels);
+      },
+      (labels) => labels.length > 0,
     );
+    const clusterId = sidecars[0]!.config.clusterId.replace(/^\/+/, '');
+    assert.deepEqual(firing, [
+      {
+        alertname: 'FlinkHAStandbyJobManager',
+        severity: 'none',
+        namespace: NAMESPACE,
+        cluster_id: clusterId,
+        pod: 'jm-a',
+        deployment: DEPLOYMENT,
+      },
+    ]);
+  });
+
+  it("every query of the Grafana dashboard returns series, with the dashboard's variables set from Prometheus as Grafana would", async () => {
+    interface Dashboard {
+      panels: { type: string; title: string; targets?: { expr: string }[] }[];
+      templating: { list: { name: string; type: string; query?: string; multi?: boolean; includeAll?: boolean }[] };
+    }
+    const dashboard = JSON.parse(readFileSync(DASHBOARD_FILE, 'utf8')) as Dashboard;
+    // Grafana's built-in variables, at values a short-lived Prometheus has data for; the dashboard's
+    // own as Grafana formats a multi-value variable for Prometheus: (a|b), regex-escaped.
+    const vars = new Map<string, string>([
+      ['__rate_interval', '1m'],
+      ['__interval', '15s'],
+      ['__range', '1h'],
+    ]);
+    const substitute = (text: string): string => {
+      const done = text.replace(/\$(\w+)/g, (whole, name: string) => vars.get(name) ?? whole);
+      assert.doesNotMatch(done, /\$/, `a variable is left in ${done}`);
+      return done;
+    };
+    // A backslash doubled, as in Grafana: the PromQL string literal turns it into the regex's one.
+    const escape = (v: string): string => v.replace(/[.*+?^${}()|[\]\\]/g, '\\\\$&');
+    for (const v of dashboard.templating.list.filter((t) => t.type === 'query')) {
+      const m = /^label_values\((.+),\s*(\w+)\)$/.exec(substitute(v.query ?? ''));
+      assert.ok(m, `${v.name}: ${v.query} is not label_values(selector, label)`);
+      const res = await fetch(`${prometheus!.url}/api/v1/label/${m[2]}/values?match[]=${encodeURIComponent(m[1]!)}`);
+      const values = ((await res.json()) as { data: string[] }).data;
+      assert.ok(values.length > 0, `variable ${v.name} has no values`);
+      vars.set(v.name, `(${values.map(escape).join('|')})`);
+    }
+    assert.equal(vars.get('namespace'), `(${NAMESPACE})`);
+    assert.equal(vars.get('cluster_id'), `(${escape(sidecars[0]!.config.clusterId.replace(/^\/+/, ''))})`);
+
+    const empty: string[] = [];
+    let queries = 0;
+    for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
+      for (const target of panel.targets ?? []) {
+        queries++;
+        const series = await query(substitute(target.expr));
+        if (series.length === 0) empty.push(`${panel.title}: ${target.expr}`);
+      }
+    }
+    assert.ok(queries >= 15, `${queries} queries`);
+    assert.deepEqual(empty, [], 'queries that return no series');
   });
 
   it('a real scrape passes promtool check metrics', async () => {
@@ -293,5 +396,36 @@ describe('a real Prometheus scraping two sidecars', () => {
       logLines.filter((l) => /\/metrics|"GET"|"req"|"url"/.test(l)),
       [],
     );
+  });
+
+  it('once the sidecars stop, FlinkHASidecarDown finds each, then FlinkHASidecarsMissing the cluster and FlinkHASidecarMetricsAbsent all (their expressions)', async () => {
+    const clusterId = sidecars[0]!.config.clusterId.replace(/^\/+/, '');
+    const labels = (samples: Sample[]): Record<string, string>[] =>
+      samples.map((s) => s.metric).sort((a, b) => (a['pod'] ?? '').localeCompare(b['pod'] ?? ''));
+    assert.deepEqual(await query(alertExpr('FlinkHASidecarDown')), []);
+    assert.deepEqual(await query(alertExpr('FlinkHASidecarsMissing')), []);
+
+    await sidecars[0]!.stop();
+    const down = await eventually(
+      'jm-a down',
+      () => query(alertExpr('FlinkHASidecarDown')),
+      (v) => v.length > 0,
+    );
+    assert.deepEqual(labels(down), [{ namespace: NAMESPACE, cluster_id: clusterId, pod: 'jm-a' }]);
+    // jm-b is still scraped: the cluster is not missing.
+    assert.deepEqual(await query(alertExpr('FlinkHASidecarsMissing')), []);
+
+    await sidecars[1]!.stop();
+    const missing = await eventually(
+      'the cluster missing',
+      () => query(alertExpr('FlinkHASidecarsMissing')),
+      (v) => v.length > 0,
+    );
+    assert.deepEqual(labels(missing), [{ namespace: NAMESPACE, cluster_id: clusterId }]);
+    assert.deepEqual(labels(await query(alertExpr('FlinkHASidecarDown'))), [
+      { namespace: NAMESPACE, cluster_id: clusterId, pod: 'jm-a' },
+      { namespace: NAMESPACE, cluster_id: clusterId, pod: 'jm-b' },
+    ]);
+    assert.equal((await query(alertExpr('FlinkHASidecarMetricsAbsent'))).length, 1);
   });
 });

@@ -46,7 +46,7 @@ echo "$*" >> '${calls}'
 ${aptFails ? 'echo "E: Unable to locate package zookeeper"; exit 100' : ''}
 if [[ " $* " == *" install "* ]]; then
   for jar in ${JARS.join(' ')}; do touch '${javaDir}'/$jar; done
-  for tool in javac mvn promtool; do printf '#!/bin/bash\\n' > '${bin}'/$tool; chmod +x '${bin}'/$tool; done
+  for tool in javac mvn promtool amtool; do printf '#!/bin/bash\\n' > '${bin}'/$tool; chmod +x '${bin}'/$tool; done
 fi
 `,
   );
@@ -78,14 +78,17 @@ describe('install-system-deps.sh on a fresh machine', { skip: isRoot ? false : '
     const result = run(machine);
     assert.equal(result.status, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /unbound variable/);
-    assert.match(result.stdout, /installing zookeeper libcurator-recipes-java default-jdk-headless maven prometheus/);
+    assert.match(
+      result.stdout,
+      /installing zookeeper libcurator-recipes-java default-jdk-headless maven prometheus prometheus-alertmanager$/m,
+    );
     assert.match(result.stdout, /install-system-deps: done/);
     const calls = machine.aptCalls();
     assert.equal(calls.length, 2);
     assert.match(calls[0] ?? '', /^update/);
     assert.match(
       calls[1] ?? '',
-      /install -y -qq --no-install-recommends zookeeper libcurator-recipes-java default-jdk-headless maven prometheus/,
+      /install -y -qq --no-install-recommends zookeeper libcurator-recipes-java default-jdk-headless maven prometheus prometheus-alertmanager$/,
     );
     assert.deepEqual(readdirSync(machine.tmp), [], 'the apt log is removed on exit');
     // The second run finds everything and calls apt-get no more.

@@ -139,7 +139,11 @@ describe('runbook links', () => {
     try {
       writeFileSync(join(dir, 'kustomization.yaml'), overlay.replace(k.resources[0]!, relative(dir, MONITORING_DIR)));
       const { objects } = renderWithKustomize(dir);
-      assert.deepEqual(objects.map((o) => o['kind']).sort(), ['PodMonitor', 'PrometheusRule'], 'the ConfigMap is not rendered');
+      assert.deepEqual(
+        objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(),
+        ['ConfigMap/flink-ha-sidecar-dashboard', 'PodMonitor/flink-ha-sidecar', 'PrometheusRule/flink-ha-sidecar'],
+        "the overlay's local ConfigMap is not rendered",
+      );
       const rule = objects.find((o) => o['kind'] === 'PrometheusRule') as unknown as { spec: RuleGroups };
       assert.deepEqual(
         alertsOf(rule.spec),
