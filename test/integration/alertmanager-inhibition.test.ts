@@ -153,7 +153,7 @@ describe('a real Alertmanager with the inhibition', () => {
     // The leader's pod.
     { alertname: 'KubePodNotReady', severity: 'warning', namespace: 'flink', pod: 'flink-jobmanager-5d8f7c9b4-q9w4z' },
     // No `deployment` on either side: Alertmanager would take them as equal without the source's guard.
-    { alertname: 'KubeDeploymentReplicasMismatch', severity: 'warning', namespace: 'solo', ...ksm, pod: 'jm-1' },
+    { alertname: 'KubeDeploymentReplicasMismatch', severity: 'warning', namespace: 'solo', ...ksm },
     // Another cluster's sidecar.
     { alertname: 'FlinkHASidecarDown', severity: 'warning', namespace: 'flink', cluster_id: 'payments', pod: 'payments-jm-0' },
     // The Flink HA alerts themselves.
