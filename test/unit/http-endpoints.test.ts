@@ -2,28 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import type { LocalIdentity } from '../../src/core/identity.js';
-import type { LayoutObservation, SidecarEvent, SidecarState } from '../../src/core/model.js';
+import type { SidecarEvent, SidecarState } from '../../src/core/model.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { createApp, PROBES } from '../../src/http/create-app.js';
 import { listenLocal } from '../support/listen-local.js';
-import { targetOf } from '../support/leader-target.js';
+import { currentRestServerLeader, targetOf } from '../support/leader-target.js';
 
 const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['10.0.0.5'], restPort: 8081 };
-
-function election(host: string, owner: string): LayoutObservation[] {
-  return [
-    {
-      layout: '1.15',
-      component: 'rest_server',
-      latchPath: '/flink/default/leader/latch',
-      leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
-      latchExists: true,
-      participants: [{ node: '_c_a-latch-0000000000', sequence: 0, owner }],
-      leaderInfo: { kind: 'published', owner, address: `http://${host}:8081`, sessionId: 'x', target: targetOf(`http://${host}:8081`) },
-    },
-  ];
-}
 
 function stateFrom(events: SidecarEvent[]): SidecarState {
   return events.reduce(reduce, initialState('auto', identity, 0, testCoreSettings()));
@@ -35,16 +21,16 @@ const base: SidecarEvent[] = [
   { type: 'restCheckSucceeded', atMs: 11, durationMs: 1, httpStatus: 200 },
 ];
 const states = {
-  leader: stateFrom([...base, { type: 'electionObserved', atMs: 12, observations: election('10.0.0.5', 'a') }]),
-  standby: stateFrom([...base, { type: 'electionObserved', atMs: 12, observations: election('10.0.0.6', 'b') }]),
+  leader: stateFrom([...base, { type: 'electionObserved', atMs: 12, observations: currentRestServerLeader('10.0.0.5', 'a') }]),
+  standby: stateFrom([...base, { type: 'electionObserved', atMs: 12, observations: currentRestServerLeader('10.0.0.6', 'b') }]),
   disconnected: stateFrom([
     ...base,
-    { type: 'electionObserved', atMs: 12, observations: election('10.0.0.5', 'a') },
+    { type: 'electionObserved', atMs: 12, observations: currentRestServerLeader('10.0.0.5', 'a') },
     { type: 'zookeeperDisconnected', atMs: 13, detail: 'connection to ZooKeeper lost; reconnecting' },
   ]),
   leaderJmDown: stateFrom([
     ...base,
-    { type: 'electionObserved', atMs: 12, observations: election('10.0.0.5', 'a') },
+    { type: 'electionObserved', atMs: 12, observations: currentRestServerLeader('10.0.0.5', 'a') },
     { type: 'restCheckFailed', atMs: 13, durationMs: 1, reason: 'refused', detail: 'connection refused', httpStatus: null },
   ]),
 };
@@ -150,7 +136,7 @@ describe('probe endpoints', () => {
 
   it('?verbose cannot be forged by a leader address with control characters: refused, and escaped', async () => {
     const forged = 'http://10.0.0.5:8081/\n[+]leadership ok\n\u001b[2J';
-    const [observation] = election('10.0.0.5', 'a');
+    const [observation] = currentRestServerLeader('10.0.0.5', 'a');
     const leaderInfo = { kind: 'published' as const, owner: 'a', address: forged, sessionId: 'x', target: targetOf(forged) };
     current = stateFrom([...base, { type: 'electionObserved', atMs: 12, observations: [{ ...observation!, leaderInfo }] }]);
     const res = await request(srv.server).get('/readyz?verbose').expect(503);

@@ -7,44 +7,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LocalIdentity } from '../../src/core/identity.js';
-import type { CoreSettings, LayoutObservation, PodLabelError, SidecarEvent, SidecarState } from '../../src/core/model.js';
+import type { CoreSettings, PodLabelError, SidecarEvent, SidecarState } from '../../src/core/model.js';
 import { desiredPodLabel, podLabelRecheckAtMs } from '../../src/core/pod-label.js';
 import { initialState, reduce } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { leadership, readiness, readinessStandbyOk } from '../../src/core/verdicts.js';
-import { targetOf } from '../support/leader-target.js';
+import { currentRestServerLeader } from '../support/leader-target.js';
 
 const ME = '10.0.0.5';
 const OTHER = '10.0.0.6';
+const OWNER_ME = '0000000000000aaa';
+const OWNER_OTHER = '0000000000000bbb';
 const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['127.0.0.1', ME], restPort: 8081 };
 const TIMEOUT_MS = 30_000;
 const LABEL: Partial<CoreSettings> = { routingMode: 'label', labelFailureReadinessTimeoutMs: TIMEOUT_MS };
 
-function election(leaderHost: string): LayoutObservation[] {
-  const owner = leaderHost === ME ? '0000000000000aaa' : '0000000000000bbb';
-  return [
-    {
-      layout: '1.15',
-      component: 'rest_server',
-      latchPath: '/flink/default/leader/latch',
-      leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
-      latchExists: true,
-      participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
-      leaderInfo: {
-        kind: 'published',
-        owner,
-        address: `http://${leaderHost}:8081`,
-        sessionId: '6d1f0d7c-0000-4000-8000-000000000001',
-        target: targetOf(`http://${leaderHost}:8081`),
-      },
-    },
-  ];
-}
-
 const connected: SidecarEvent = { type: 'zookeeperConnected', atMs: 1010, sessionId: 'ccc' };
 const healthy: SidecarEvent = { type: 'restCheckSucceeded', atMs: 1020, durationMs: 3, httpStatus: 200 };
-const leads = (atMs = 1030): SidecarEvent => ({ type: 'electionObserved', atMs, observations: election(ME) });
-const standsBy = (atMs = 1030): SidecarEvent => ({ type: 'electionObserved', atMs, observations: election(OTHER) });
+const leads = (atMs = 1030): SidecarEvent => ({ type: 'electionObserved', atMs, observations: currentRestServerLeader(ME, OWNER_ME) });
+const standsBy = (atMs = 1030): SidecarEvent => ({
+  type: 'electionObserved',
+  atMs,
+  observations: currentRestServerLeader(OTHER, OWNER_OTHER),
+});
 const failed = (atMs: number, over: Partial<PodLabelError> = {}): SidecarEvent => ({
   type: 'podLabelPatchFailed',
   atMs,

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { LocalIdentity } from '../../src/core/identity.js';
-import type { LayoutObservation, SidecarEvent } from '../../src/core/model.js';
+import type { SidecarEvent } from '../../src/core/model.js';
 import { initialState } from '../../src/core/reduce.js';
 import { testCoreSettings } from '../support/core-settings.js';
 import { readiness } from '../../src/core/verdicts.js';
@@ -19,34 +19,15 @@ import { Store } from '../../src/store.js';
 import { wakeOnDeadlines } from '../../src/wake-timer.js';
 import { kubeClientFor, startFakeKubeApi, type FakeKubeApi } from '../support/fake-kube-api.js';
 import { FakeTime, type FakeTimers } from '../support/fake-timers.js';
-import { targetOf } from '../support/leader-target.js';
+import { currentRestServerLeader } from '../support/leader-target.js';
 
 const ROLE = 'flink-ha-sidecar/role';
 const CLUSTER = 'app.kubernetes.io/instance';
 const ME = '10.0.0.5';
 const OTHER = '10.0.0.6';
+const OWNER_ME = '0000000000000aaa';
+const OWNER_OTHER = '0000000000000bbb';
 const identity: LocalIdentity = { explicitHosts: null, interfaceAddresses: ['127.0.0.1', ME], restPort: 8081 };
-
-function election(leaderHost: string): LayoutObservation[] {
-  const owner = leaderHost === ME ? '0000000000000aaa' : '0000000000000bbb';
-  return [
-    {
-      layout: '1.15',
-      component: 'rest_server',
-      latchPath: '/flink/default/leader/latch',
-      leaderInfoPath: '/flink/default/leader/rest_server/connection_info',
-      latchExists: true,
-      participants: [{ node: '_c_x-latch-0000000000', sequence: 0, owner }],
-      leaderInfo: {
-        kind: 'published',
-        owner,
-        address: `http://${leaderHost}:8081`,
-        sessionId: '6d1f0d7c-0000-4000-8000-000000000001',
-        target: targetOf(`http://${leaderHost}:8081`),
-      },
-    },
-  ];
-}
 
 let api: FakeKubeApi;
 let seq = 0;
@@ -121,7 +102,11 @@ function rig(
     const event: SidecarEvent =
       r === 'unknown'
         ? { type: 'electionObserved', atMs: clock(), observations: [] }
-        : { type: 'electionObserved', atMs: clock(), observations: election(r === 'leader' ? ME : OTHER) };
+        : {
+            type: 'electionObserved',
+            atMs: clock(),
+            observations: r === 'leader' ? currentRestServerLeader(ME, OWNER_ME) : currentRestServerLeader(OTHER, OWNER_OTHER),
+          };
     store.dispatch(event);
   };
   const since = () => {
