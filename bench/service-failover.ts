@@ -6,7 +6,7 @@
  * EndpointSlice controller) from test/support/control-plane.ts, ZooKeeper, two sidecar processes
  * (dist/main.js, label mode with the pod's projected token), the manifests' leader Service, and the
  * kubelet stand-in of test/support/kubelet-standin.ts probing each sidecar with the rendered probe
- * (periodSeconds 2, timeoutSeconds 1, failureThreshold 1) and writing each pod's Ready condition.
+ * (periodSeconds 1, timeoutSeconds 1, failureThreshold 2) and writing each pod's Ready condition.
  * The JobManagers are Curator stand-ins; a failover is a clean handover (the leader resigns, as on
  * a graceful stop), started after a random pause of up to one probe period so that it falls on any
  * phase of the probes, as failovers do. Times are taken in this process: when the new leader's
