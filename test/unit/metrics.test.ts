@@ -368,11 +368,11 @@ describe('exposition', () => {
   it('event-loop delay gauges are seconds, set once the loop has been sampled', async () => {
     const { metrics } = setUp();
     await metrics.render();
-    // The monitor samples every 10 ms; on a busy machine the first samples may take a while, so
-    // scrape until some were recorded (bounded), then check their unit.
+    // The monitor samples every 100 ms and each scrape starts its statistics afresh: scrape
+    // every 300 ms until some samples were recorded (bounded), then check their unit.
     let samples = await scrape(metrics);
-    for (let i = 0; i < 40 && !(samples.get('nodejs_eventloop_lag_p99_seconds')! > 0); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 30 && !(samples.get('nodejs_eventloop_lag_p99_seconds')! > 0); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
       samples = await scrape(metrics);
     }
     const p99 = samples.get('nodejs_eventloop_lag_p99_seconds')!;
