@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { forgetDir, isKept, removeOnExit, trackChild } from './exit-cleanup.js';
+import { onWatchEvents } from './watch-events.js';
 import { findFreePort, readTail } from './zookeeper-server.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -732,28 +733,19 @@ function watchUntil<T>(
         reject(new Error(`watch ${url}: HTTP ${res.statusCode}`));
         return;
       }
-      res.setEncoding('utf8');
-      let buffered = '';
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (line === '') continue;
-          const event = JSON.parse(line) as { type: string; object: T };
-          // ERROR carries a Status, e.g. 410 Gone for an expired resourceVersion: relist.
-          if (event.type === 'ERROR') {
-            finish({ matched: false });
-            return;
-          }
-          if (event.type !== 'ADDED' && event.type !== 'MODIFIED') continue;
-          onSeen(event.object);
-          if (predicate(event.object)) {
-            finish({ matched: true, object: event.object });
-            return;
-          }
+      onWatchEvents<T>(res, (event) => {
+        // ERROR carries a Status, e.g. 410 Gone for an expired resourceVersion: relist.
+        if (event.type === 'ERROR') {
+          finish({ matched: false });
+          return false;
         }
+        if (event.type !== 'ADDED' && event.type !== 'MODIFIED') return true;
+        onSeen(event.object);
+        if (predicate(event.object)) {
+          finish({ matched: true, object: event.object });
+          return false;
+        }
+        return true;
       });
       res.once('end', () => finish({ matched: false }));
       res.once('error', () => finish({ matched: false }));

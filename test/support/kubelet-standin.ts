@@ -38,7 +38,9 @@ import type { IContainer, IEnvVar, IPodSpec, IPodTemplateSpec, IProbe } from 'ku
 import { parseAllDocuments } from 'yaml';
 import type { ControlPlane, KubeObject } from './control-plane.js';
 import { FakeJobManager } from './fake-jobmanager.js';
+import { describeOutput } from './sidecar-process.js';
 import { waitForItem } from './wait-for-item.js';
+import { onWatchEvents } from './watch-events.js';
 import { findFreePort, trackChild } from './zookeeper-server.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -255,30 +257,21 @@ export class Informer<T extends KubeObject = KubeObject> {
         again(true);
         return;
       }
-      res.setEncoding('utf8');
-      let buffered = '';
       let gone = false;
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let newline: number;
-        while ((newline = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, newline).trim();
-          buffered = buffered.slice(newline + 1);
-          if (line === '') continue;
-          const event = JSON.parse(line) as { type: string; object: T };
-          const atMs = performance.now();
-          if (event.type === 'ERROR') {
-            // 410 Gone: the resourceVersion is too old; list again.
-            gone = true;
-            continue;
-          }
-          const rv = event.object.metadata?.resourceVersion;
-          if (rv !== undefined) lastVersion = rv;
-          if (event.type === 'BOOKMARK') continue;
-          if (event.type === 'DELETED') this.objects.delete(event.object.metadata.name);
-          else this.objects.set(event.object.metadata.name, event.object);
-          this.emit({ type: event.type as SeenEvent<T>['type'], object: event.object, atMs });
+      onWatchEvents<T>(res, (event) => {
+        const atMs = performance.now();
+        if (event.type === 'ERROR') {
+          // 410 Gone: the resourceVersion is too old; list again.
+          gone = true;
+          return true;
         }
+        const rv = event.object.metadata?.resourceVersion;
+        if (rv !== undefined) lastVersion = rv;
+        if (event.type === 'BOOKMARK') return true;
+        if (event.type === 'DELETED') this.objects.delete(event.object.metadata.name);
+        else this.objects.set(event.object.metadata.name, event.object);
+        this.emit({ type: event.type as SeenEvent<T>['type'], object: event.object, atMs });
+        return true;
       });
       res.once('end', () => again(gone));
       res.once('error', () => again(true));
@@ -589,17 +582,7 @@ export class ContainerProcess {
   }
 
   describe(lines = 12): string {
-    const out = this.lines
-      .slice(-lines)
-      .map((l) => `  ${JSON.stringify(l)}`)
-      .join('\n');
-    const err = this.stderrTail
-      .trim()
-      .split('\n')
-      .slice(-10)
-      .map((l) => `  ${l}`)
-      .join('\n');
-    return `last log lines:\n${out || '  (none)'}\nstderr:\n${err || '  (none)'}`;
+    return describeOutput(this.lines, this.stderrTail, lines);
   }
 
   private notify(): void {

@@ -284,17 +284,7 @@ export class SidecarProcess {
 
   /** The last log lines and stderr, for failure messages. */
   describe(lines = 12): string {
-    const out = this.lines
-      .slice(-lines)
-      .map((l) => `  ${JSON.stringify(l)}`)
-      .join('\n');
-    const err = this.stderrTail
-      .trim()
-      .split('\n')
-      .slice(-10)
-      .map((l) => `  ${l}`)
-      .join('\n');
-    return `last log lines:\n${out || '  (none)'}\nstderr:\n${err || '  (none)'}`;
+    return describeOutput(this.lines, this.stderrTail, lines);
   }
 
   private onLine(raw: string): void {
@@ -330,4 +320,19 @@ function toTransition(l: LogLine): LoggedTransition {
     roleReason: l.roleReason as string,
     leader: (l.leader as string | null) ?? null,
   };
+}
+
+/** A process's last JSON log lines and the end of its stderr, for failure messages. */
+export function describeOutput(logLines: readonly unknown[], stderr: string, lines = 12): string {
+  const out = logLines
+    .slice(-lines)
+    .map((l) => `  ${JSON.stringify(l)}`)
+    .join('\n');
+  const err = stderr
+    .trim()
+    .split('\n')
+    .slice(-10)
+    .map((l) => `  ${l}`)
+    .join('\n');
+  return `last log lines:\n${out || '  (none)'}\nstderr:\n${err || '  (none)'}`;
 }
