@@ -14,12 +14,12 @@
  *
  * Needs wrk (Debian: apt-get install wrk) and taskset (util-linux).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
 import { monotonicNow, SidecarProcess } from '../test/support/sidecar-process.js';
-import { findFreePort, fourLetterWord, startZooKeeper, trackChild } from '../test/support/zookeeper-server.js';
+import { fourLetterWord, startZooKeeper, trackChild } from '../test/support/zookeeper-server.js';
+import { startBareExpress, type BareExpress } from './lib/bare-express.js';
 import { machine, parseSrvr, startLeadingJobManager } from './lib/counting-jobmanager.js';
 
 const { values } = parseArgs({
@@ -79,30 +79,6 @@ async function runWrk(url: string, seconds: number): Promise<WrkResult> {
   return { rps, p50Ms, p99Ms, requests, errors };
 }
 
-/** The bare express app, in its own process pinned like the sidecar; resolves once it listens. */
-async function startBareExpress(body: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await findFreePort();
-  const script = `
-    const express = require('express');
-    const app = express();
-    app.disable('x-powered-by');
-    app.disable('etag');
-    const body = process.env.BODY;
-    app.get('/readyz', (req, res) => { res.set('Cache-Control', 'no-store'); res.type('application/json').status(200).send(body); });
-    app.listen(${port}, '127.0.0.1', () => console.log('listening'));`;
-  const child = spawn('taskset', ['-c', SERVER_CPU, process.execPath, '-e', script], {
-    cwd: join(__dirname, '..'),
-    env: { PATH: process.env.PATH ?? '', BODY: body },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  trackChild(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`bare express exited (${code})`)));
-  });
-  return { url: `http://127.0.0.1:${port}`, child };
-}
-
 async function main(): Promise<void> {
   requireTool('wrk', 'apt-get install wrk');
   requireTool('taskset', 'apt-get install util-linux');
@@ -119,13 +95,14 @@ async function main(): Promise<void> {
     checkTimeoutMs: 1000,
     cpus: SERVER_CPU,
   });
-  let bare: { url: string; child: ChildProcess } | undefined;
+  let bare: BareExpress | undefined;
   try {
     await sidecar.waitUntilReady(20_000);
     const res = await fetch(`${sidecar.url}/readyz`);
     const body = await res.text();
     if (res.status !== 200) throw new Error(`the sidecar is not ready: ${body}`);
-    bare = await startBareExpress(body);
+    // Bundled like dist/main.js, pinned like the sidecar.
+    bare = await startBareExpress({ body, bundled: true, cpus: SERVER_CPU });
     const readyz = { sidecar: `${sidecar.url}/readyz`, bare: `${bare.url}/readyz` };
 
     console.log(`flink-ha-sidecar probe bench: ${machine()}`);
@@ -201,9 +178,7 @@ async function main(): Promise<void> {
     }
     if (process.env['BENCH_VERBOSE'] === '1') for (const tr of sidecar.transitions) console.log(JSON.stringify(tr));
   } finally {
-    if (bare) {
-      bare.child.kill('SIGTERM');
-    }
+    await bare?.stop();
     await sidecar.stop();
     await jm.close();
     await zk.destroy();

@@ -1,28 +1,41 @@
 /**
- * Start-up: from spawning `node dist/main.js` until its first correct verdict, over N runs each
- * for a leader's sidecar (ready: /readyz 200) and a standby's (role standby), against a real
- * ZooKeeper with the election already in place. The times come from the sidecar's own transition
- * log (`atMs`, the same monotonic scale as this process's spawn time); the phases from the arrival
- * of its log lines. With hyperfine installed, `node dist/main.js --version` is timed too: the cost
- * of starting Node and loading the code, which every start pays.
+ * Start-up: from spawning `node dist/main.js` until its first correct verdict, for a leader's
+ * sidecar (ready: /readyz 200) and a standby's (role standby), against a real ZooKeeper with the
+ * election already in place; the times come from the sidecar's own transition log (`atMs`, the
+ * same monotonic scale as this process's spawn time). In the same run, one start after the
+ * other, the floors: a bare express app from spawn until it listens (bundled as dist/main.js is,
+ * and required from node_modules), and `node -e 0` from spawn to exit.
  *
- *   npm run bench:startup -- [--runs 20]
+ * Each Node.js line given is measured: this process's, and the image's (the current LTS, from
+ * scripts/test-current-lts.sh's cache or --image-node), there with a compile cache made as the
+ * image's build makes it (`NODE_COMPILE_CACHE=<dir> node dist/main.js --version`).
+ *
+ *   npm run bench:startup -- [--runs 20] [--image-node /path/to/node]
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { SIDECAR_MAIN, SidecarProcess, type LogLine } from '../test/support/sidecar-process.js';
+import { removeOnExit } from '../test/support/exit-cleanup.js';
+import { monotonicNow, SIDECAR_MAIN, SidecarProcess, type LogLine } from '../test/support/sidecar-process.js';
 import { startZooKeeper } from '../test/support/zookeeper-server.js';
+import { startBareExpress } from './lib/bare-express.js';
 import { machine, percentile, startLeadingJobManager } from './lib/counting-jobmanager.js';
+import { imageNode } from './lib/image-node.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, 'image-node': { type: 'string' } } });
 const RUNS = Number(values.runs);
 
-interface Run {
+interface NodeLine {
+  name: string;
+  node: string;
+  env: Record<string, string>;
+}
+
+interface Sample {
   verdictMs: number;
   startingMs: number;
   listeningMs: number;
@@ -34,8 +47,10 @@ function phase(s: SidecarProcess, match: (l: LogLine) => boolean): number {
   return i < 0 ? NaN : s.lineArrivedAtMs[i]! - s.spawnedAtMs;
 }
 
-async function once(zk: string, clusterId: string, restUrl: string, leader: boolean): Promise<Run> {
+async function sidecarStart(line: NodeLine, zk: string, clusterId: string, restUrl: string, leader: boolean): Promise<Sample> {
   const s = await SidecarProcess.start({
+    node: line.node,
+    env: line.env,
     zookeeper: zk,
     clusterId,
     restUrl,
@@ -59,12 +74,54 @@ async function once(zk: string, clusterId: string, restUrl: string, leader: bool
   }
 }
 
+async function bareExpressStart(line: NodeLine, bundled: boolean): Promise<number> {
+  const bare = await startBareExpress({ bundled, node: line.node, env: line.env });
+  await bare.stop();
+  return bare.listeningAtMs - bare.spawnedAtMs;
+}
+
+async function nodeFloor(line: NodeLine): Promise<number> {
+  const t0 = monotonicNow();
+  const child = spawn(line.node, ['-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '' } });
+  await new Promise((resolve) => child.once('exit', resolve));
+  return monotonicNow() - t0;
+}
+
+const p50 = (xs: number[]): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    50,
+  );
+
 function summary(xs: number[]): string {
   const s = [...xs].sort((a, b) => a - b);
-  return `p50 ${percentile(s, 50).toFixed(0)} ms  p90 ${percentile(s, 90).toFixed(0)} ms  max ${s.at(-1)!.toFixed(0)} ms`;
+  return `p50 ${percentile(s, 50).toFixed(0).padStart(4)} ms  p90 ${percentile(s, 90).toFixed(0).padStart(4)} ms  max ${s
+    .at(-1)!
+    .toFixed(0)
+    .padStart(4)} ms`;
+}
+
+/** The lines to measure: this process's Node.js, and the image's with the compile cache the image carries. */
+function nodeLines(): NodeLine[] {
+  const lines: NodeLine[] = [{ name: `this machine's Node.js ${process.version}`, node: process.execPath, env: {} }];
+  const image = values['image-node'] ?? imageNode();
+  if (image === null) {
+    console.log("(the image's Node.js line is not installed here: npm run test:lts installs it, or pass --image-node)");
+    return lines;
+  }
+  const version = spawnSync(image, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const cache = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-compile-cache-'));
+  removeOnExit(cache, 'BENCH_KEEP_DIR');
+  // As the Dockerfile's compile-cache stage makes it.
+  const made = spawnSync(image, [SIDECAR_MAIN, '--version'], { env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache } });
+  if (made.status !== 0) throw new Error(`${image} ${SIDECAR_MAIN} --version failed: ${made.stderr.toString()}`);
+  lines.push({ name: `the image's Node.js ${version}, no compile cache`, node: image, env: {} });
+  lines.push({ name: `the image's Node.js ${version}, with the image's compile cache`, node: image, env: { NODE_COMPILE_CACHE: cache } });
+  return lines;
 }
 
 async function main(): Promise<void> {
+  if (!existsSync(SIDECAR_MAIN)) throw new Error(`${SIDECAR_MAIN} is missing: run npm run build first`);
   const zk = await startZooKeeper();
   const jm = await startLeadingJobManager(zk.connectString);
   // The standby's JobManager: healthy, not the leader.
@@ -73,52 +130,55 @@ async function main(): Promise<void> {
   const standbyUrl = `http://127.0.0.1:${(standbyRest.address() as AddressInfo).port}`;
   try {
     console.log(`flink-ha-sidecar start-up bench: ${machine()}`);
-    console.log(`${RUNS} starts each, one at a time, FLINK_HA_LAYOUT=auto (all three layouts watched), election already in ZooKeeper`);
-    // One start to warm the disk cache, not counted.
-    await once(zk.connectString, jm.clusterId, jm.restUrl, true);
-    const leader: Run[] = [];
-    const standby: Run[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      leader.push(await once(zk.connectString, jm.clusterId, jm.restUrl, true));
-      standby.push(await once(zk.connectString, jm.clusterId, standbyUrl, false));
-    }
-    const show = (name: string, runs: Run[]) => {
-      console.log(`${name}:`);
-      console.log(`  spawn -> first correct verdict      ${summary(runs.map((r) => r.verdictMs))}`);
-      console.log(`    spawn -> "starting" logged        ${summary(runs.map((r) => r.startingMs))}`);
-      console.log(`    spawn -> probe server listening   ${summary(runs.map((r) => r.listeningMs))}`);
-      console.log(`    spawn -> ZooKeeper connected      ${summary(runs.map((r) => r.connectedMs))}`);
-    };
-    show('leader (first /readyz 200)', leader);
-    show('standby (role standby)', standby);
-    if (spawnSync('sh', ['-c', 'command -v hyperfine']).status === 0) {
-      const dir = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-hyperfine-'));
-      const json = join(dir, 'out.json');
-      const r = spawnSync(
-        'hyperfine',
-        [
-          '--warmup',
-          '3',
-          '--runs',
-          String(Math.max(10, RUNS)),
-          '--export-json',
-          json,
-          '--style',
-          'none',
-          `${process.execPath} ${SIDECAR_MAIN} --version`,
-        ],
-        { encoding: 'utf8' },
-      );
-      if (r.status === 0) {
-        const res = (JSON.parse(readFileSync(json, 'utf8')) as { results: { mean: number; stddev: number; min: number; max: number }[] })
-          .results[0]!;
-        console.log(
-          `hyperfine 'node dist/main.js --version' (start Node, load the code, read the settings, exit): mean ${(res.mean * 1000).toFixed(0)} ms ± ${(res.stddev * 1000).toFixed(0)} ms, min ${(res.min * 1000).toFixed(0)} ms, max ${(res.max * 1000).toFixed(0)} ms`,
-        );
+    console.log(
+      `${RUNS} starts of each kind, taking turns; FLINK_HA_LAYOUT=auto (all three layouts watched), the election already in ZooKeeper`,
+    );
+    for (const line of nodeLines()) {
+      // One start of each kind to warm the disk cache, not counted.
+      await sidecarStart(line, zk.connectString, jm.clusterId, jm.restUrl, true);
+      await bareExpressStart(line, true);
+      await bareExpressStart(line, false);
+      const leader: Sample[] = [];
+      const standby: Sample[] = [];
+      const bareBundled: number[] = [];
+      const bareModules: number[] = [];
+      const floor: number[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        leader.push(await sidecarStart(line, zk.connectString, jm.clusterId, jm.restUrl, true));
+        standby.push(await sidecarStart(line, zk.connectString, jm.clusterId, standbyUrl, false));
+        bareBundled.push(await bareExpressStart(line, true));
+        bareModules.push(await bareExpressStart(line, false));
+        floor.push(await nodeFloor(line));
       }
-      rmSync(dir, { recursive: true, force: true });
-    } else {
-      console.log('(hyperfine not installed: apt-get install hyperfine to also time `node dist/main.js --version`)');
+      console.log(`\n${line.name}:`);
+      const row = (name: string, xs: number[]) => console.log(`  ${name.padEnd(52)} ${summary(xs)}`);
+      row(
+        'leader: spawn -> first /readyz 200',
+        leader.map((r) => r.verdictMs),
+      );
+      row(
+        '  spawn -> "starting" logged',
+        leader.map((r) => r.startingMs),
+      );
+      row(
+        '  spawn -> probe server listening',
+        leader.map((r) => r.listeningMs),
+      );
+      row(
+        '  spawn -> ZooKeeper connected',
+        leader.map((r) => r.connectedMs),
+      );
+      row(
+        'standby: spawn -> role standby',
+        standby.map((r) => r.verdictMs),
+      );
+      row('bare express, bundled: spawn -> listening', bareBundled);
+      row('bare express, from node_modules: spawn -> listening', bareModules);
+      row('node -e 0: spawn -> exit', floor);
+      const ratio = (xs: number[]) => (p50(xs) / p50(bareBundled)).toFixed(2);
+      console.log(
+        `  p50 against bare express (bundled): leader ${ratio(leader.map((r) => r.verdictMs))}x, standby ${ratio(standby.map((r) => r.verdictMs))}x`,
+      );
     }
   } finally {
     standbyRest.close();

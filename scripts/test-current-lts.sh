@@ -2,12 +2,13 @@
 # Runs the unit tests and the built binary on the current Node.js LTS, the line the container image
 # ships (Dockerfile: built on node:26-trixie-slim, run on distroless nodejs26), next to the Node 20
 # line this machine runs. The LTS binary comes from the npm registry (the `node` package ships it),
-# kept in .cache/ between runs.
+# kept outside the clone in ${FLINK_HA_SIDECAR_CACHE:-~/.cache/flink-ha-sidecar}/node-lts/, where
+# bench/lib/image-node.ts finds it too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 readonly LTS_MAJOR=26
-readonly PREFIX=.cache/node-lts
+readonly PREFIX=${FLINK_HA_SIDECAR_CACHE:-$HOME/.cache/flink-ha-sidecar}/node-lts
 node_bin="$PREFIX/node_modules/.bin/node"
 
 if ! "$node_bin" --version 2>/dev/null | grep -q "^v${LTS_MAJOR}\."; then

@@ -1,172 +1,193 @@
 /**
  * What the image's final stage holds runs on its own. The image cannot be built without a Docker
- * engine, so its /app is laid out here as the Dockerfile lays it out: dist/ compiled by
- * `tsc -p tsconfig.build.json` (the build stage's `npm run build`), node_modules holding only the
- * packages `npm ci --omit=dev` installs from package-lock.json (every entry not marked dev, hard
- * links to the installed copies, which must match the lockfile's versions), and package.json. In a
- * directory outside the repository, so no devDependency can be found by walking up, the sidecar
- * must start, print its version and reject bad settings; and nothing the compiled code requires
- * may be a package that is missing from `dependencies`.
+ * engine, so its /app is laid out here as the Dockerfile lays it out: dist/ as `npm run build`
+ * makes it (scripts/build.ts, called directly), package.json and LICENSE, and no node_modules. In a
+ * directory outside the repository, so no package can be found by walking up, the sidecar must
+ * start, print its version and reject bad settings; every file of dist/ must be one the program
+ * loads; and the stubs that stand in for the express dependencies the sidecar never calls must
+ * load the real packages when called.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  linkSync,
-  lstatSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { build } from 'esbuild';
+import { buildDist, BUNDLE_OPTIONS, splitPackages, VENDOR_FILES } from '../../scripts/build.js';
 
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
-
-interface LockEntry {
-  version?: string;
-  dev?: boolean;
-  optional?: boolean;
-  link?: boolean;
-}
 
 const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
   version: string;
   dependencies: Record<string, string>;
-  devDependencies: Record<string, string>;
 };
-const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
+const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+  packages: Record<string, { dev?: boolean; version?: string }>;
+};
 
-/** Hard-links a package's files into `to`, leaving out its own node_modules (the lockfile lists those apart). */
-function linkPackage(from: string, to: string, top = true): void {
-  mkdirSync(to, { recursive: true });
-  for (const entry of readdirSync(from, { withFileTypes: true })) {
-    if (top && entry.name === 'node_modules') continue;
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory()) linkPackage(source, target, false);
-    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
-    else linkSync(source, target);
-  }
-}
+/**
+ * Packages the bundled code requires inside a try block and works without (debug's colours,
+ * node-fetch's legacy encodings, ws's native speed-ups). None is installed by `npm ci --omit=dev`,
+ * so the image never had them.
+ */
+const OPTIONAL_PEERS = ['supports-color', 'encoding', 'bufferutil', 'utf-8-validate'];
 
-/** Every file under `dir` whose name ends with `suffix`. */
-function filesUnder(dir: string, suffix: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(dir, e.name), suffix) : e.name.endsWith(suffix) ? [join(dir, e.name)] : [],
+/** Every file under `dir`, relative to it. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  return readdirSync(join(dir, prefix), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(dir, join(prefix, e.name)) : [join(prefix, e.name)],
   );
 }
 
-/** `pino` of `pino/file`, `@scope/name` of `@scope/name/sub`. */
-const packageOf = (specifier: string): string =>
-  specifier
-    .split('/')
-    .slice(0, specifier.startsWith('@') ? 2 : 1)
-    .join('/');
+/** The literal specifiers of the `require("...")` calls in `code`. */
+const requiredBy = (code: string): string[] => [...code.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
 
-describe("the image's /app: dist/, production node_modules and package.json", () => {
+describe("the image's /app: dist/, package.json and LICENSE, no node_modules", () => {
   let root: string;
   let app: string;
 
-  before(() => {
+  before(async () => {
     root = mkdtempSync(join(tmpdir(), 'image-contents-'));
     app = join(root, 'app');
-    mkdirSync(app);
-    const tsc = spawnSync(
-      process.execPath,
-      [join(PROJECT_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json', '--outDir', join(app, 'dist')],
-      { cwd: PROJECT_ROOT, encoding: 'utf8' },
-    );
-    assert.equal(tsc.status, 0, `tsc -p tsconfig.build.json failed:\n${tsc.stdout}${tsc.stderr}`);
-
-    for (const [path, entry] of Object.entries(lock.packages)) {
-      if (!path.startsWith('node_modules/') || entry.dev || entry.link) continue;
-      const installed = join(PROJECT_ROOT, path);
-      if (!existsSync(join(installed, 'package.json'))) {
-        // npm ci skips an optional package for another platform; anything else must be installed.
-        assert.ok(entry.optional, `${path} is in package-lock.json but not installed: run npm ci`);
-        continue;
-      }
-      const version = (JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8')) as { version?: string }).version;
-      assert.equal(version, entry.version, `${path}: installed ${version}, package-lock.json has ${entry.version}: run npm ci`);
-      linkPackage(installed, join(app, path));
-    }
-    writeFileSync(join(app, 'package.json'), readFileSync(join(PROJECT_ROOT, 'package.json')));
+    await buildDist(join(app, 'dist'));
+    copyFileSync(join(PROJECT_ROOT, 'package.json'), join(app, 'package.json'));
+    copyFileSync(join(PROJECT_ROOT, 'LICENSE'), join(app, 'LICENSE'));
   });
 
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['dist/main.js', ...args], {
+  const node = (args: string[]) =>
+    spawnSync(process.execPath, args, {
       cwd: app,
       encoding: 'utf8',
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production', FLINK_CONF_DIR: join(root, 'no-flink-conf') },
       timeout: 30_000,
     });
 
-  it('holds no package that only the devDependencies need, and none can be found from it', () => {
+  it('finds no package from /app: the program carries what it needs', () => {
     const resolveFromApp = createRequire(join(app, 'package.json')).resolve;
-    const devOnly = Object.keys(pkg.devDependencies).filter((name) => lock.packages[`node_modules/${name}`]?.dev);
-    assert.ok(devOnly.includes('typescript') && devOnly.includes('tsx'), devOnly.join(', '));
-    for (const name of devOnly) {
-      assert.ok(!existsSync(join(app, 'node_modules', name)), `${name} is in node_modules`);
-      if (!name.startsWith('@types/')) {
-        assert.throws(() => resolveFromApp(name), { code: 'MODULE_NOT_FOUND' }, `${name} resolves from the image's /app`);
+    for (const name of [...Object.keys(pkg.dependencies), 'typescript', 'tsx', 'esbuild']) {
+      assert.throws(() => resolveFromApp(name), { code: 'MODULE_NOT_FOUND' }, `${name} resolves from the image's /app`);
+    }
+  });
+
+  it('requires only Node.js built-ins, its own vendor files, and optional packages it works without', () => {
+    const builtins = new Set(builtinModules);
+    const vendor = new Set(Object.values(VENDOR_FILES).map((f) => `./vendor/${f}`));
+    for (const file of filesUnder(join(app, 'dist')).filter((f) => f.endsWith('.js'))) {
+      for (const specifier of requiredBy(readFileSync(join(app, 'dist', file), 'utf8'))) {
+        if (specifier.startsWith('node:') || builtins.has(specifier)) continue;
+        if (file === 'main.js' && vendor.has(specifier)) continue;
+        assert.ok(OPTIONAL_PEERS.includes(specifier), `dist/${file} requires ${specifier}`);
       }
     }
+    for (const name of OPTIONAL_PEERS) {
+      const installed = lock.packages[`node_modules/${name}`];
+      assert.ok(installed === undefined || installed.dev === true, `${name} is a production package: bundle it instead`);
+    }
+  });
+
+  it('ships no file the program does not load: every vendor file is required by dist/main.js and loads on its own', () => {
+    const main = readFileSync(join(app, 'dist', 'main.js'), 'utf8');
+    const required = new Set(requiredBy(main));
+    const files = filesUnder(join(app, 'dist')).sort();
+    assert.deepEqual(files, ['THIRD-PARTY-NOTICES.txt', 'main.js', ...Object.values(VENDOR_FILES).map((f) => join('vendor', f))].sort());
+    for (const file of Object.values(VENDOR_FILES)) {
+      assert.ok(required.has(`./vendor/${file}`), `dist/main.js never requires ./vendor/${file}`);
+      const loaded = node(['-e', `require(${JSON.stringify(`./dist/vendor/${file}`)})`]);
+      assert.equal(loaded.status, 0, `dist/vendor/${file}: ${loaded.stderr}`);
+    }
+  });
+
+  it('names every bundled package and its licence in dist/THIRD-PARTY-NOTICES.txt', () => {
+    const notices = readFileSync(join(app, 'dist', 'THIRD-PARTY-NOTICES.txt'), 'utf8');
     for (const name of Object.keys(pkg.dependencies)) {
-      assert.ok(lstatSync(join(app, 'node_modules', name)).isDirectory(), `${name} is in node_modules`);
+      const version = lock.packages[`node_modules/${name}`]?.version;
+      assert.ok(version, name);
+      assert.match(notices, new RegExp(`^${name.replace(/[/.]/g, '\\$&')}@${version.replace(/\./g, '\\.')} \\(`, 'm'), name);
     }
-  });
-
-  it('requires at run time only Node.js built-ins and the packages of `dependencies`', () => {
-    const builtins = new Set(builtinModules);
-    const required = new Set<string>();
-    for (const file of filesUnder(join(app, 'dist'), '.js')) {
-      const code = readFileSync(file, 'utf8');
-      for (const m of code.matchAll(/\b(?:require|import)\(\s*["']([^"'.][^"']*)["']\s*\)/g)) required.add(m[1]!);
-    }
-    assert.ok(required.size > 0);
-    for (const specifier of required) {
-      if (specifier.startsWith('node:') || builtins.has(specifier)) continue;
-      assert.ok(packageOf(specifier) in pkg.dependencies, `dist/ requires ${specifier}, which is not in dependencies`);
-    }
-  });
-
-  it('loads every package the code requires, those it loads lazily too', () => {
-    const packages = Object.keys(pkg.dependencies);
-    const script = `for (const name of ${JSON.stringify(packages)}) require(name);`;
-    const result = spawnSync(process.execPath, ['-e', script], {
-      cwd: app,
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NODE_ENV: 'production' },
-      timeout: 30_000,
-    });
-    assert.equal(result.status, 0, result.stderr);
+    assert.match(notices, /^express@\S+ \(MIT\)\n\n[^=]*Permission is hereby granted/m);
   });
 
   it('starts: `node dist/main.js --version` prints the version', () => {
-    const result = run('--version');
+    const result = node(['dist/main.js', '--version']);
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout.trim(), `flink-ha-sidecar ${pkg.version}`);
   });
 
-  it('loads every module and checks its settings: invalid settings exit 2', () => {
-    const result = run('--port=x');
+  it('checks its settings: invalid settings exit 2', () => {
+    const result = node(['dist/main.js', '--port=x']);
     assert.equal(result.status, 2, result.stderr);
     assert.match(result.stderr, /--port \/ SIDECAR_PORT: "x" is not a port number/);
   });
 
   it('prints its help', () => {
-    const result = run('--help');
+    const result = node(['dist/main.js', '--help']);
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /SIDECAR_PORT/);
+  });
+});
+
+describe('the stubs for the express dependencies the sidecar never calls', () => {
+  let root: string;
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'deferred-stubs-'));
+    const dist = join(root, 'dist');
+    await buildDist(dist);
+    // An express app that calls what the sidecar does not: a JSON body parser, static files, sendFile.
+    mkdirSync(join(root, 'static'));
+    writeFileSync(join(root, 'static', 'hello.txt'), 'hello from a file\n');
+    const app = `const express = require('express');
+const path = require('node:path');
+const app = express();
+app.post('/echo', express.json(), (req, res) => res.json({ got: req.body }));
+app.use('/static', express.static(path.join(__dirname, '..', 'static')));
+app.get('/file', (_req, res) => res.sendFile(path.join(__dirname, '..', 'static', 'hello.txt')));
+const server = app.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
+process.once('SIGTERM', () => server.close());`;
+    await build({
+      ...BUNDLE_OPTIONS,
+      stdin: { contents: app, resolveDir: PROJECT_ROOT, sourcefile: 'app.cjs' },
+      outfile: join(dist, 'app.js'),
+      plugins: [splitPackages],
+    });
+  });
+
+  after(() => rmSync(root, { recursive: true, force: true }));
+
+  it('express.json(), express.static() and res.sendFile() work from the bundle, loading their vendor files', async () => {
+    const child = spawn(process.execPath, [join(root, 'dist', 'app.js')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = await new Promise<number>((done, fail) => {
+        child.stdout.once('data', (d: Buffer) => done(Number(d.toString().trim())));
+        child.once('exit', (code) => fail(new Error(`the app exited (${code})`)));
+      });
+      const base = `http://127.0.0.1:${port}`;
+      const echo = await fetch(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"a":[1,2]}' });
+      assert.deepEqual(await echo.json(), { got: { a: [1, 2] } });
+      const file = await fetch(`${base}/static/hello.txt`);
+      assert.equal(file.status, 200);
+      assert.equal(await file.text(), 'hello from a file\n');
+      const sent = await fetch(`${base}/file`);
+      assert.equal(await sent.text(), 'hello from a file\n');
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('leaves the vendor files unloaded until then: the bundle holds none of their code', () => {
+    const main = readFileSync(join(root, 'dist', 'main.js'), 'utf8');
+    const markers: Record<string, RegExp> = {
+      'body-parser.js': /function bodyParser\d*\(/,
+      'serve-static.js': /function serveStatic\d*\(/,
+      'send.js': /function SendStream\d*\(/,
+    };
+    for (const [file, marker] of Object.entries(markers)) {
+      assert.doesNotMatch(main, marker, `dist/main.js holds the code of vendor/${file}`);
+      assert.match(readFileSync(join(root, 'dist', 'vendor', file), 'utf8'), marker);
+    }
   });
 });

@@ -1,8 +1,8 @@
 /**
  * node-zookeeper-client's Exception inherits from Error (util.inherits in its lib/Exception.js),
  * which its typings leave out: with this, the `Error | Exception` its callbacks pass is an Error,
- * and tests reject promises with it as it comes. Only tests rely on it: src/ is built without it
- * (tsconfig.build.json).
+ * and tests reject promises with it as it comes. Only tests rely on it: src/ is type-checked without
+ * it too (tsconfig.src.json).
  */
 import 'node-zookeeper-client';
 

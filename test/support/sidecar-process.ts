@@ -59,6 +59,8 @@ export interface SidecarProcessOptions {
   cpus?: string;
   /** Extra arguments for node before the script (e.g. --expose-gc). */
   nodeArgs?: string[];
+  /** The Node.js binary; this process's by default (benches compare another line's). */
+  node?: string;
 }
 
 /** One JSON log line of the sidecar. */
@@ -149,7 +151,8 @@ export class SidecarProcess {
       ...o.env,
     };
     const args = [...(o.nodeArgs ?? []), SIDECAR_MAIN];
-    const [command, commandArgs] = o.cpus !== undefined ? ['taskset', ['-c', o.cpus, process.execPath, ...args]] : [process.execPath, args];
+    const node = o.node ?? process.execPath;
+    const [command, commandArgs] = o.cpus !== undefined ? ['taskset', ['-c', o.cpus, node, ...args]] : [node, args];
     const spawnedAtMs = monotonicNow();
     const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     trackChild(child);

@@ -127,7 +127,7 @@ describe('Dockerfile: base images', () => {
   it('builds on the official node image and runs on distroless Node.js, one major, the LTS the tests use', () => {
     const ltsMajor = /^readonly LTS_MAJOR=(\d+)$/m.exec(read('scripts/test-current-lts.sh'))?.[1];
     assert.ok(ltsMajor, 'scripts/test-current-lts.sh sets LTS_MAJOR');
-    const builders = STAGES.slice(0, -1).filter((s) => PINNED.test(s.image));
+    const builders = STAGES.slice(0, -1).filter((s) => PINNED.exec(s.image)?.groups?.repository === 'node');
     assert.ok(builders.length > 0);
     for (const stage of builders) {
       const { repository, tag } = PINNED.exec(stage.image)!.groups!;
@@ -147,23 +147,37 @@ describe('Dockerfile: base images', () => {
 });
 
 describe('Dockerfile: stages', () => {
-  it('installs production dependencies alone in a stage of their own, and builds dist/ in another', () => {
-    const deps = all(byName('deps'), 'RUN').map((i) => i.args);
-    assert.ok(
-      deps.some((r) => /^npm ci\b.*--omit=dev\b/.test(r)),
-      'deps: npm ci --omit=dev',
-    );
+  it('bundles the program with `npm run build` in the build stage', () => {
     const build = all(byName('build'), 'RUN').map((i) => i.args);
+    assert.ok(
+      build.some((r) => /^npm ci\b/.test(r)),
+      'build: npm ci',
+    );
     assert.ok(
       build.some((r) => /^npm run build\b/.test(r)),
       'build: npm run build',
     );
   });
 
-  it('copies node_modules from the deps stage and dist/ from the build stage into the final one', () => {
+  it("makes the compile cache on the final stage's own image, as its user, with its entrypoint", () => {
+    const cache = byName('compile-cache');
+    assert.equal(cache.image, FINAL.image, 'the same image and digest as the final stage: Node keeps a cache only for its own build');
+    assert.equal(all(cache, 'USER').at(-1)?.args, all(FINAL, 'USER').at(-1)?.args, 'the same uid: Node keeps a cache per uid');
+    const cacheEnv = new Map(all(cache, 'ENV').flatMap((i) => [...keyValues(i.args)]));
+    const finalEnv = new Map(all(FINAL, 'ENV').flatMap((i) => [...keyValues(i.args)]));
+    assert.ok(cacheEnv.get('NODE_COMPILE_CACHE'));
+    assert.equal(finalEnv.get('NODE_COMPILE_CACHE'), cacheEnv.get('NODE_COMPILE_CACHE'));
+    const runs = all(cache, 'RUN').map((i) => execForm(i.args));
+    const entrypoint = execForm(all(FINAL, 'ENTRYPOINT')[0]!.args)!;
+    assert.deepEqual(runs, [[...entrypoint, '--version']], 'the entrypoint itself, in exec form (no shell in distroless)');
+    assert.equal(all(cache, 'WORKDIR').at(-1)?.args, all(FINAL, 'WORKDIR').at(-1)?.args, 'the same paths: the cache is keyed by file name');
+  });
+
+  it('copies dist/ and the compile cache into the final stage, and no node_modules', () => {
     const copies = all(FINAL, 'COPY').map((i) => i.args);
-    assert.ok(copies.includes('--from=deps /app/node_modules ./node_modules'), copies.join('\n'));
     assert.ok(copies.includes('--from=build /app/dist ./dist'), copies.join('\n'));
+    assert.ok(copies.includes('--from=compile-cache --chown=65532:65532 /app/compile-cache ./compile-cache'), copies.join('\n'));
+    assert.ok(!copies.some((c) => /node_modules/.test(c)), copies.join('\n'));
     assert.equal(all(FINAL, 'WORKDIR').at(-1)?.args, '/app');
   });
 

@@ -1,0 +1,168 @@
+/**
+ * Builds dist/, what the image ships and every test runs:
+ *   - dist/main.js: the sidecar and every package it always needs, bundled into one file. Node
+ *     then resolves, reads and compiles one file instead of some three hundred, which was most of a
+ *     start.
+ *   - dist/vendor/<file>.js: each package the sidecar needs only on some paths, bundled on its own
+ *     and loaded by the first require that needs it (see ON_DEMAND and DEFERRED).
+ *   - dist/THIRD-PARTY-NOTICES.txt: the name, version, licence and licence text of every package
+ *     bundled, since their own files are not shipped.
+ * dist/ needs no node_modules: the image carries dist/ and package.json alone.
+ *
+ *   npm run build
+ */
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+const DIST = join(ROOT, 'dist');
+const NOTICES_FILE = 'THIRD-PARTY-NOTICES.txt';
+
+/**
+ * Packages the sidecar's own code requires only where it uses them: the Kubernetes client (the
+ * Kubernetes source, label mode, `status` on Kubernetes; 5 MB of code) and node-forge (PKCS#12 key
+ * stores for the JobManager's REST TLS).
+ */
+const ON_DEMAND: Record<string, string> = {
+  '@kubernetes/client-node': 'kubernetes-client-node.js',
+  'node-forge': 'node-forge.js',
+};
+
+/**
+ * Packages express requires when it loads, but whose functions the sidecar never calls: it parses
+ * no request bodies and serves no files. Each stands in the bundle as a stub that loads the real
+ * package on the first call; the names listed are the members express reads from it at load time.
+ */
+const DEFERRED: Record<string, { file: string; members: string[] }> = {
+  'body-parser': { file: 'body-parser.js', members: ['json', 'raw', 'text', 'urlencoded'] },
+  'serve-static': { file: 'serve-static.js', members: [] },
+  send: { file: 'send.js', members: [] },
+};
+
+/** The Node.js line the bundle may assume (package.json engines: >=20.19). */
+const TARGET = 'node20.19';
+
+/**
+ * Whitespace and syntax are minified (no comments, so the source V8 keeps in memory is smaller and
+ * ASCII, stored one byte per character); identifiers are not, so stack traces keep their names.
+ */
+export const BUNDLE_OPTIONS: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: TARGET,
+  format: 'cjs',
+  logLevel: 'warning',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  metafile: true,
+};
+
+/** A stub module that loads `file` (relative to dist/main.js) on the first call of itself or of one of `members`. */
+function deferredStub(file: string, members: string[]): string {
+  const load = `() => require(${JSON.stringify(`./vendor/${file}`)})`;
+  return [
+    `const load = ${load};`,
+    'function stub(...args) { return load().apply(this, args); }',
+    ...members.map((m) => `stub[${JSON.stringify(m)}] = function (...args) { return load()[${JSON.stringify(m)}].apply(this, args); };`),
+    'module.exports = stub;',
+  ].join('\n');
+}
+
+/** Resolves each on-demand package to its vendor file and each deferred one to its stub; both stay outside the bundle's own code. */
+export const splitPackages: Plugin = {
+  name: 'split-packages',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, (args) => {
+      // The stub's own require of its vendor file.
+      if (args.namespace === 'deferred') return { path: args.path, external: true };
+      const onDemand = ON_DEMAND[args.path];
+      if (onDemand !== undefined) return { path: `./vendor/${onDemand}`, external: true };
+      if (args.path in DEFERRED) return { path: args.path, namespace: 'deferred' };
+      return undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'deferred' }, (args) => {
+      const { file, members } = DEFERRED[args.path]!;
+      return { contents: deferredStub(file, members), loader: 'js' };
+    });
+  },
+};
+
+/** The package directory (below node_modules) each bundled input file belongs to. */
+function packageDirs(metafiles: Metafile[]): Set<string> {
+  const dirs = new Set<string>();
+  for (const metafile of metafiles) {
+    for (const input of Object.keys(metafile.inputs)) {
+      const parts = input.split(/[\\/]/);
+      const i = parts.lastIndexOf('node_modules');
+      if (i < 0) continue;
+      const depth = parts[i + 1]!.startsWith('@') ? 3 : 2;
+      dirs.add(join(ROOT, ...parts.slice(0, i + depth)));
+    }
+  }
+  return dirs;
+}
+
+/** One section per bundled package: name, version, licence, and its licence file's text. */
+function thirdPartyNotices(metafiles: Metafile[]): string {
+  const sections = [...packageDirs(metafiles)]
+    .map((dir) => {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; version: string; license?: unknown };
+      const licenceFile = readdirSync(dir).find((f) => /^(licen[cs]e|copying)(\.(md|txt))?$/i.test(f));
+      const text = licenceFile === undefined ? '(no licence file in the package)' : readFileSync(join(dir, licenceFile), 'utf8').trim();
+      const licence = typeof pkg.license === 'string' ? pkg.license : 'see the text';
+      return { id: `${pkg.name}@${pkg.version}`, body: `${pkg.name}@${pkg.version} (${licence})\n\n${text}` };
+    })
+    .sort((a, b) => a.id.localeCompare(b.id));
+  const unique = sections.filter((s, i) => i === 0 || s.id !== sections[i - 1]!.id);
+  return [
+    'flink-ha-sidecar bundles the following packages into dist/. Their licences follow.',
+    ...unique.map((s) => `${'='.repeat(78)}\n${s.body}`),
+    '',
+  ].join('\n\n');
+}
+
+/** Every vendor file: the on-demand packages' and the deferred ones', by package name. */
+export const VENDOR_FILES: Record<string, string> = {
+  ...ON_DEMAND,
+  ...Object.fromEntries(Object.entries(DEFERRED).map(([name, d]) => [name, d.file])),
+};
+
+/** Builds the program into `outDir` (emptied first); returns each file written with its size in bytes. */
+export async function buildDist(outDir: string): Promise<{ file: string; bytes: number }[]> {
+  rmSync(outDir, { recursive: true, force: true });
+  const program = await build({
+    ...BUNDLE_OPTIONS,
+    entryPoints: [join(ROOT, 'src', 'main.ts')],
+    outfile: join(outDir, 'main.js'),
+    plugins: [splitPackages],
+  });
+  chmodSync(join(outDir, 'main.js'), 0o755);
+  const metafiles = [program.metafile!];
+  for (const [name, file] of Object.entries(VENDOR_FILES)) {
+    const vendor = await build({
+      ...BUNDLE_OPTIONS,
+      stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: ROOT, sourcefile: `${name}.js` },
+      outfile: join(outDir, 'vendor', file),
+    });
+    metafiles.push(vendor.metafile!);
+  }
+  const notices = thirdPartyNotices(metafiles);
+  writeFileSync(join(outDir, NOTICES_FILE), notices);
+  return [
+    ...metafiles.flatMap((m) => Object.entries(m.outputs).map(([file, { bytes }]) => ({ file: resolve(ROOT, file), bytes }))),
+    { file: join(outDir, NOTICES_FILE), bytes: Buffer.byteLength(notices) },
+  ];
+}
+
+if (require.main === module) {
+  buildDist(DIST)
+    .then((files) => {
+      for (const { file, bytes } of files) console.log(`  ${relative(ROOT, file).split(sep).join('/')}  ${(bytes / 1024).toFixed(0)} KiB`);
+    })
+    .catch((err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
