@@ -1,26 +1,35 @@
 /**
- * Footprint of a running sidecar (a real `node dist/main.js` process, the leader of a cluster):
- * resident memory (VmRSS from /proc) and V8 heap (from its own /metrics, after a full garbage
- * collection) after start, after
- * 200,000 probes and after 200,000 more (a leak would show as growth between the two), and CPU
- * at idle (utime + stime from /proc/<pid>/stat over 30 s): once with no requests at all, once
- * with a kubelet's probing and a Prometheus scrape (/readyz every 2 s, /livez every 10 s,
- * /metrics every 15 s).
+ * Footprint of a running sidecar (a real `node dist/main.js` process, the leader of its cluster,
+ * default intervals), next to a bare express app in the same run (bench/lib/bare-express.ts,
+ * bundled as dist/main.js is, answering /readyz with the sidecar's own body), printed as ratios:
+ *   - resident memory (VmRSS from /proc) after start, after PROBES probes and after PROBES more;
+ *   - the live heap (the sum of a heap snapshot's objects: Node collects garbage before it writes
+ *     one) at the same points, in a second process of each, since a snapshot leaves memory of its
+ *     own behind; a leak shows as growth over the second PROBES;
+ *   - CPU at idle (utime + stime from /proc/<pid>/stat), both processes over the same window: once
+ *     with no requests at all, once with a kubelet's probing and a Prometheus scrape (/readyz every
+ *     2 s, /livez every 10 s, /metrics every 15 s; the bare app answers 404 to the last two);
+ *   - what the image's final stage carries besides its base image (dist/, package.json, LICENSE and
+ *     the compile cache), against what it carried before the bundle (the production node_modules).
  *
- *   npm run bench:footprint -- [--probes 200000] [--idle-seconds 30]
+ *   npm run bench:footprint -- [--probes 500000] [--idle-seconds 60]
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import http from 'node:http';
-import { parseArgs } from 'node:util';
 import { setTimeout as delay } from 'node:timers/promises';
-import { SidecarProcess } from '../test/support/sidecar-process.js';
+import { parseArgs } from 'node:util';
+import { removeOnExit } from '../test/support/exit-cleanup.js';
+import { SIDECAR_MAIN, SidecarProcess } from '../test/support/sidecar-process.js';
 import { startZooKeeper } from '../test/support/zookeeper-server.js';
+import { startBareExpress } from './lib/bare-express.js';
 import { machine, startLeadingJobManager } from './lib/counting-jobmanager.js';
+import { imageNode } from './lib/image-node.js';
 
 const { values } = parseArgs({
-  options: { probes: { type: 'string', default: '200000' }, 'idle-seconds': { type: 'string', default: '30' } },
+  options: { probes: { type: 'string', default: '500000' }, 'idle-seconds': { type: 'string', default: '60' } },
 });
 const PROBES = Number(values.probes);
 const IDLE_SECONDS = Number(values['idle-seconds']);
@@ -28,7 +37,15 @@ const CONCURRENCY = 16;
 const SETTLE_MS = 3000;
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these. */
 const CLOCK_TICKS_PER_S = 100;
-const SNAPSHOT_DIR = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-heap-'));
+const PROJECT_ROOT = join(__dirname, '..');
+
+/** A server under measurement: the sidecar or the bare app, in a process of its own. */
+interface Server {
+  url: string;
+  pid: number;
+  snapshotDir: string | null;
+  stop(): Promise<void>;
+}
 
 function rssBytes(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -42,29 +59,33 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
-
 /**
- * A full garbage collection in the sidecar, without changing its code: Node writes a heap
- * snapshot on SIGUSR2 (--heapsnapshot-signal), and collects garbage before it does. Resolves once
- * the snapshot file is complete, and removes it.
+ * The live heap after a full garbage collection, without changing the server's code: Node writes a
+ * heap snapshot on SIGUSR2 (--heapsnapshot-signal) and collects garbage before it does; the sum of
+ * the snapshot's objects' own sizes is what was live. The snapshot is removed afterwards.
  */
-async function collectGarbage(s: SidecarProcess): Promise<void> {
-  const before = new Set(readdirSync(SNAPSHOT_DIR));
-  s.kill('SIGUSR2');
+async function liveHeapBytes(s: Server): Promise<number> {
+  const dir = s.snapshotDir!;
+  const before = new Set(readdirSync(dir));
+  process.kill(s.pid, 'SIGUSR2');
   const deadline = performance.now() + 60_000;
   let last = -1;
   for (;;) {
-    const file = readdirSync(SNAPSHOT_DIR).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
+    const file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot'));
     if (file) {
-      const size = statSync(join(SNAPSHOT_DIR, file)).size;
+      const size = statSync(join(dir, file)).size;
       // The file is written in one go; a size that stops changing means it is done.
       if (size > 0 && size === last) {
-        rmSync(join(SNAPSHOT_DIR, file));
-        return;
+        const snapshot = JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+          snapshot: { meta: { node_fields: string[] } };
+          nodes: number[];
+        };
+        rmSync(join(dir, file));
+        const fields = snapshot.snapshot.meta.node_fields;
+        const selfSize = fields.indexOf('self_size');
+        let total = 0;
+        for (let i = selfSize; i < snapshot.nodes.length; i += fields.length) total += snapshot.nodes[i]!;
+        return total;
       }
       last = size;
     }
@@ -96,35 +117,44 @@ async function probe(url: string, count: number): Promise<number> {
     }),
   );
   agent.destroy();
-  if (failed > 0) throw new Error(`${failed} of ${count} probes did not answer 200`);
+  if (failed > 0) throw new Error(`${failed} of ${count} probes to ${url} did not answer 200`);
   return performance.now() - started;
 }
 
-async function idleCpu(s: SidecarProcess, seconds: number, kubelet: boolean): Promise<number> {
-  const ticks0 = cpuTicks(s.pid);
+/** Percent of one core each server used over the same window. */
+async function idleCpu(servers: Server[], seconds: number, kubelet: boolean): Promise<number[]> {
+  const ticks0 = servers.map((s) => cpuTicks(s.pid));
   const t0 = performance.now();
   const timers: NodeJS.Timeout[] = [];
   if (kubelet) {
-    const get = (path: string) => () =>
-      void fetch(`${s.url}${path}`).then(
-        (r) => r.arrayBuffer(),
-        () => undefined,
-      );
-    timers.push(setInterval(get('/readyz'), 2000), setInterval(get('/livez'), 10_000), setInterval(get('/metrics'), 15_000));
+    for (const s of servers) {
+      const get = (path: string) => () =>
+        void fetch(`${s.url}${path}`).then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        );
+      timers.push(setInterval(get('/readyz'), 2000), setInterval(get('/livez'), 10_000), setInterval(get('/metrics'), 15_000));
+    }
   }
   await delay(seconds * 1000);
   for (const t of timers) clearInterval(t);
-  const cpuS = (cpuTicks(s.pid) - ticks0) / CLOCK_TICKS_PER_S;
-  return (cpuS / ((performance.now() - t0) / 1000)) * 100;
+  const elapsedS = (performance.now() - t0) / 1000;
+  return servers.map((s, i) => ((cpuTicks(s.pid) - ticks0[i]!) / CLOCK_TICKS_PER_S / elapsedS) * 100);
 }
 
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+function snapshotArgs(withSnapshots: boolean): { dir: string | null; args: string[] } {
+  if (!withSnapshots) return { dir: null, args: [] };
+  const dir = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-heap-'));
+  removeOnExit(dir, 'BENCH_KEEP_DIR');
+  return { dir, args: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${dir}`] };
+}
 
-async function startSidecar(
+async function startSidecarServer(
   connectString: string,
   jm: { clusterId: string; restUrl: string },
   withSnapshots: boolean,
-): Promise<SidecarProcess> {
+): Promise<Server> {
+  const snapshots = snapshotArgs(withSnapshots);
   const s = await SidecarProcess.start({
     zookeeper: connectString,
     clusterId: jm.clusterId,
@@ -133,67 +163,127 @@ async function startSidecar(
     sessionTimeoutMs: 10_000,
     checkIntervalMs: 2000,
     checkTimeoutMs: 1000,
-    nodeArgs: withSnapshots ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : [],
+    nodeArgs: snapshots.args,
   });
   await s.waitUntilReady(20_000);
-  return s;
+  return { url: s.url, pid: s.pid, snapshotDir: snapshots.dir, stop: () => s.stop() };
 }
 
-/** Start, PROBES probes, PROBES more: a reading after each. */
-async function pass(s: SidecarProcess, read: () => Promise<number>): Promise<{ values: number[]; ms: number[] }> {
-  const values = [await read()];
+async function startBareServer(body: string, withSnapshots: boolean): Promise<Server> {
+  const snapshots = snapshotArgs(withSnapshots);
+  const b = await startBareExpress({ body, bundled: true, nodeArgs: snapshots.args });
+  return { url: b.url, pid: b.pid, snapshotDir: snapshots.dir, stop: () => b.stop() };
+}
+
+/** Readings after start, after PROBES probes and after PROBES more, each server probed in turn. */
+async function passes(servers: Server[], read: (s: Server) => Promise<number>): Promise<{ readings: number[][]; ms: number[] }> {
+  await delay(SETTLE_MS);
+  const readings = [await Promise.all(servers.map(read))];
   const ms: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    ms.push(await probe(s.url, PROBES));
-    values.push(await read());
+  for (let pass = 0; pass < 2; pass++) {
+    for (const s of servers) ms.push(await probe(s.url, PROBES));
+    await delay(SETTLE_MS);
+    readings.push(await Promise.all(servers.map(read)));
   }
-  return { values, ms };
+  return { readings, ms };
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** Bytes of a file, or of the files under a directory; `skip` names subdirectories left out. */
+function sizeOf(path: string, skip = ''): number {
+  const st = statSync(path);
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path).reduce((sum, f) => (f === skip ? sum : sum + sizeOf(join(path, f), skip)), 0);
+}
+
+/** What the final stage carries besides its base image, and what the production node_modules weighed. */
+function imagePayload(): void {
+  console.log("\nthe image's final stage, besides its base image (the Dockerfile's COPY lines):");
+  const rows: [string, number][] = [
+    ['dist/ (the bundle, vendor files, licences)', sizeOf(join(PROJECT_ROOT, 'dist'))],
+    ['package.json, LICENSE', sizeOf(join(PROJECT_ROOT, 'package.json')) + sizeOf(join(PROJECT_ROOT, 'LICENSE'))],
+  ];
+  for (const f of readdirSync(join(PROJECT_ROOT, 'dist', 'vendor'))) {
+    console.log(`  dist/vendor/${f.padEnd(34)} ${mib(sizeOf(join(PROJECT_ROOT, 'dist', 'vendor', f))).padStart(9)}`);
+  }
+  console.log(`  dist/main.js${' '.repeat(35)} ${mib(sizeOf(SIDECAR_MAIN)).padStart(9)}`);
+  const node = imageNode();
+  if (node !== null) {
+    const cache = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-compile-cache-'));
+    removeOnExit(cache, 'BENCH_KEEP_DIR');
+    spawnSync(node, [SIDECAR_MAIN, '--version'], { env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache } });
+    rows.push(["compile-cache/ (made by the image's Node.js line here)", sizeOf(cache)]);
+  }
+  for (const [name, bytes] of rows) console.log(`  ${name.padEnd(46)} ${mib(bytes).padStart(9)}`);
+  console.log(`  total${' '.repeat(42)} ${mib(rows.reduce((sum, [, b]) => sum + b, 0)).padStart(9)}`);
+  const lock = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dev?: boolean }>;
+  };
+  // Installed here: an optional package for another platform is in the lockfile but not on disk.
+  const production = Object.entries(lock.packages).filter(
+    ([path, e]) => path.startsWith('node_modules/') && !e.dev && existsSync(join(PROJECT_ROOT, path)),
+  );
+  // Each package without its nested node_modules: the lockfile lists those packages apart.
+  const modulesBytes = production.reduce((sum, [path]) => sum + sizeOf(join(PROJECT_ROOT, path), 'node_modules'), 0);
+  console.log(`  before the bundle it carried the production node_modules instead: ${production.length} packages, ${mib(modulesBytes)}`);
 }
 
 async function main(): Promise<void> {
   const zk = await startZooKeeper();
   const jm = await startLeadingJobManager(zk.connectString);
-  const sidecars: SidecarProcess[] = [];
+  const running: Server[] = [];
+  const start = async (s: Promise<Server>) => {
+    const server = await s;
+    running.push(server);
+    return server;
+  };
   try {
     console.log(`flink-ha-sidecar footprint bench: ${machine()}`);
-    console.log('one sidecar process, the leader, default intervals (10 s ZooKeeper session, JM check every 2 s), LOG_LEVEL=info');
-    console.log(`probes: GET /readyz over ${CONCURRENCY} kept-alive connections, every answer 200`);
-    // Two processes: a heap snapshot (the way to force a collection from outside) leaves its own
-    // memory behind in RSS, so RSS is read from a process that never takes one.
-    const a = await startSidecar(zk.connectString, jm, false);
-    sidecars.push(a);
-    const rss = await pass(a, async () => {
-      await delay(SETTLE_MS);
-      return rssBytes(a.pid);
-    });
-    const quiet = await idleCpu(a, IDLE_SECONDS, false);
-    const probed = await idleCpu(a, IDLE_SECONDS, true);
-    await a.stop();
-    const b = await startSidecar(zk.connectString, jm, true);
-    sidecars.push(b);
-    const heap = await pass(b, async () => {
-      await delay(SETTLE_MS);
-      await collectGarbage(b);
-      return metric(b.url, 'nodejs_heap_size_used_bytes');
-    });
+    console.log('the sidecar: the leader, default intervals (10 s ZooKeeper session, JM check every 2 s), LOG_LEVEL=info');
+    console.log("the baseline: a bare express app, bundled as dist/main.js is, answering /readyz 200 with the sidecar's body");
+    console.log(`probes: GET /readyz over ${CONCURRENCY} kept-alive connections, every answer 200, one server after the other`);
+
+    const sidecar = await start(startSidecarServer(zk.connectString, jm, false));
+    const body = await (await fetch(`${sidecar.url}/readyz`)).text();
+    const bare = await start(startBareServer(body, false));
+    await delay(SETTLE_MS);
+    const [quietSidecar, quietBare] = await idleCpu([sidecar, bare], IDLE_SECONDS, false);
+    const [probedSidecar, probedBare] = await idleCpu([sidecar, bare], IDLE_SECONDS, true);
+    const rss = await passes([sidecar, bare], (s) => Promise.resolve(rssBytes(s.pid)));
+    await sidecar.stop();
+    await bare.stop();
+
+    const sidecarHeap = await start(startSidecarServer(zk.connectString, jm, true));
+    const bareHeap = await start(startBareServer(body, true));
+    const heap = await passes([sidecarHeap, bareHeap], liveHeapBytes);
+
+    console.log(`(each ${PROBES} probes took ${[...rss.ms, ...heap.ms].map((m) => (m / 1000).toFixed(0)).join(', ')} s)`);
     const stages = ['after start', `after ${PROBES} probes`, `after ${2 * PROBES} probes`];
-    console.log(`(${PROBES} probes took ${[...rss.ms, ...heap.ms].map((m) => (m / 1000).toFixed(1)).join(', ')} s)`);
+    console.log(
+      `\n${''.padEnd(24)} ${'RSS sidecar'.padStart(12)} ${'bare'.padStart(10)} ${'ratio'.padStart(6)}   ${'live heap sidecar'.padStart(18)} ${'bare'.padStart(10)}`,
+    );
     stages.forEach((stage, i) => {
+      const [rs, rb] = rss.readings[i]!;
+      const [hs, hb] = heap.readings[i]!;
       console.log(
-        `  ${stage.padEnd(24)} RSS ${mib(rss.values[i]!).padStart(10)}   heap used after a full collection ${mib(heap.values[i]!).padStart(9)}`,
+        `${stage.padEnd(24)} ${mib(rs!).padStart(12)} ${mib(rb!).padStart(10)} ${(rs! / rb!).toFixed(2).padStart(5)}x   ${mib(hs!).padStart(18)} ${mib(hb!).padStart(10)}`,
       );
     });
+    const growth = (r: number[][], i: number) => `${((r[2]![i]! - r[1]![i]!) / 1024).toFixed(0)} KiB`;
     console.log(
-      `  growth over the second ${PROBES} probes: RSS ${((rss.values[2]! - rss.values[1]!) / 1024).toFixed(0)} KiB, heap ${((heap.values[2]! - heap.values[1]!) / 1024).toFixed(0)} KiB`,
+      `growth over the second ${PROBES}: sidecar RSS ${growth(rss.readings, 0)}, live heap ${growth(heap.readings, 0)}; bare RSS ${growth(rss.readings, 1)}, live heap ${growth(heap.readings, 1)}`,
     );
     console.log(
-      `CPU at idle over ${IDLE_SECONDS} s: ${quiet.toFixed(2)} % of one core with no requests; ${probed.toFixed(2)} % with a kubelet's probes and a scrape every 15 s`,
+      `\nCPU at idle over the same ${IDLE_SECONDS} s, % of one core (10 ms ticks: resolution ${(1 / IDLE_SECONDS).toFixed(3)} %):`,
     );
+    console.log(`  no requests:                          sidecar ${quietSidecar!.toFixed(3)} %   bare ${quietBare!.toFixed(3)} %`);
+    console.log(`  a kubelet's probes and a scrape:      sidecar ${probedSidecar!.toFixed(3)} %   bare ${probedBare!.toFixed(3)} %`);
+    imagePayload();
   } finally {
-    for (const s of sidecars) await s.stop();
+    for (const s of running) await s.stop();
     await jm.close();
     await zk.destroy();
-    rmSync(SNAPSHOT_DIR, { recursive: true, force: true });
   }
 }
 
