@@ -2,7 +2,8 @@
  * Footprint of a running sidecar (a real `node dist/main.js` process, the leader of its cluster,
  * default intervals), next to a bare express app in the same run (bench/lib/bare-express.ts,
  * bundled as dist/main.js is, answering /readyz with the sidecar's own body), printed as ratios:
- *   - resident memory (VmRSS from /proc) after start, after PROBES probes and after PROBES more;
+ *   - resident memory (VmRSS from /proc) after start, after PROBES probes and after PROBES more,
+ *     against the bare app bundled and the bare app required from node_modules;
  *   - the live heap (the sum of a heap snapshot's objects: Node collects garbage before it writes
  *     one) at the same points, in a second process of each, since a snapshot leaves memory of its
  *     own behind; a leak shows as growth over the second PROBES;
@@ -169,9 +170,9 @@ async function startSidecarServer(
   return { url: s.url, pid: s.pid, snapshotDir: snapshots.dir, stop: () => s.stop() };
 }
 
-async function startBareServer(body: string, withSnapshots: boolean): Promise<Server> {
+async function startBareServer(body: string, withSnapshots: boolean, bundled: boolean): Promise<Server> {
   const snapshots = snapshotArgs(withSnapshots);
-  const b = await startBareExpress({ body, bundled: true, nodeArgs: snapshots.args });
+  const b = await startBareExpress({ body, bundled, nodeArgs: snapshots.args });
   return { url: b.url, pid: b.pid, snapshotDir: snapshots.dir, stop: () => b.stop() };
 }
 
@@ -241,34 +242,41 @@ async function main(): Promise<void> {
   try {
     console.log(`flink-ha-sidecar footprint bench: ${machine()}`);
     console.log('the sidecar: the leader, default intervals (10 s ZooKeeper session, JM check every 2 s), LOG_LEVEL=info');
-    console.log("the baseline: a bare express app, bundled as dist/main.js is, answering /readyz 200 with the sidecar's body");
+    console.log(
+      "the baselines: a bare express app answering /readyz 200 with the sidecar's body, bundled as dist/main.js is, and (RSS) required from node_modules",
+    );
     console.log(`probes: GET /readyz over ${CONCURRENCY} kept-alive connections, every answer 200, one server after the other`);
 
     const sidecar = await start(startSidecarServer(zk.connectString, jm, false));
     const body = await (await fetch(`${sidecar.url}/readyz`)).text();
-    const bare = await start(startBareServer(body, false));
+    const bare = await start(startBareServer(body, false, true));
+    const bareModules = await start(startBareServer(body, false, false));
     await delay(SETTLE_MS);
     const [quietSidecar, quietBare] = await idleCpu([sidecar, bare], IDLE_SECONDS, false);
     const [probedSidecar, probedBare] = await idleCpu([sidecar, bare], IDLE_SECONDS, true);
-    const rss = await passes([sidecar, bare], (s) => Promise.resolve(rssBytes(s.pid)));
-    await sidecar.stop();
-    await bare.stop();
+    const rss = await passes([sidecar, bare, bareModules], (s) => Promise.resolve(rssBytes(s.pid)));
+    for (const s of [sidecar, bare, bareModules]) await s.stop();
 
     const sidecarHeap = await start(startSidecarServer(zk.connectString, jm, true));
-    const bareHeap = await start(startBareServer(body, true));
+    const bareHeap = await start(startBareServer(body, true, true));
     const heap = await passes([sidecarHeap, bareHeap], liveHeapBytes);
 
     console.log(`(each ${PROBES} probes took ${[...rss.ms, ...heap.ms].map((m) => (m / 1000).toFixed(0)).join(', ')} s)`);
     const stages = ['after start', `after ${PROBES} probes`, `after ${2 * PROBES} probes`];
+    const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`.padStart(6);
     console.log(
-      `\n${''.padEnd(24)} ${'RSS sidecar'.padStart(12)} ${'bare'.padStart(10)} ${'ratio'.padStart(6)}   ${'live heap sidecar'.padStart(18)} ${'bare'.padStart(10)}`,
+      `\nRSS${' '.repeat(22)}${'sidecar'.padStart(10)} ${'bare, bundled'.padStart(14)} ${'ratio'.padStart(6)} ${'bare, node_modules'.padStart(19)} ${'ratio'.padStart(6)}`,
     );
     stages.forEach((stage, i) => {
-      const [rs, rb] = rss.readings[i]!;
-      const [hs, hb] = heap.readings[i]!;
+      const [rs, rb, rm] = rss.readings[i]!;
       console.log(
-        `${stage.padEnd(24)} ${mib(rs!).padStart(12)} ${mib(rb!).padStart(10)} ${(rs! / rb!).toFixed(2).padStart(5)}x   ${mib(hs!).padStart(18)} ${mib(hb!).padStart(10)}`,
+        `  ${stage.padEnd(23)}${mib(rs!).padStart(10)} ${mib(rb!).padStart(14)} ${ratio(rs!, rb!)} ${mib(rm!).padStart(19)} ${ratio(rs!, rm!)}`,
       );
+    });
+    console.log(`live heap${' '.repeat(16)}${'sidecar'.padStart(10)} ${'bare, bundled'.padStart(14)}`);
+    stages.forEach((stage, i) => {
+      const [hs, hb] = heap.readings[i]!;
+      console.log(`  ${stage.padEnd(23)}${mib(hs!).padStart(10)} ${mib(hb!).padStart(14)}`);
     });
     const growth = (r: number[][], i: number) => `${((r[2]![i]! - r[1]![i]!) / 1024).toFixed(0)} KiB`;
     console.log(

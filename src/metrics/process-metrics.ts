@@ -65,12 +65,17 @@ export function processMetrics(): readonly Metric[] {
 }
 
 /**
- * prom-client's event-loop gauges under the same names and meanings, without the stddev: the
- * delay statistics since the previous scrape, and `nodejs_eventloop_lag_seconds`, the time from
- * one scrape's collect to the next turn of the loop (reported by the following scrape).
+ * prom-client's event-loop gauges under the same names, without the stddev: the delay statistics
+ * since the previous scrape, and `nodejs_eventloop_lag_seconds`, the time from one scrape's collect
+ * to the next turn of the loop (reported by the following scrape). Node's histogram records the
+ * time between two samples, the sampling period included (prom-client reports that as it is, so an
+ * idle process shows its 10 ms); here the period is taken off, so each value is how late a sample
+ * came: about zero when the loop is free, whatever the period.
  */
 function eventLoopGauges(registry: Registry): void {
   const histogram = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  /** Seconds a sample came late: the recorded interval (ns) less the sampling period. */
+  const late = (intervalNs: number): number => Math.max(0, intervalNs - EVENT_LOOP_RESOLUTION_MS * 1e6) / 1e9;
   histogram.enable();
   const registers = [registry];
   // Registered first: a scrape reads the gauges in registration order, and this collect sets the
@@ -84,12 +89,12 @@ function eventLoopGauges(registry: Registry): void {
       setImmediate(() => this.set(Number(process.hrtime.bigint() - start) / 1e9));
       // Before the first sample the histogram reports min as 2^63 - 1 and mean as NaN.
       if (histogram.count > 0) {
-        min.set(histogram.min / 1e9);
-        max.set(histogram.max / 1e9);
-        mean.set(histogram.mean / 1e9);
-        p50.set(histogram.percentile(50) / 1e9);
-        p90.set(histogram.percentile(90) / 1e9);
-        p99.set(histogram.percentile(99) / 1e9);
+        min.set(late(histogram.min));
+        max.set(late(histogram.max));
+        mean.set(late(histogram.mean));
+        p50.set(late(histogram.percentile(50)));
+        p90.set(late(histogram.percentile(90)));
+        p99.set(late(histogram.percentile(99)));
       }
       histogram.reset();
     },
