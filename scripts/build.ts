@@ -1,13 +1,13 @@
 /**
  * Builds dist/, what the image ships and every test runs:
- *   - dist/main.js: the sidecar and every package it always needs, bundled into one file. Node
- *     then resolves, reads and compiles one file instead of some three hundred, which was most of a
- *     start.
+ *   - dist/main.js: the sidecar and every package it always needs, bundled into one file (some 550
+ *     source files). Node then resolves, reads and compiles one file instead of hundreds, which was
+ *     most of a start.
  *   - dist/vendor/<file>.js: each package the sidecar needs only on some paths, bundled on its own
  *     and loaded by the first require that needs it (see ON_DEMAND and DEFERRED).
  *   - dist/THIRD-PARTY-NOTICES.txt: the name, version, licence and licence text of every package
  *     bundled, since their own files are not shipped.
- * dist/ needs no node_modules: the image carries dist/ and package.json alone.
+ * dist/ needs no node_modules: the image carries dist/, package.json (the version) and LICENSE.
  *
  *   npm run build
  */
@@ -30,14 +30,17 @@ const ON_DEMAND: Record<string, string> = {
 };
 
 /**
- * Packages express requires when it loads, but whose functions the sidecar never calls: it parses
- * no request bodies and serves no files. Each stands in the bundle as a stub that loads the real
- * package on the first call; the names listed are the members express reads from it at load time.
+ * Packages that a dependency requires when it loads, but whose code the sidecar never runs: express
+ * parses no request bodies and serves no files here, and prom-client reads OpenTelemetry's API only
+ * for exemplars, which the sidecar does not enable. Each stands in the bundle as a stub that loads
+ * the real package on first use; `members` are the functions the dependency reads from it at load
+ * time (express's `bodyParser.json`, ...), which the stub wraps so that reading them loads nothing.
  */
 const DEFERRED: Record<string, { file: string; members: string[] }> = {
   'body-parser': { file: 'body-parser.js', members: ['json', 'raw', 'text', 'urlencoded'] },
   'serve-static': { file: 'serve-static.js', members: [] },
   send: { file: 'send.js', members: [] },
+  '@opentelemetry/api': { file: 'opentelemetry-api.js', members: [] },
 };
 
 /** The Node.js line the bundle may assume (package.json engines: >=20.19). */
@@ -48,6 +51,8 @@ const TARGET = 'node20.19';
  * ASCII, stored one byte per character); identifiers are not, so stack traces keep their names.
  */
 export const BUNDLE_OPTIONS: BuildOptions = {
+  // Paths in the metafile are relative to this, whatever the caller's working directory.
+  absWorkingDir: ROOT,
   bundle: true,
   platform: 'node',
   target: TARGET,
@@ -59,14 +64,18 @@ export const BUNDLE_OPTIONS: BuildOptions = {
   metafile: true,
 };
 
-/** A stub module that loads `file` (relative to dist/main.js) on the first call of itself or of one of `members`. */
+/**
+ * A stub module for a deferred package: calling it, or one of `members`, calls the real package,
+ * loaded from `file` (relative to dist/main.js) then; reading any other property loads it and reads
+ * the real one.
+ */
 function deferredStub(file: string, members: string[]): string {
   const load = `() => require(${JSON.stringify(`./vendor/${file}`)})`;
   return [
     `const load = ${load};`,
     'function stub(...args) { return load().apply(this, args); }',
     ...members.map((m) => `stub[${JSON.stringify(m)}] = function (...args) { return load()[${JSON.stringify(m)}].apply(this, args); };`),
-    'module.exports = stub;',
+    'module.exports = new Proxy(stub, { get: (target, key) => (Object.hasOwn(target, key) ? target[key] : load()[key]) });',
   ].join('\n');
 }
 

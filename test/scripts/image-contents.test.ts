@@ -130,14 +130,15 @@ describe("the image's /app: dist/, package.json and LICENSE, no node_modules", (
   });
 });
 
-describe('the stubs for the express dependencies the sidecar never calls', () => {
+describe('the stubs for the dependencies the sidecar never calls', () => {
   let root: string;
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'deferred-stubs-'));
     const dist = join(root, 'dist');
     await buildDist(dist);
-    // An express app that calls what the sidecar does not: a JSON body parser, static files, sendFile.
+    // An express app that calls what the sidecar does not: a JSON body parser, static files,
+    // sendFile, OpenTelemetry's API.
     mkdirSync(join(root, 'static'));
     writeFileSync(join(root, 'static', 'hello.txt'), 'hello from a file\n');
     const app = `const express = require('express');
@@ -146,6 +147,7 @@ const app = express();
 app.post('/echo', express.json(), (req, res) => res.json({ got: req.body }));
 app.use('/static', express.static(path.join(__dirname, '..', 'static')));
 app.get('/file', (_req, res) => res.sendFile(path.join(__dirname, '..', 'static', 'hello.txt')));
+app.get('/otel', (_req, res) => res.json({ startSpan: typeof require('@opentelemetry/api').trace.getTracer('t').startSpan }));
 const server = app.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
 process.once('SIGTERM', () => server.close());`;
     await build({
@@ -158,7 +160,7 @@ process.once('SIGTERM', () => server.close());`;
 
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it('express.json(), express.static() and res.sendFile() work from the bundle, loading their vendor files', async () => {
+  it("express.json(), express.static(), res.sendFile() and OpenTelemetry's API work from the bundle, loading their vendor files", async () => {
     const child = spawn(process.execPath, [join(root, 'dist', 'app.js')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise<number>((done, fail) => {
@@ -173,6 +175,9 @@ process.once('SIGTERM', () => server.close());`;
       assert.equal(await file.text(), 'hello from a file\n');
       const sent = await fetch(`${base}/file`);
       assert.equal(await sent.text(), 'hello from a file\n');
+      // A property the stub does not wrap: read from the real package, loaded then.
+      const otel = await fetch(`${base}/otel`);
+      assert.deepEqual(await otel.json(), { startSpan: 'function' });
     } finally {
       child.kill('SIGTERM');
     }
@@ -184,6 +189,7 @@ process.once('SIGTERM', () => server.close());`;
       'body-parser.js': /function bodyParser\d*\(/,
       'serve-static.js': /function serveStatic\d*\(/,
       'send.js': /function SendStream\d*\(/,
+      'opentelemetry-api.js': /\bProxyTracerProvider=class\b/,
     };
     for (const [file, marker] of Object.entries(markers)) {
       assert.doesNotMatch(main, marker, `dist/main.js holds the code of vendor/${file}`);
