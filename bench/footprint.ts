@@ -15,7 +15,6 @@
  *
  *   npm run bench:footprint -- [--probes 500000] [--idle-seconds 60]
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -27,7 +26,7 @@ import { SIDECAR_MAIN, SidecarProcess } from '../test/support/sidecar-process.js
 import { startZooKeeper } from '../test/support/zookeeper-server.js';
 import { startBareExpress } from './lib/bare-express.js';
 import { machine, startLeadingJobManager } from './lib/counting-jobmanager.js';
-import { imageNode } from './lib/image-node.js';
+import { imageNode, makeCompileCache } from './lib/image-node.js';
 
 const { values } = parseArgs({
   options: { probes: { type: 'string', default: '500000' }, 'idle-seconds': { type: 'string', default: '60' } },
@@ -211,10 +210,7 @@ function imagePayload(): void {
   console.log(`  dist/main.js${' '.repeat(35)} ${mib(sizeOf(SIDECAR_MAIN)).padStart(9)}`);
   const node = imageNode();
   if (node !== null) {
-    const cache = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-compile-cache-'));
-    removeOnExit(cache, 'BENCH_KEEP_DIR');
-    spawnSync(node, [SIDECAR_MAIN, '--version'], { env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache } });
-    rows.push(["compile-cache/ (made by the image's Node.js line here)", sizeOf(cache)]);
+    rows.push(["compile-cache/ (made by the image's Node.js line here)", sizeOf(makeCompileCache(node, SIDECAR_MAIN))]);
   }
   for (const [name, bytes] of rows) console.log(`  ${name.padEnd(46)} ${mib(bytes).padStart(9)}`);
   console.log(`  total${' '.repeat(42)} ${mib(rows.reduce((sum, [, b]) => sum + b, 0)).padStart(9)}`);

@@ -13,18 +13,15 @@
  *   npm run bench:startup -- [--runs 20] [--image-node /path/to/node]
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { removeOnExit } from '../test/support/exit-cleanup.js';
 import { monotonicNow, SIDECAR_MAIN, SidecarProcess, type LogLine } from '../test/support/sidecar-process.js';
 import { startZooKeeper } from '../test/support/zookeeper-server.js';
 import { startBareExpress } from './lib/bare-express.js';
 import { machine, percentile, startLeadingJobManager } from './lib/counting-jobmanager.js';
-import { imageNode } from './lib/image-node.js';
+import { imageNode, makeCompileCache } from './lib/image-node.js';
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, 'image-node': { type: 'string' } } });
 const RUNS = Number(values.runs);
@@ -110,11 +107,7 @@ function nodeLines(): NodeLine[] {
     return lines;
   }
   const version = spawnSync(image, ['--version'], { encoding: 'utf8' }).stdout.trim();
-  const cache = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-compile-cache-'));
-  removeOnExit(cache, 'BENCH_KEEP_DIR');
-  // As the Dockerfile's compile-cache stage makes it.
-  const made = spawnSync(image, [SIDECAR_MAIN, '--version'], { env: { PATH: process.env.PATH ?? '', NODE_COMPILE_CACHE: cache } });
-  if (made.status !== 0) throw new Error(`${image} ${SIDECAR_MAIN} --version failed: ${made.stderr.toString()}`);
+  const cache = makeCompileCache(image, SIDECAR_MAIN);
   lines.push({ name: `the image's Node.js ${version}, no compile cache`, node: image, env: {} });
   lines.push({ name: `the image's Node.js ${version}, with the image's compile cache`, node: image, env: { NODE_COMPILE_CACHE: cache } });
   return lines;
