@@ -31,8 +31,9 @@ const ON_DEMAND: Record<string, string> = {
 
 /**
  * Packages that a dependency requires when it loads, but whose code the sidecar never runs: express
- * parses no request bodies and serves no files here, and prom-client reads OpenTelemetry's API only
- * for exemplars, which the sidecar does not enable. Each stands in the bundle as a stub that loads
+ * parses no request bodies and serves no files here, nor looks content types up (src/http/send.ts
+ * writes them out), and prom-client reads OpenTelemetry's API only for exemplars, which the sidecar
+ * does not enable. Each stands in the bundle as a stub that loads
  * the real package on first use; `members` are the functions the dependency reads from it at load
  * time (express's `bodyParser.json`, ...), which the stub wraps so that reading them loads nothing.
  */
@@ -40,6 +41,8 @@ const DEFERRED: Record<string, { file: string; members: string[] }> = {
   'body-parser': { file: 'body-parser.js', members: ['json', 'raw', 'text', 'urlencoded'] },
   'serve-static': { file: 'serve-static.js', members: [] },
   send: { file: 'send.js', members: [] },
+  // With mime-db, its database: most of a MiB of heap once loaded.
+  'mime-types': { file: 'mime-types.js', members: [] },
   '@opentelemetry/api': { file: 'opentelemetry-api.js', members: [] },
 };
 

@@ -128,7 +128,8 @@ export async function startSidecar(
   const { server, host, port } = await listen(app, config.host, config.port);
   log.info({ host, port }, 'probe server listening');
   const debug = config.debugPort === 0 ? null : await startDebugServer(config, store);
-  if (debug) log.info({ host: debug.host, port: debug.port, token: config.debugTokenFile !== null }, 'debug endpoints listening');
+  if (debug)
+    log.info({ host: debug.host, port: debug.port, auth: config.debugTokenFile === null ? 'none' : 'bearer' }, 'debug endpoints listening');
   source.start();
   checker.start();
 

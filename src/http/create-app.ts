@@ -1,6 +1,7 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { SidecarState } from '../core/model.js';
 import { escapeText } from '../core/printable.js';
+import { JSON_CONTENT_TYPE, sendBody, TEXT_CONTENT_TYPE } from './send.js';
 import { jobmanagerLiveness, leadership, liveness, readiness, readinessStandbyOk, standby, type ProbeResult } from '../core/verdicts.js';
 
 export interface AppDeps {
@@ -54,7 +55,7 @@ export function createApp(deps: AppDeps): Express {
   if (metrics) {
     app.get('/metrics', async (_req: Request, res: Response) => {
       const body = await metrics.render();
-      res.set('Cache-Control', 'no-store').type(metrics.contentType).send(body);
+      sendBody(res, metrics.contentType, body);
     });
     app.all('/metrics', (req: Request, res: Response) => methodNotAllowed(req, res));
   }
@@ -99,11 +100,9 @@ function sendVerbose(res: Response, path: string, result: ProbeResult): void {
   );
   const name = path.replace(/^\//, '').replace(/\//g, ' ');
   lines.push(`${name} check ${result.ok ? 'passed' : 'failed'}`);
-  res.set('Cache-Control', 'no-store');
-  res.type('text/plain').send(`${lines.join('\n')}\n`);
+  sendBody(res, TEXT_CONTENT_TYPE, `${lines.join('\n')}\n`);
 }
 
 function sendJson(res: Response, body: unknown): void {
-  res.set('Cache-Control', 'no-store');
-  res.type('application/json').send(JSON.stringify(body));
+  sendBody(res, JSON_CONTENT_TYPE, JSON.stringify(body));
 }

@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { JSON_CONTENT_TYPE, sendBody } from './send.js';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { isoTime as iso } from '../core/iso-time.js';
 import { describeLeaderSource } from '../core/leader-source.js';
@@ -102,6 +103,5 @@ function labelRouting(state: SidecarState): Record<string, unknown> {
 }
 
 function sendJson(res: Response, body: unknown): void {
-  res.set('Cache-Control', 'no-store');
-  res.type('application/json').send(JSON.stringify(body, null, 2));
+  sendBody(res, JSON_CONTENT_TYPE, JSON.stringify(body, null, 2));
 }

@@ -61,10 +61,8 @@ describe('probe endpoints', () => {
   for (const row of table) {
     it(`${row.state}: GET ${row.path} -> ${row.status} (${row.reason})`, async () => {
       current = states[row.state];
-      const res = await request(srv.server)
-        .get(row.path)
-        .expect(row.status)
-        .expect('content-type', /application\/json/);
+      const res = await request(srv.server).get(row.path).expect(row.status).expect('content-type', 'application/json; charset=utf-8');
+      assert.equal(res.headers['content-length'], String(Buffer.byteLength(res.text)));
       if (row.path !== '/livez') assert.equal(res.body.reason, row.reason);
       assert.equal(res.body.status, row.status === 200 ? 'ok' : 'fail');
       assert.equal(res.body.role, current.verdict.role);
@@ -84,10 +82,14 @@ describe('probe endpoints', () => {
     assert.equal(failing[0]?.detail, 'connection to ZooKeeper lost; reconnecting');
   });
 
-  it('HEAD answers the same status without a body', async () => {
+  it('HEAD answers the same status and headers without a body', async () => {
     current = states.leader;
-    const ok = await request(srv.server).head('/readyz').expect(200);
+    const get = await request(srv.server).get('/readyz').expect(200);
+    const ok = await request(srv.server).head('/readyz').expect(200).expect('content-type', 'application/json; charset=utf-8');
     assert.deepEqual(ok.body, {});
+    assert.equal(ok.text, undefined);
+    assert.equal(ok.headers['content-length'], get.headers['content-length']);
+    assert.equal(ok.headers['cache-control'], 'no-store');
     current = states.standby;
     await request(srv.server).head('/readyz').expect(503);
   });
@@ -112,10 +114,7 @@ describe('probe endpoints', () => {
 
   it('?verbose lists every check, passing or failing, one per line', async () => {
     current = states.standby;
-    const res = await request(srv.server)
-      .get('/readyz?verbose')
-      .expect(503)
-      .expect('content-type', /text\/plain/);
+    const res = await request(srv.server).get('/readyz?verbose').expect(503).expect('content-type', 'text/plain; charset=utf-8');
     assert.equal(
       res.text,
       [
