@@ -2,8 +2,9 @@
  * Footprint of a running sidecar (a real `node dist/main.js` process, the leader of its cluster,
  * default intervals), next to a bare express app in the same run (bench/lib/bare-express.ts,
  * bundled as dist/main.js is, answering /readyz with the sidecar's own body), printed as ratios:
- *   - resident memory (VmRSS from /proc) after start, after PROBES probes and after PROBES more,
- *     against the bare app bundled and the bare app required from node_modules;
+ *   - resident memory (VmRSS from /proc) after start (each server has answered a first probe), after
+ *     the two idle windows below, after PROBES probes and after PROBES more, against the bare app
+ *     bundled and the bare app required from node_modules;
  *   - the live heap (the sum of a heap snapshot's objects: Node collects garbage before it writes
  *     one) at the same points, in a second process of each, since a snapshot leaves memory of its
  *     own behind; a leak shows as growth over the second PROBES;
@@ -25,14 +26,20 @@ import { removeOnExit } from '../test/support/exit-cleanup.js';
 import { SIDECAR_MAIN, SidecarProcess } from '../test/support/sidecar-process.js';
 import { startZooKeeper } from '../test/support/zookeeper-server.js';
 import { startBareExpress } from './lib/bare-express.js';
-import { machine, startLeadingJobManager } from './lib/counting-jobmanager.js';
+import { machine, percentile, startLeadingJobManager } from './lib/counting-jobmanager.js';
 import { imageNode, makeCompileCache } from './lib/image-node.js';
 
 const { values } = parseArgs({
-  options: { probes: { type: 'string', default: '500000' }, 'idle-seconds': { type: 'string', default: '60' } },
+  options: {
+    probes: { type: 'string', default: '500000' },
+    'idle-seconds': { type: 'string', default: '60' },
+    starts: { type: 'string', default: '5' },
+  },
 });
 const PROBES = Number(values.probes);
 const IDLE_SECONDS = Number(values['idle-seconds']);
+/** RSS after start is read from this many fresh starts of each server: one start is noisy. */
+const STARTS = Number(values.starts);
 const CONCURRENCY = 16;
 const SETTLE_MS = 3000;
 /** Linux's USER_HZ: /proc/<pid>/stat counts CPU time in these. */
@@ -44,6 +51,8 @@ interface Server {
   url: string;
   pid: number;
   snapshotDir: string | null;
+  /** Its answer to the first probe, which every server has answered once it counts as started. */
+  firstAnswer: string;
   stop(): Promise<void>;
 }
 
@@ -142,6 +151,18 @@ async function idleCpu(servers: Server[], seconds: number, kubelet: boolean): Pr
   return servers.map((s, i) => ((cpuTicks(s.pid) - ticks0[i]!) / CLOCK_TICKS_PER_S / elapsedS) * 100);
 }
 
+/**
+ * A kubelet's first probe. Every server answers one before it counts as started: the first answer
+ * loads what answering takes (Node's HTTP date header alone reads the time zone, and with it most
+ * of a MiB of ICU's data), which a started pod has always done.
+ */
+async function firstProbe(url: string): Promise<string> {
+  const res = await fetch(`${url}/readyz`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`${url}/readyz answered ${res.status}`);
+  return text;
+}
+
 function snapshotArgs(withSnapshots: boolean): { dir: string | null; args: string[] } {
   if (!withSnapshots) return { dir: null, args: [] };
   const dir = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-heap-'));
@@ -166,13 +187,15 @@ async function startSidecarServer(
     nodeArgs: snapshots.args,
   });
   await s.waitUntilReady(20_000);
-  return { url: s.url, pid: s.pid, snapshotDir: snapshots.dir, stop: () => s.stop() };
+  const firstAnswer = await firstProbe(s.url);
+  return { url: s.url, pid: s.pid, snapshotDir: snapshots.dir, firstAnswer, stop: () => s.stop() };
 }
 
 async function startBareServer(body: string, withSnapshots: boolean, bundled: boolean): Promise<Server> {
   const snapshots = snapshotArgs(withSnapshots);
   const b = await startBareExpress({ body, bundled, nodeArgs: snapshots.args });
-  return { url: b.url, pid: b.pid, snapshotDir: snapshots.dir, stop: () => b.stop() };
+  const firstAnswer = await firstProbe(b.url);
+  return { url: b.url, pid: b.pid, snapshotDir: snapshots.dir, firstAnswer, stop: () => b.stop() };
 }
 
 /** Readings after start, after PROBES probes and after PROBES more, each server probed in turn. */
@@ -229,11 +252,26 @@ function imagePayload(): void {
 async function main(): Promise<void> {
   const zk = await startZooKeeper();
   const jm = await startLeadingJobManager(zk.connectString);
-  const running: Server[] = [];
+  let running: Server[] = [];
   const start = async (s: Promise<Server>) => {
     const server = await s;
     running.push(server);
     return server;
+  };
+  const stop = async (servers: Server[]) => {
+    for (const s of servers) await s.stop();
+    running = running.filter((s) => !servers.includes(s));
+  };
+  /** The sidecar and both baselines, started afresh; their RSS once each has settled. */
+  const startAll = async () => {
+    const sidecar = await start(startSidecarServer(zk.connectString, jm, false));
+    const servers = [
+      sidecar,
+      await start(startBareServer(sidecar.firstAnswer, false, true)),
+      await start(startBareServer(sidecar.firstAnswer, false, false)),
+    ];
+    await delay(SETTLE_MS);
+    return { servers, rss: servers.map((s) => rssBytes(s.pid)) };
   };
   try {
     console.log(`flink-ha-sidecar footprint bench: ${machine()}`);
@@ -243,15 +281,29 @@ async function main(): Promise<void> {
     );
     console.log(`probes: GET /readyz over ${CONCURRENCY} kept-alive connections, every answer 200, one server after the other`);
 
-    const sidecar = await start(startSidecarServer(zk.connectString, jm, false));
-    const body = await (await fetch(`${sidecar.url}/readyz`)).text();
-    const bare = await start(startBareServer(body, false, true));
-    const bareModules = await start(startBareServer(body, false, false));
-    await delay(SETTLE_MS);
+    const atStart: number[][] = [];
+    for (let i = 1; i < STARTS; i++) {
+      const { servers, rss } = await startAll();
+      atStart.push(rss);
+      await stop(servers);
+    }
+    const last = await startAll();
+    atStart.push(last.rss);
+    const [sidecar, bare, bareModules] = last.servers as [Server, Server, Server];
+    const body = sidecar.firstAnswer;
     const [quietSidecar, quietBare] = await idleCpu([sidecar, bare], IDLE_SECONDS, false);
     const [probedSidecar, probedBare] = await idleCpu([sidecar, bare], IDLE_SECONDS, true);
+    // The idle windows come first, so the first reading of these passes is after them.
     const rss = await passes([sidecar, bare, bareModules], (s) => Promise.resolve(rssBytes(s.pid)));
-    for (const s of [sidecar, bare, bareModules]) await s.stop();
+    rss.readings.unshift(
+      [0, 1, 2].map((i) =>
+        percentile(
+          atStart.map((r) => r[i]!).sort((a, b) => a - b),
+          50,
+        ),
+      ),
+    );
+    await stop([sidecar, bare, bareModules]);
 
     const sidecarHeap = await start(startSidecarServer(zk.connectString, jm, true));
     const bareHeap = await start(startBareServer(body, true, true));
@@ -259,16 +311,19 @@ async function main(): Promise<void> {
 
     console.log(`(each ${PROBES} probes took ${[...rss.ms, ...heap.ms].map((m) => (m / 1000).toFixed(0)).join(', ')} s)`);
     const stages = ['after start', `after ${PROBES} probes`, `after ${2 * PROBES} probes`];
+    const rssStages = [`after start (median of ${STARTS})`, `after ${2 * IDLE_SECONDS} s at idle`, ...stages.slice(1)];
     const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}x`.padStart(6);
     console.log(
       `\nRSS${' '.repeat(22)}${'sidecar'.padStart(10)} ${'bare, bundled'.padStart(14)} ${'ratio'.padStart(6)} ${'bare, node_modules'.padStart(19)} ${'ratio'.padStart(6)}`,
     );
-    stages.forEach((stage, i) => {
+    rssStages.forEach((stage, i) => {
       const [rs, rb, rm] = rss.readings[i]!;
       console.log(
         `  ${stage.padEnd(23)}${mib(rs!).padStart(10)} ${mib(rb!).padStart(14)} ${ratio(rs!, rb!)} ${mib(rm!).padStart(19)} ${ratio(rs!, rm!)}`,
       );
     });
+    const startRatios = atStart.map(([rs, rb]) => rs! / rb!).sort((a, b) => a - b);
+    console.log(`  (sidecar / bare, bundled, in each of the ${STARTS} starts: ${startRatios.map((r) => r.toFixed(3)).join(', ')})`);
     console.log(`live heap${' '.repeat(16)}${'sidecar'.padStart(10)} ${'bare, bundled'.padStart(14)}`);
     stages.forEach((stage, i) => {
       const [hs, hb] = heap.readings[i]!;
@@ -276,7 +331,7 @@ async function main(): Promise<void> {
     });
     const growth = (r: number[][], i: number) => `${((r[2]![i]! - r[1]![i]!) / 1024).toFixed(0)} KiB`;
     console.log(
-      `growth over the second ${PROBES}: sidecar RSS ${growth(rss.readings, 0)}, live heap ${growth(heap.readings, 0)}; bare RSS ${growth(rss.readings, 1)}, live heap ${growth(heap.readings, 1)}`,
+      `growth over the second ${PROBES}: sidecar RSS ${growth(rss.readings.slice(1), 0)}, live heap ${growth(heap.readings, 0)}; bare RSS ${growth(rss.readings.slice(1), 1)}, live heap ${growth(heap.readings, 1)}`,
     );
     console.log(
       `\nCPU at idle over the same ${IDLE_SECONDS} s, % of one core (10 ms ticks: resolution ${(1 / IDLE_SECONDS).toFixed(3)} %):`,

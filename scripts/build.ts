@@ -33,9 +33,9 @@ const ON_DEMAND: Record<string, string> = {
  * Packages that a dependency requires when it loads, but whose code the sidecar never runs: express
  * parses no request bodies and serves no files here, nor looks content types up (src/http/send.ts
  * writes them out), and prom-client reads OpenTelemetry's API only for exemplars, which the sidecar
- * does not enable. Each stands in the bundle as a stub that loads
- * the real package on first use; `members` are the functions the dependency reads from it at load
- * time (express's `bodyParser.json`, ...), which the stub wraps so that reading them loads nothing.
+ * does not enable. Each stands in the bundle as a stub that loads the real package on first use;
+ * `members` are the functions the dependency reads from it at load time (express's
+ * `bodyParser.json`, ...), which the stub wraps so that reading them loads nothing.
  */
 const DEFERRED: Record<string, { file: string; members: string[] }> = {
   'body-parser': { file: 'body-parser.js', members: ['json', 'raw', 'text', 'urlencoded'] },
@@ -44,6 +44,19 @@ const DEFERRED: Record<string, { file: string; members: string[] }> = {
   // With mime-db, its database: most of a MiB of heap once loaded.
   'mime-types': { file: 'mime-types.js', members: [] },
   '@opentelemetry/api': { file: 'opentelemetry-api.js', members: [] },
+};
+
+/**
+ * Node's own modules that a dependency requires when it loads, for code the sidecar never runs,
+ * stubbed the same way in that dependency's files only: prom-client's Pushgateway (the sidecar
+ * pushes nothing) requires https, with TLS, and zlib; pino's transports (the sidecar writes to
+ * stdout) require module. Together about half a MiB of memory once loaded. The sidecar's own code
+ * loads https and TLS where an https REST URL needs them.
+ */
+const DEFERRED_BUILTINS: Record<string, { importedFrom: string; members: string[] }> = {
+  https: { importedFrom: 'prom-client', members: [] },
+  zlib: { importedFrom: 'prom-client', members: ['gzipSync'] },
+  module: { importedFrom: 'pino', members: ['createRequire'] },
 };
 
 /** The Node.js line the bundle may assume (package.json engines: >=20.19). */
@@ -68,12 +81,12 @@ export const BUNDLE_OPTIONS: BuildOptions = {
 };
 
 /**
- * A stub module for a deferred package: calling it, or one of `members`, calls the real package,
- * loaded from `file` (relative to dist/main.js) then; reading any other property loads it and reads
- * the real one.
+ * A stub module for a deferred module: calling it, or one of `members`, calls the real module,
+ * required from `specifier` then (a vendor file relative to dist/main.js, or a built-in); reading
+ * any other property loads it and reads the real one.
  */
-function deferredStub(file: string, members: string[]): string {
-  const load = `() => require(${JSON.stringify(`./vendor/${file}`)})`;
+function deferredStub(specifier: string, members: string[]): string {
+  const load = `() => require(${JSON.stringify(specifier)})`;
   return [
     `const load = ${load};`,
     'function stub(...args) { return load().apply(this, args); }',
@@ -87,17 +100,25 @@ export const splitPackages: Plugin = {
   name: 'split-packages',
   setup(b) {
     b.onResolve({ filter: /.*/ }, (args) => {
-      // The stub's own require of its vendor file.
-      if (args.namespace === 'deferred') return { path: args.path, external: true };
+      // A stub's own require of its vendor file or built-in.
+      if (args.namespace === 'deferred' || args.namespace === 'deferred-builtin') return { path: args.path, external: true };
       const onDemand = ON_DEMAND[args.path];
       if (onDemand !== undefined) return { path: `./vendor/${onDemand}`, external: true };
       if (args.path in DEFERRED) return { path: args.path, namespace: 'deferred' };
+      const builtin = DEFERRED_BUILTINS[args.path];
+      if (builtin !== undefined && args.importer.includes(join('node_modules', builtin.importedFrom) + sep)) {
+        return { path: args.path, namespace: 'deferred-builtin' };
+      }
       return undefined;
     });
     b.onLoad({ filter: /.*/, namespace: 'deferred' }, (args) => {
       const { file, members } = DEFERRED[args.path]!;
-      return { contents: deferredStub(file, members), loader: 'js' };
+      return { contents: deferredStub(`./vendor/${file}`, members), loader: 'js' };
     });
+    b.onLoad({ filter: /.*/, namespace: 'deferred-builtin' }, (args) => ({
+      contents: deferredStub(args.path, DEFERRED_BUILTINS[args.path]!.members),
+      loader: 'js',
+    }));
   },
 };
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type https from 'node:https';
 import type { Logger } from 'pino';
 import type { Config } from './config/index.js';
 import type { SidecarState } from './core/model.js';
@@ -12,7 +13,6 @@ import { createMetrics } from './metrics/create-metrics.js';
 import { packageVersion } from './package-version.js';
 import { JobManagerChecker } from './sources/flink-rest/jobmanager-checker.js';
 import { confWarnings, parseFlinkVersion } from './flink-conf/version-rules.js';
-import { loadRestTls } from './sources/flink-rest/rest-tls.js';
 import { wakeOnDeadlines } from './wake-timer.js';
 import { buildIdentity } from './sources/local-identity.js';
 import { startLabelRouting, type LabelRoutingOptions } from './sources/kubernetes/label-routing.js';
@@ -101,7 +101,7 @@ export async function startSidecar(
     timeoutMs: config.jobmanagerCheckTimeoutMs,
     clock,
     onEvent: store.dispatch,
-    ...(config.flinkRestUrl.protocol === 'https:' ? { tls: loadRestTls(config.flinkRestTls) } : {}),
+    ...(config.flinkRestUrl.protocol === 'https:' ? { tls: restTls(config) } : {}),
   });
   // A JM answers the election 503 for a moment during a failover: when ZooKeeper shows a new
   // leader, look at the local JM again now instead of keeping a verdict up to an interval old.
@@ -150,6 +150,14 @@ export async function startSidecar(
     return stopping;
   };
   return { store, server, address: { host, port }, debugAddress: debug && { host: debug.host, port: debug.port }, shutdown };
+}
+
+/** TLS options for an https REST URL, from files read now. */
+function restTls(config: Config): https.AgentOptions {
+  // Loaded here only: it loads Node's TLS, which a sidecar with a plain-http URL never needs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy load, as said above
+  const { loadRestTls } = require('./sources/flink-rest/rest-tls.js') as typeof import('./sources/flink-rest/rest-tls.js');
+  return loadRestTls(config.flinkRestTls);
 }
 
 /** The debug endpoints on their own port; the token file is read once, at start. */

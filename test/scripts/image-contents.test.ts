@@ -138,7 +138,8 @@ describe('the stubs for the dependencies the sidecar never calls', () => {
     const dist = join(root, 'dist');
     await buildDist(dist);
     // An express app that calls what the sidecar does not: a JSON body parser, static files,
-    // sendFile, OpenTelemetry's API.
+    // sendFile, a content-type lookup, OpenTelemetry's API, prom-client's Pushgateway (gzipped, and
+    // over https) and pino's transport resolution.
     mkdirSync(join(root, 'static'));
     writeFileSync(join(root, 'static', 'hello.txt'), 'hello from a file\n');
     const app = `const express = require('express');
@@ -148,6 +149,26 @@ app.post('/echo', express.json(), (req, res) => res.json({ got: req.body }));
 app.use('/static', express.static(path.join(__dirname, '..', 'static')));
 app.get('/file', (_req, res) => res.sendFile(path.join(__dirname, '..', 'static', 'hello.txt')));
 app.get('/otel', (_req, res) => res.json({ startSpan: typeof require('@opentelemetry/api').trace.getTracer('t').startSpan }));
+app.get('/type', (_req, res) => res.type('html').send('<p>hi</p>'));
+let pushed = null;
+app.post('/metrics/job/:job', express.text({ type: '*/*' }), (req, res) => { pushed = req.body; res.end(); });
+app.get('/push', async (_req, res) => {
+  const client = require('prom-client');
+  const registry = new client.Registry();
+  new client.Counter({ name: 'pushed_total', help: 'pushed', registers: [registry] }).inc();
+  const gzipped = { headers: { 'Content-Encoding': 'gzip', 'Content-Type': 'text/plain' } };
+  await new client.Pushgateway('http://127.0.0.1:' + server.address().port, gzipped, registry).pushAdd({ jobName: 'j' });
+  const overHttps = await new client.Pushgateway('https://127.0.0.1:1', {}, registry).pushAdd({ jobName: 'j' }).catch((e) => e.code);
+  res.json({ pushed, overHttps });
+});
+app.get('/pino-transport', (_req, res) => {
+  try {
+    require('pino').transport({ target: './no-such-transport.js' });
+    res.json({ error: null });
+  } catch (e) {
+    res.json({ error: e.message });
+  }
+});
 const server = app.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));
 process.once('SIGTERM', () => server.close());`;
     await build({
@@ -160,7 +181,7 @@ process.once('SIGTERM', () => server.close());`;
 
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  it("express.json(), express.static(), res.sendFile() and OpenTelemetry's API work from the bundle, loading their vendor files", async () => {
+  it("express.json(), express.static(), res.sendFile(), res.type(), OpenTelemetry's API, a Pushgateway and pino.transport() work from the bundle", async () => {
     const child = spawn(process.execPath, [join(root, 'dist', 'app.js')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise<number>((done, fail) => {
@@ -178,6 +199,15 @@ process.once('SIGTERM', () => server.close());`;
       // A property the stub does not wrap: read from the real package, loaded then.
       const otel = await fetch(`${base}/otel`);
       assert.deepEqual(await otel.json(), { startSpan: 'function' });
+      const typed = await fetch(`${base}/type`);
+      assert.equal(typed.headers.get('content-type'), 'text/html; charset=utf-8');
+      // Node's own https and zlib, stubbed in prom-client's files.
+      const push = (await (await fetch(`${base}/push`)).json()) as { pushed: string; overHttps: string };
+      assert.match(push.pushed, /^pushed_total 1$/m);
+      assert.equal(push.overHttps, 'ECONNREFUSED');
+      // Node's own module, stubbed in pino's files: pino resolves the target with createRequire.
+      const transport = (await (await fetch(`${base}/pino-transport`)).json()) as { error: string | null };
+      assert.match(transport.error ?? '', /no-such-transport/);
     } finally {
       child.kill('SIGTERM');
     }
@@ -190,6 +220,7 @@ process.once('SIGTERM', () => server.close());`;
       'serve-static.js': /function serveStatic\d*\(/,
       'send.js': /function SendStream\d*\(/,
       'opentelemetry-api.js': /\bProxyTracerProvider=class\b/,
+      'mime-types.js': /"application\/json":\{/,
     };
     for (const [file, marker] of Object.entries(markers)) {
       assert.doesNotMatch(main, marker, `dist/main.js holds the code of vendor/${file}`);

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
 import type { SidecarEvent } from '../../core/model.js';
 import { realTimers, type TimerHandle, type Timers } from '../../timers.js';
 import { classifyAnswer, classifyError, type CheckOutcome } from './classify.js';
@@ -52,12 +52,17 @@ export class JobManagerChecker {
   private readonly timers: Timers;
 
   constructor(private readonly options: JobManagerCheckerOptions) {
-    const isHttps = options.restUrl.protocol === 'https:';
     // One kept-alive connection: a check right after a failover costs no TCP handshake.
-    this.agent = isHttps
-      ? new https.Agent({ keepAlive: true, maxSockets: 1, ...options.tls })
-      : new http.Agent({ keepAlive: true, maxSockets: 1 });
-    this.request = isHttps ? https.request : http.request;
+    if (options.restUrl.protocol === 'https:') {
+      // Loaded for an https URL only: with it comes Node's TLS, about half a MiB of memory.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports -- lazy load, as said above
+      const { Agent, request } = require('node:https') as typeof import('node:https');
+      this.agent = new Agent({ keepAlive: true, maxSockets: 1, ...options.tls });
+      this.request = request;
+    } else {
+      this.agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      this.request = http.request;
+    }
     this.timers = options.timers ?? realTimers;
   }
 
