@@ -6,9 +6,9 @@ import { maskJsonLine } from './secrets.js';
  * to filter in any log stack). Modules take a child with `{ module }`.
  *
  * Secret-named values are masked in every line, by the rule /debug/config follows (./secrets.ts).
- * pino's own `redact` would do it by path patterns, but it parses each
- * pattern again for every line, enough for V8 to bring up its optimizing compiler during start:
- * about 3.5 MiB more resident memory, for a process that logs a few lines a minute.
+ * pino's own `redact` would do it by path patterns, but it parses each pattern again for every
+ * line, enough for V8 to bring up its optimizing compiler during start: about 3.5 MiB more
+ * resident memory, for a process that logs a few lines a minute.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(

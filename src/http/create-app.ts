@@ -1,8 +1,8 @@
 import express, { type Express, type Request, type Response } from 'express';
 import type { SidecarState } from '../core/model.js';
 import { escapeText } from '../core/printable.js';
-import { JSON_CONTENT_TYPE, sendBody, TEXT_CONTENT_TYPE } from './send.js';
 import { jobmanagerLiveness, leadership, liveness, readiness, readinessStandbyOk, standby, type ProbeResult } from '../core/verdicts.js';
+import { JSON_CONTENT_TYPE, sendBody, TEXT_CONTENT_TYPE } from './send.js';
 
 export interface AppDeps {
   /** The current state; read once per request, never waited on. */

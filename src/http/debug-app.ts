@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { JSON_CONTENT_TYPE, sendBody } from './send.js';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { isoTime as iso } from '../core/iso-time.js';
 import { describeLeaderSource } from '../core/leader-source.js';
 import type { SidecarState } from '../core/model.js';
+import { JSON_CONTENT_TYPE, sendBody } from './send.js';
 
 export interface DebugAppDeps {
   getState: () => SidecarState;
