@@ -144,30 +144,17 @@ async function main(): Promise<void> {
         floor.push(await nodeFloor(line));
       }
       console.log(`\n${line.name}:`);
-      const row = (name: string, xs: number[]) => console.log(`  ${name.padEnd(52)} ${summary(xs)}`);
-      row(
-        'leader: spawn -> first /readyz 200',
-        leader.map((r) => r.verdictMs),
-      );
-      row(
-        '  spawn -> "starting" logged',
-        leader.map((r) => r.startingMs),
-      );
-      row(
-        '  spawn -> probe server listening',
-        leader.map((r) => r.listeningMs),
-      );
-      row(
-        '  spawn -> ZooKeeper connected',
-        leader.map((r) => r.connectedMs),
-      );
-      row(
-        'standby: spawn -> role standby',
-        standby.map((r) => r.verdictMs),
-      );
-      row('bare express, bundled: spawn -> listening', bareBundled);
-      row('bare express, from node_modules: spawn -> listening', bareModules);
-      row('node -e 0: spawn -> exit', floor);
+      const rows: [string, number[]][] = [
+        ['leader: spawn -> first /readyz 200', leader.map((r) => r.verdictMs)],
+        ['  spawn -> "starting" logged', leader.map((r) => r.startingMs)],
+        ['  spawn -> probe server listening', leader.map((r) => r.listeningMs)],
+        ['  spawn -> ZooKeeper connected', leader.map((r) => r.connectedMs)],
+        ['standby: spawn -> role standby', standby.map((r) => r.verdictMs)],
+        ['bare express, bundled: spawn -> listening', bareBundled],
+        ['bare express, from node_modules: spawn -> listening', bareModules],
+        ['node -e 0: spawn -> exit', floor],
+      ];
+      for (const [name, xs] of rows) console.log(`  ${name.padEnd(52)} ${summary(xs)}`);
       const ratio = (xs: number[]) => (p50(xs) / p50(bareBundled)).toFixed(2);
       console.log(
         `  p50 against bare express (bundled): leader ${ratio(leader.map((r) => r.verdictMs))}x, standby ${ratio(standby.map((r) => r.verdictMs))}x`,
