@@ -4,12 +4,12 @@
  * makes it (scripts/build.ts, called directly), package.json and LICENSE, and no node_modules. In a
  * directory outside the repository, so no package can be found by walking up, the sidecar must
  * start, print its version and reject bad settings; every file of dist/ must be one the program
- * loads; and the stubs that stand in for the express dependencies the sidecar never calls must
- * load the real packages when called.
+ * loads; and the stubs that stand in for what the sidecar never calls (packages, and Node's own
+ * modules in some packages' files) must load the real ones when called, from /app's vendor files.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -44,20 +44,21 @@ function filesUnder(dir: string, prefix = ''): string[] {
 /** The literal specifiers of the `require("...")` calls in `code`. */
 const requiredBy = (code: string): string[] => [...code.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
 
+/** The image's /app, laid out as its final stage lays it out, under a directory of its own. */
+let root: string;
+let app: string;
+
+before(async () => {
+  root = mkdtempSync(join(tmpdir(), 'image-contents-'));
+  app = join(root, 'app');
+  await buildDist(join(app, 'dist'));
+  copyFileSync(join(PROJECT_ROOT, 'package.json'), join(app, 'package.json'));
+  copyFileSync(join(PROJECT_ROOT, 'LICENSE'), join(app, 'LICENSE'));
+});
+
+after(() => rmSync(root, { recursive: true, force: true }));
+
 describe("the image's /app: dist/, package.json and LICENSE, no node_modules", () => {
-  let root: string;
-  let app: string;
-
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'image-contents-'));
-    app = join(root, 'app');
-    await buildDist(join(app, 'dist'));
-    copyFileSync(join(PROJECT_ROOT, 'package.json'), join(app, 'package.json'));
-    copyFileSync(join(PROJECT_ROOT, 'LICENSE'), join(app, 'LICENSE'));
-  });
-
-  after(() => rmSync(root, { recursive: true, force: true }));
-
   const node = (args: string[]) =>
     spawnSync(process.execPath, args, {
       cwd: app,
@@ -131,18 +132,19 @@ describe("the image's /app: dist/, package.json and LICENSE, no node_modules", (
 });
 
 describe('the stubs for the dependencies the sidecar never calls', () => {
-  let root: string;
+  /** Beside /app, so that /app stays as the image has it: its own bundle, and /app's vendor files. */
+  let stubApp: string;
 
   before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'deferred-stubs-'));
-    const dist = join(root, 'dist');
-    await buildDist(dist);
+    stubApp = join(root, 'stub-app');
+    mkdirSync(stubApp);
+    symlinkSync(join(app, 'dist', 'vendor'), join(stubApp, 'vendor'));
     // An express app that calls what the sidecar does not: a JSON body parser, static files,
     // sendFile, a content-type lookup, OpenTelemetry's API, prom-client's Pushgateway (gzipped, and
     // over https) and pino's transport resolution.
     mkdirSync(join(root, 'static'));
     writeFileSync(join(root, 'static', 'hello.txt'), 'hello from a file\n');
-    const app = `const express = require('express');
+    const source = `const express = require('express');
 const path = require('node:path');
 const app = express();
 app.post('/echo', express.json(), (req, res) => res.json({ got: req.body }));
@@ -173,16 +175,14 @@ const server = app.listen(0, '127.0.0.1', () => process.stdout.write(server.addr
 process.once('SIGTERM', () => server.close());`;
     await build({
       ...BUNDLE_OPTIONS,
-      stdin: { contents: app, resolveDir: PROJECT_ROOT, sourcefile: 'app.cjs' },
-      outfile: join(dist, 'app.js'),
+      stdin: { contents: source, resolveDir: PROJECT_ROOT, sourcefile: 'app.cjs' },
+      outfile: join(stubApp, 'app.js'),
       plugins: [splitPackages],
     });
   });
 
-  after(() => rmSync(root, { recursive: true, force: true }));
-
   it("express.json(), express.static(), res.sendFile(), res.type(), OpenTelemetry's API, a Pushgateway and pino.transport() work from the bundle", async () => {
-    const child = spawn(process.execPath, [join(root, 'dist', 'app.js')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [join(stubApp, 'app.js')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       const port = await new Promise<number>((done, fail) => {
         child.stdout.once('data', (d: Buffer) => done(Number(d.toString().trim())));
@@ -214,7 +214,7 @@ process.once('SIGTERM', () => server.close());`;
   });
 
   it('leaves the vendor files unloaded until then: the bundle holds none of their code', () => {
-    const main = readFileSync(join(root, 'dist', 'main.js'), 'utf8');
+    const main = readFileSync(join(app, 'dist', 'main.js'), 'utf8');
     const markers: Record<string, RegExp> = {
       'body-parser.js': /function bodyParser\d*\(/,
       'serve-static.js': /function serveStatic\d*\(/,
@@ -224,7 +224,7 @@ process.once('SIGTERM', () => server.close());`;
     };
     for (const [file, marker] of Object.entries(markers)) {
       assert.doesNotMatch(main, marker, `dist/main.js holds the code of vendor/${file}`);
-      assert.match(readFileSync(join(root, 'dist', 'vendor', file), 'utf8'), marker);
+      assert.match(readFileSync(join(app, 'dist', 'vendor', file), 'utf8'), marker);
     }
   });
 });
