@@ -10,7 +10,7 @@
  * called; where util-linux's setpriv exists the kernel kills them too if the test process dies
  * without running exit handlers.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { forgetDir, isKept, removeOnExit, trackChild } from './exit-cleanup.js';
+import { makeTestCa } from './throwaway-ca.js';
 import { onWatchEvents } from './watch-events.js';
 import { findFreePort, readTail } from './zookeeper-server.js';
 
@@ -530,108 +531,38 @@ interface Pki {
 
 /**
  * One CA for everything, as envtest does: it signs the apiserver's serving certificate and the
- * client certificates, and is the apiserver's --client-ca-file. test/support/throwaway-ca.ts makes
- * a similar PKI, but its client certificate carries no group and the apiserver needs several
- * identities and SANs.
+ * client certificates, and is the apiserver's --client-ca-file.
  */
 function makePki(dir: string): Pki {
   mkdirSync(dir, { recursive: true });
   const f = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  writeFileSync(
-    f('ca.cnf'),
-    [
-      '[req]',
-      'distinguished_name=dn',
-      'x509_extensions=ca',
-      'prompt=no',
-      '[dn]',
-      'CN=flink-ha-sidecar test cluster CA',
-      '[ca]',
-      'basicConstraints=critical,CA:TRUE',
-      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
-      'subjectKeyIdentifier=hash',
-      '',
-    ].join('\n'),
-  );
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-config',
-    f('ca.cnf'),
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-  );
-  const issue = (name: string, subject: string, extensions: string[]) => {
-    openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      subject,
-      '-keyout',
-      f(`${name}.key`),
-      '-out',
-      f(`${name}.csr`),
-    );
-    writeFileSync(
-      f(`${name}.ext`),
-      ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'authorityKeyIdentifier=keyid', ...extensions, ''].join('\n'),
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      f(`${name}.ext`),
-      '-out',
-      f(`${name}.pem`),
-    );
-  };
+  const { caFile, issue } = makeTestCa(dir, 'flink-ha-sidecar test cluster CA');
   // The in-cluster names and the first service IP, as kubeadm puts them, so that a client that
   // follows the "kubernetes" Service's name would also verify.
-  issue('apiserver', '/CN=kube-apiserver', [
+  const apiserver = issue('apiserver', '/CN=kube-apiserver', [
     'extendedKeyUsage=serverAuth',
     'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
       'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local',
   ]);
-  issue('admin', '/O=system:masters/CN=flink-ha-sidecar-test-admin', ['extendedKeyUsage=clientAuth']);
+  const admin = issue('admin', '/O=system:masters/CN=flink-ha-sidecar-test-admin', ['extendedKeyUsage=clientAuth']);
   // With --use-service-account-credentials=false every controller acts as the manager itself, and
   // the system:kube-controller-manager ClusterRole covers only what the manager needs beside its
   // controllers' own accounts (no EndpointSlice writes, for one): system:masters covers the rest.
-  issue('controller-manager', '/O=system:masters/CN=system:kube-controller-manager', ['extendedKeyUsage=clientAuth']);
+  const controllerManager = issue('controller-manager', '/O=system:masters/CN=system:kube-controller-manager', [
+    'extendedKeyUsage=clientAuth',
+  ]);
   const serviceAccount = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(f('sa.key'), serviceAccount.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   writeFileSync(f('sa.pub'), serviceAccount.publicKey.export({ type: 'spki', format: 'pem' }));
   return {
-    caFile: f('ca.pem'),
-    caPem: readFileSync(f('ca.pem'), 'utf8'),
-    servingCert: f('apiserver.pem'),
-    servingKey: f('apiserver.key'),
-    adminCert: f('admin.pem'),
-    adminKey: f('admin.key'),
-    controllerManagerCert: f('controller-manager.pem'),
-    controllerManagerKey: f('controller-manager.key'),
+    caFile,
+    caPem: readFileSync(caFile, 'utf8'),
+    servingCert: apiserver.certFile,
+    servingKey: apiserver.keyFile,
+    adminCert: admin.certFile,
+    adminKey: admin.keyFile,
+    controllerManagerCert: controllerManager.certFile,
+    controllerManagerKey: controllerManager.keyFile,
     serviceAccountPrivateKey: f('sa.key'),
     serviceAccountPublicKey: f('sa.pub'),
   };

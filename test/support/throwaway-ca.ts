@@ -17,6 +17,50 @@ export interface ThrowawayPki {
   remove: () => void;
 }
 
+/** A CA in `dir` and the certificates it issues: each `<name>.pem` with its key `<name>.key`. */
+export interface TestCa {
+  caFile: string;
+  /** Issues `<name>.pem` and `<name>.key` for `subject` (`/O=.../CN=...`) with these X.509v3 extension lines. */
+  issue: (name: string, subject: string, extensions: readonly string[]) => { certFile: string; keyFile: string };
+}
+
+/** An EC P-256 CA, valid for two days, made with the openssl command line in `dir`. */
+export function makeTestCa(dir: string, name: string): TestCa {
+  const f = (file: string) => join(dir, file);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ecKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  writeFileSync(
+    f('ca.cnf'),
+    [
+      '[req]',
+      'distinguished_name=dn',
+      'x509_extensions=ca',
+      'prompt=no',
+      '[dn]',
+      `CN=${name}`,
+      '[ca]',
+      'basicConstraints=critical,CA:TRUE',
+      'keyUsage=critical,keyCertSign,cRLSign,digitalSignature',
+      'subjectKeyIdentifier=hash',
+      '',
+    ].join('\n'),
+  );
+  openssl('req', '-x509', ...ecKey, '-days', '2', '-config', f('ca.cnf'), '-keyout', f('ca.key'), '-out', f('ca.pem'));
+  return {
+    caFile: f('ca.pem'),
+    issue: (cert, subject, extensions) => {
+      openssl('req', ...ecKey, '-subj', subject, '-keyout', f(`${cert}.key`), '-out', f(`${cert}.csr`));
+      writeFileSync(
+        f(`${cert}.ext`),
+        ['basicConstraints=CA:FALSE', 'keyUsage=critical,digitalSignature', 'authorityKeyIdentifier=keyid', ...extensions, ''].join('\n'),
+      );
+      const caArgs = ['-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial'];
+      openssl('x509', '-req', '-in', f(`${cert}.csr`), ...caArgs, '-days', '2', '-extfile', f(`${cert}.ext`), '-out', f(`${cert}.pem`));
+      return { certFile: f(`${cert}.pem`), keyFile: f(`${cert}.key`) };
+    },
+  };
+}
+
 /**
  * A CA made for one test run with the openssl command line, a server certificate (for 127.0.0.1,
  * or for the names given as subjectAltName entries such as 'DNS:flink-jobmanager.flink.svc') and
@@ -25,68 +69,17 @@ export interface ThrowawayPki {
 export function makeThrowawayPki(serverAltNames: readonly string[] = ['IP:127.0.0.1']): ThrowawayPki {
   const dir = mkdtempSync(join(tmpdir(), 'flink-ha-sidecar-pki-'));
   const f = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=flink-ha-sidecar test CA',
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-  );
-  const issue = (name: string, cn: string, ext: string) => {
-    openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      f(`${name}.key`),
-      '-out',
-      f(`${name}.csr`),
-    );
-    writeFileSync(f(`${name}.ext`), ext);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      f(`${name}.ext`),
-      '-out',
-      f(`${name}.pem`),
-    );
-  };
+  const ca = makeTestCa(dir, 'flink-ha-sidecar test CA');
   const serverCn = (serverAltNames[0] ?? 'IP:127.0.0.1').replace(/^[A-Z]+:/, '');
-  issue('server', serverCn, `subjectAltName=${serverAltNames.join(',')}\nextendedKeyUsage=serverAuth\n`);
-  issue('client', 'flink-ha-sidecar', 'extendedKeyUsage=clientAuth\n');
+  const server = ca.issue('server', `/CN=${serverCn}`, [`subjectAltName=${serverAltNames.join(',')}`, 'extendedKeyUsage=serverAuth']);
+  const client = ca.issue('client', '/CN=flink-ha-sidecar', ['extendedKeyUsage=clientAuth']);
   return {
     dir,
-    caFile: f('ca.pem'),
-    serverCertFile: f('server.pem'),
-    serverKeyFile: f('server.key'),
-    clientCertFile: f('client.pem'),
-    clientKeyFile: f('client.key'),
+    caFile: ca.caFile,
+    serverCertFile: server.certFile,
+    serverKeyFile: server.keyFile,
+    clientCertFile: client.certFile,
+    clientKeyFile: client.keyFile,
     read: (file) => readFileSync(file),
     pkcs12Truststore: (password) => {
       const store = f('truststore.p12');
@@ -99,7 +92,7 @@ export function makeThrowawayPki(serverAltNames: readonly string[] = ['IP:127.0.
           '-alias',
           'ca',
           '-file',
-          f('ca.pem'),
+          ca.caFile,
           '-keystore',
           store,
           '-storetype',
