@@ -1,7 +1,8 @@
 /**
  * Footprint of a running sidecar (a real `node dist/main.js` process, the leader of its cluster,
  * default intervals), next to a bare express app in the same run (bench/lib/bare-express.ts,
- * bundled as dist/main.js is, answering /readyz with the sidecar's own body), printed as ratios:
+ * bundled with dist/main.js's build options but without its stubs, answering /readyz with the
+ * sidecar's own body), printed as ratios:
  *   - resident memory (VmRSS from /proc) after start (each server has answered a first probe), after
  *     the idle windows below, after PROBES probes and after PROBES more, against the bare app
  *     bundled and the bare app required from node_modules;

@@ -6,7 +6,7 @@
  * when it exits (a preloaded script), and is a real `node dist/main.js`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -32,6 +32,7 @@ describe('lazy loading in a running sidecar', () => {
     zk.cleanup(() => jm.stop());
     await jm.waitFor(/^leader rest_server /);
     dir = mkdtempSync(join(tmpdir(), 'lazy-loading-'));
+    zk.cleanup(() => rmSync(dir, { recursive: true, force: true }));
     preload = join(dir, 'loaded-at-exit.cjs');
     writeFileSync(
       preload,
